@@ -1,0 +1,352 @@
+//! What an answer from Fauna means: success, refresh the token, back off and
+//! retry, or a failure with a stable code. Fauna classes errors by `code`
+//! (as its drivers do); the HTTP status decides only when there is no code.
+
+use super::error::{Error, ErrorCode};
+use super::jwt::Claims;
+
+/// Which of Fauna's APIs answered: their bodies differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// FQL v10 `/query/1`: `{data, ...}` or `{error: {code, message}}`.
+    V10,
+    /// Legacy FQL v4: `{resource}` or `{errors: [{code, description}]}`.
+    V4,
+    /// GraphQL: `{data}` and/or `{errors: [...]}`.
+    GraphQl,
+}
+
+/// The parts of an answer that decide its meaning, read off the parsed body
+/// by the glue.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    /// The body parsed as a JSON object.
+    pub is_json_object: bool,
+    /// v10 `data`, v4 `resource`, GraphQL `data` is present.
+    pub has_result: bool,
+    /// v10 `error.code`, v4 `errors[0].code`.
+    pub error_code: Option<String>,
+    /// v10 `error.message`, v4 `errors[0].description`, GraphQL `errors[0].message`.
+    pub error_message: Option<String>,
+    /// GraphQL: a non-empty `errors` array.
+    pub has_graphql_errors: bool,
+    /// The `Retry-After` header, as sent.
+    pub retry_after: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Success,
+    /// 401: refresh the token and retry once.
+    Unauthorized,
+    /// 429 `limit_exceeded`: retry after a backoff, if attempts remain.
+    Throttled {
+        retry_after_ms: Option<f64>,
+    },
+    Failed(Error),
+}
+
+pub fn classify(api: Api, reply: &Reply) -> Verdict {
+    let status = reply.status;
+    let code = reply.error_code.as_deref();
+    let fail = |kind: ErrorCode, what: &str| {
+        let message = match &reply.error_message {
+            Some(m) => format!("{what} (HTTP {status}): {m}"),
+            None => format!("{what} (HTTP {status})."),
+        };
+        Verdict::Failed(
+            Error::new(kind, message)
+                .with_status(status)
+                .with_fauna_code(reply.error_code.clone()),
+        )
+    };
+
+    if status == 401 || code == Some("unauthorized") {
+        return Verdict::Unauthorized;
+    }
+    if status == 429 || code == Some("limit_exceeded") {
+        return Verdict::Throttled {
+            retry_after_ms: reply.retry_after.as_deref().and_then(parse_retry_after),
+        };
+    }
+    if !reply.is_json_object {
+        return match status {
+            500..=599 => fail(ErrorCode::ServiceError, "Fauna or a gateway failed"),
+            _ => fail(ErrorCode::ProtocolError, "The answer is not Fauna's JSON"),
+        };
+    }
+    match code {
+        Some("forbidden") => return fail(ErrorCode::Forbidden, "Fauna refused access"),
+        Some("contended_transaction") => {
+            return fail(
+                ErrorCode::ContendedTransaction,
+                "The transaction was contended",
+            )
+        }
+        Some("time_out") => return fail(ErrorCode::Timeout, "Fauna timed out"),
+        Some("invalid_request" | "request_size_exceeded") => {
+            return fail(ErrorCode::InvalidRequest, "Fauna refused the request")
+        }
+        Some("internal_error") => return fail(ErrorCode::ServiceError, "Fauna failed"),
+        _ => {}
+    }
+    if api == Api::GraphQl && reply.has_graphql_errors {
+        return fail(ErrorCode::GraphqlError, "The GraphQL request failed");
+    }
+    match status {
+        200..=299 if reply.has_result => Verdict::Success,
+        200..=299 => fail(ErrorCode::ProtocolError, "Fauna's answer has no result"),
+        // v4 reports query errors such as `instance not found` with 404.
+        400 | 404 if api == Api::V4 && code.is_some() => {
+            fail(ErrorCode::QueryFailed, "The query failed")
+        }
+        400 if code.is_some() => fail(ErrorCode::QueryFailed, "The query failed"),
+        400 | 404 | 413 => fail(ErrorCode::InvalidRequest, "Fauna refused the request"),
+        403 => fail(ErrorCode::Forbidden, "Fauna refused access"),
+        409 => fail(
+            ErrorCode::ContendedTransaction,
+            "The transaction was contended",
+        ),
+        440 => fail(ErrorCode::Timeout, "Fauna timed out"),
+        500..=599 => fail(ErrorCode::ServiceError, "Fauna or a gateway failed"),
+        _ => fail(ErrorCode::ProtocolError, "Unexpected answer from Fauna"),
+    }
+}
+
+/// `Retry-After` in seconds (an HTTP date is not honoured: the backoff
+/// applies instead).
+pub fn parse_retry_after(value: &str) -> Option<f64> {
+    let seconds: f64 = value.trim().parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then_some(seconds * 1000.0)
+}
+
+/// The `hint` of an `unauthorized` error: the usual causes, and what the
+/// rejected token claims. Never the token itself.
+pub fn unauthorized_hint(claims: Option<&Claims>, now_ms: f64) -> String {
+    let mut hint = String::from(
+        "Fauna rejected the token twice. Check the access provider: its issuer must equal the \
+         token's `iss` exactly (no trailing slash), its JWKS URI must be the issuer's \
+         /.well-known/jwks.json, the token's `aud` must be https://db.fauna.com/db/<database id>, \
+         and a role's predicate must match the token.",
+    );
+    if let Some(c) = claims {
+        let iss = c.iss.as_deref().unwrap_or("(none)");
+        let aud = if c.aud.is_empty() {
+            "(none)".to_string()
+        } else {
+            c.aud.join(", ")
+        };
+        hint.push_str(&format!(" The token has iss {iss}, aud {aud}"));
+        match c.exp {
+            Some(exp) => {
+                let left = (exp * 1000.0 - now_ms) / 1000.0;
+                hint.push_str(&format!(
+                    ", and exp {left:.0} s from now by this device's clock."
+                ));
+            }
+            None => hint.push_str(", and no exp."),
+        }
+    }
+    hint
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(status: u16, code: Option<&str>) -> Reply {
+        Reply {
+            status,
+            is_json_object: true,
+            error_code: code.map(str::to_owned),
+            error_message: code.map(|c| format!("message for {c}")),
+            ..Reply::default()
+        }
+    }
+
+    fn failed(api: Api, reply: &Reply) -> Error {
+        match classify(api, reply) {
+            Verdict::Failed(e) => e,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn success_needs_a_result() {
+        let ok = Reply {
+            has_result: true,
+            ..json(200, None)
+        };
+        assert_eq!(classify(Api::V10, &ok), Verdict::Success);
+        assert_eq!(
+            classify(
+                Api::V4,
+                &Reply {
+                    status: 201,
+                    ..ok.clone()
+                }
+            ),
+            Verdict::Success
+        );
+        assert_eq!(
+            failed(Api::V10, &json(200, None)).code,
+            ErrorCode::ProtocolError
+        );
+    }
+
+    #[test]
+    fn every_v10_code_maps_to_a_stable_error() {
+        let cases = [
+            (400, "invalid_query", ErrorCode::QueryFailed),
+            (400, "abort", ErrorCode::QueryFailed),
+            (400, "document_not_found", ErrorCode::QueryFailed),
+            (400, "permission_denied", ErrorCode::QueryFailed),
+            (400, "constraint_failure", ErrorCode::QueryFailed),
+            (400, "invalid_request", ErrorCode::InvalidRequest),
+            (403, "forbidden", ErrorCode::Forbidden),
+            (404, "not_found", ErrorCode::InvalidRequest),
+            (
+                409,
+                "contended_transaction",
+                ErrorCode::ContendedTransaction,
+            ),
+            (413, "request_size_exceeded", ErrorCode::InvalidRequest),
+            (440, "time_out", ErrorCode::Timeout),
+            (503, "time_out", ErrorCode::Timeout),
+            (500, "internal_error", ErrorCode::ServiceError),
+            (502, "bad_gateway", ErrorCode::ServiceError),
+            (503, "unavailable", ErrorCode::ServiceError),
+        ];
+        for (status, code, expected) in cases {
+            let e = failed(Api::V10, &json(status, Some(code)));
+            assert_eq!(e.code, expected, "{status} {code}");
+            assert_eq!(e.http_status, Some(status));
+            assert_eq!(e.fauna_code.as_deref(), Some(code));
+            assert!(e.message.contains(&format!("message for {code}")));
+        }
+    }
+
+    #[test]
+    fn statuses_decide_when_there_is_no_code() {
+        for (status, expected) in [
+            (400, ErrorCode::InvalidRequest),
+            (403, ErrorCode::Forbidden),
+            (409, ErrorCode::ContendedTransaction),
+            (440, ErrorCode::Timeout),
+            (504, ErrorCode::ServiceError),
+            (302, ErrorCode::ProtocolError),
+        ] {
+            assert_eq!(
+                failed(Api::V10, &json(status, None)).code,
+                expected,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_json() {
+        let html = |status| Reply {
+            status,
+            ..Reply::default()
+        };
+        assert_eq!(failed(Api::V10, &html(200)).code, ErrorCode::ProtocolError);
+        assert_eq!(failed(Api::V10, &html(400)).code, ErrorCode::ProtocolError);
+        assert_eq!(failed(Api::V10, &html(502)).code, ErrorCode::ServiceError);
+        assert_eq!(classify(Api::V10, &html(401)), Verdict::Unauthorized);
+        assert!(matches!(
+            classify(Api::V10, &html(429)),
+            Verdict::Throttled { .. }
+        ));
+    }
+
+    #[test]
+    fn unauthorized_and_throttled_are_retry_decisions() {
+        assert_eq!(
+            classify(Api::V10, &json(401, Some("unauthorized"))),
+            Verdict::Unauthorized
+        );
+        assert_eq!(
+            classify(Api::V4, &json(401, Some("unauthorized"))),
+            Verdict::Unauthorized
+        );
+        let mut r = json(429, Some("limit_exceeded"));
+        assert_eq!(
+            classify(Api::V10, &r),
+            Verdict::Throttled {
+                retry_after_ms: None
+            }
+        );
+        r.retry_after = Some("2".into());
+        assert_eq!(
+            classify(Api::V10, &r),
+            Verdict::Throttled {
+                retry_after_ms: Some(2000.0)
+            }
+        );
+        r.retry_after = Some("Wed, 21 Oct 2015 07:28:00 GMT".into());
+        assert_eq!(
+            classify(Api::V10, &r),
+            Verdict::Throttled {
+                retry_after_ms: None
+            }
+        );
+    }
+
+    #[test]
+    fn v4_errors() {
+        let e = failed(Api::V4, &json(400, Some("invalid expression")));
+        assert_eq!(
+            (e.code, e.fauna_code.as_deref()),
+            (ErrorCode::QueryFailed, Some("invalid expression"))
+        );
+        let e = failed(Api::V4, &json(404, Some("instance not found")));
+        assert_eq!(e.code, ErrorCode::QueryFailed);
+        assert_eq!(
+            failed(Api::V4, &json(403, Some("permission denied"))).code,
+            ErrorCode::Forbidden
+        );
+    }
+
+    #[test]
+    fn graphql_errors() {
+        let r = Reply {
+            has_result: true,
+            has_graphql_errors: true,
+            ..json(200, None)
+        };
+        assert_eq!(failed(Api::GraphQl, &r).code, ErrorCode::GraphqlError);
+        let ok = Reply {
+            has_result: true,
+            ..json(200, None)
+        };
+        assert_eq!(classify(Api::GraphQl, &ok), Verdict::Success);
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        assert_eq!(parse_retry_after("0"), Some(0.0));
+        assert_eq!(parse_retry_after(" 1.5 "), Some(1500.0));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("inf"), None);
+    }
+
+    #[test]
+    fn the_hint_names_causes_and_claims_but_not_the_token() {
+        let claims = Claims {
+            iss: Some("https://clerk.example.com/".into()),
+            aud: vec!["https://db.fauna.com/db/abc".into()],
+            exp: Some(1060.0),
+            ..Claims::default()
+        };
+        let h = unauthorized_hint(Some(&claims), 1_000_000.0);
+        assert!(h.contains("no trailing slash"));
+        assert!(h.contains("jwks.json"));
+        assert!(h.contains("iss https://clerk.example.com/"));
+        assert!(h.contains("aud https://db.fauna.com/db/abc"));
+        assert!(h.contains("exp 60 s from now"));
+        assert!(unauthorized_hint(None, 0.0).contains("role"));
+    }
+}

@@ -1,0 +1,159 @@
+//! The one error type of the crate. Every failure a caller can see is an
+//! [`Error`] with a stable [`ErrorCode`]; the glue turns it into a JS
+//! `ClerkFaunaError` whose `code` is [`ErrorCode::as_str`].
+
+use std::fmt;
+
+/// Stable, machine-readable error codes. Callers switch on these strings, so
+/// they never change once published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// `getToken` resolved `null`: nobody is signed in.
+    SignedOut,
+    /// `getToken` threw or rejected (offline, network, not in a browser).
+    TokenUnavailable,
+    /// `getToken` did not settle within `getTokenTimeoutMs`.
+    TokenTimeout,
+    /// The token is not a decodable JWT.
+    MalformedToken,
+    /// The cache was cleared while the call waited for a token.
+    Cleared,
+    /// Fauna refused the token, even after one refresh.
+    Unauthorized,
+    /// Fauna answered 403 `forbidden`.
+    Forbidden,
+    /// Fauna ran the query and it failed (HTTP 400 with a query error code).
+    QueryFailed,
+    /// Fauna refused the request itself (bad header, wrong path, too large).
+    InvalidRequest,
+    /// Fauna kept answering 429 `limit_exceeded` after every allowed attempt.
+    Throttled,
+    /// Fauna answered 409 `contended_transaction`.
+    ContendedTransaction,
+    /// The request timed out on the client, or Fauna answered `time_out`.
+    Timeout,
+    /// Fauna or a gateway failed (5xx).
+    ServiceError,
+    /// The request never got an answer (connection refused, dropped, CORS).
+    NetworkError,
+    /// The answer was not what Fauna sends (not JSON, or missing its fields).
+    ProtocolError,
+    /// A GraphQL response carried `errors`.
+    GraphqlError,
+    /// An option or argument passed to this library is not valid.
+    InvalidOption,
+}
+
+impl ErrorCode {
+    /// The stable string that JS callers see as `error.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SignedOut => "signed_out",
+            ErrorCode::TokenUnavailable => "token_unavailable",
+            ErrorCode::TokenTimeout => "token_timeout",
+            ErrorCode::MalformedToken => "malformed_token",
+            ErrorCode::Cleared => "cleared",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::QueryFailed => "query_failed",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Throttled => "throttled",
+            ErrorCode::ContendedTransaction => "contended_transaction",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::ServiceError => "service_error",
+            ErrorCode::NetworkError => "network_error",
+            ErrorCode::ProtocolError => "protocol_error",
+            ErrorCode::GraphqlError => "graphql_error",
+            ErrorCode::InvalidOption => "invalid_option",
+        }
+    }
+}
+
+/// A failure with everything the caller may need to act on it. It never holds
+/// a token: messages and hints are built from claims, codes and statuses only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    pub http_status: Option<u16>,
+    pub fauna_code: Option<String>,
+    pub hint: Option<String>,
+    /// For `throttled`: how long the server asked us to wait, when it said.
+    pub retry_after_ms: Option<f64>,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            http_status: None,
+            fauna_code: None,
+            hint: None,
+            retry_after_ms: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
+    }
+
+    pub fn with_fauna_code(mut self, fauna_code: Option<String>) -> Self {
+        self.fauna_code = fauna_code;
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn invalid_option(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidOption, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_snake_case_and_distinct() {
+        let all = [
+            ErrorCode::SignedOut,
+            ErrorCode::TokenUnavailable,
+            ErrorCode::TokenTimeout,
+            ErrorCode::MalformedToken,
+            ErrorCode::Cleared,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::QueryFailed,
+            ErrorCode::InvalidRequest,
+            ErrorCode::Throttled,
+            ErrorCode::ContendedTransaction,
+            ErrorCode::Timeout,
+            ErrorCode::ServiceError,
+            ErrorCode::NetworkError,
+            ErrorCode::ProtocolError,
+            ErrorCode::GraphqlError,
+            ErrorCode::InvalidOption,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            let s = a.as_str();
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            for b in &all[i + 1..] {
+                assert_ne!(s, b.as_str());
+            }
+        }
+    }
+}

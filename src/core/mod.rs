@@ -1,0 +1,12 @@
+//! The pure core: every decision of the library, with no JS in it. Driven by
+//! plain values (an injected clock reading, a token string, an answer's status
+//! and code) and tested natively with `cargo test`.
+
+pub mod backoff;
+pub mod classify;
+pub mod error;
+pub mod freshness;
+pub mod jwt;
+pub mod options;
+pub mod request;
+pub mod token_store;

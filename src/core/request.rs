@@ -1,0 +1,192 @@
+//! The HTTP requests sent to Fauna: URL, headers and body, as plain data.
+
+use super::options::QueryOptions;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// Escapes `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+/// FQL v10: `POST {endpoint}/query/1`. `arguments_json` is the arguments
+/// object already serialised (by `JSON.stringify` in the glue).
+pub fn v10_query(
+    o: &QueryOptions,
+    token: &str,
+    last_txn_ts: Option<f64>,
+    fql: &str,
+    arguments_json: Option<&str>,
+) -> HttpRequest {
+    let mut headers = vec![
+        ("Authorization", bearer(token)),
+        ("Content-Type", "application/json".into()),
+        ("X-Format", o.format.as_str().into()),
+        ("X-Query-Timeout-Ms", o.query_timeout_ms.to_string()),
+    ];
+    if let Some(ts) = last_txn_ts {
+        headers.push(("X-Last-Txn-Ts", format!("{ts:.0}")));
+    }
+    if let Some(b) = o.typecheck {
+        headers.push(("X-Typecheck", b.to_string()));
+    }
+    if let Some(b) = o.linearized {
+        headers.push(("X-Linearized", b.to_string()));
+    }
+    if let Some(n) = o.max_contention_retries {
+        headers.push(("X-Max-Contention-Retries", n.to_string()));
+    }
+    if let Some(tags) = &o.query_tags {
+        headers.push(("X-Query-Tags", tags.clone()));
+    }
+    if let Some(t) = &o.traceparent {
+        headers.push(("traceparent", t.clone()));
+    }
+    let body = match arguments_json {
+        Some(args) => format!(r#"{{"query":{},"arguments":{args}}}"#, json_string(fql)),
+        None => format!(r#"{{"query":{}}}"#, json_string(fql)),
+    };
+    HttpRequest {
+        url: format!("{}/query/1", o.endpoint),
+        headers,
+        body,
+    }
+}
+
+/// Legacy FQL v4: `POST {endpoint}/` with the wire expression as the body.
+pub fn v4_query(
+    o: &QueryOptions,
+    token: &str,
+    last_txn_ts: Option<f64>,
+    expr_json: &str,
+) -> HttpRequest {
+    let mut headers = vec![
+        ("Authorization", bearer(token)),
+        ("Content-Type", "application/json".into()),
+        ("X-FaunaDB-API-Version", "4".into()),
+        ("X-Query-Timeout", o.query_timeout_ms.to_string()),
+    ];
+    if let Some(ts) = last_txn_ts {
+        headers.push(("X-Last-Seen-Txn", format!("{ts:.0}")));
+    }
+    HttpRequest {
+        url: format!("{}/", o.endpoint),
+        headers,
+        body: expr_json.into(),
+    }
+}
+
+/// GraphQL: `POST {graphqlEndpoint}` with `{query, variables}`.
+pub fn graphql(
+    o: &QueryOptions,
+    token: &str,
+    query: &str,
+    variables_json: Option<&str>,
+) -> HttpRequest {
+    let body = match variables_json {
+        Some(vars) => format!(r#"{{"query":{},"variables":{vars}}}"#, json_string(query)),
+        None => format!(r#"{{"query":{}}}"#, json_string(query)),
+    };
+    HttpRequest {
+        url: o.graphql_endpoint.clone(),
+        headers: vec![
+            ("Authorization", bearer(token)),
+            ("Content-Type", "application/json".into()),
+        ],
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::options::RawQueryOptions;
+
+    fn header<'a>(r: &'a HttpRequest, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn v10_defaults_send_only_the_required_headers() {
+        let r = v10_query(
+            &QueryOptions::default(),
+            "ey.x.y",
+            None,
+            "Query.token()",
+            None,
+        );
+        assert_eq!(r.url, "https://db.fauna.com/query/1");
+        let names: Vec<_> = r.headers.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "Authorization",
+                "Content-Type",
+                "X-Format",
+                "X-Query-Timeout-Ms"
+            ]
+        );
+        assert_eq!(header(&r, "Authorization"), Some("Bearer ey.x.y"));
+        assert_eq!(header(&r, "X-Format"), Some("simple"));
+        assert_eq!(header(&r, "X-Query-Timeout-Ms"), Some("5000"));
+        assert_eq!(r.body, r#"{"query":"Query.token()"}"#);
+    }
+
+    #[test]
+    fn v10_sends_every_option_that_is_set() {
+        let o = QueryOptions::default()
+            .merged(RawQueryOptions {
+                endpoint: Some("http://127.0.0.1:8443".into()),
+                format: Some("tagged".into()),
+                typecheck: Some(false),
+                linearized: Some(true),
+                max_contention_retries: Some(2.0),
+                query_tags: Some(vec![("app".into(), "demo".into())]),
+                traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let r = v10_query(
+            &o,
+            "t",
+            Some(1_700_000_000_123_456.0),
+            "x \"quoted\"\n",
+            Some(r#"{"a":1}"#),
+        );
+        assert_eq!(r.url, "http://127.0.0.1:8443/query/1");
+        assert_eq!(header(&r, "X-Format"), Some("tagged"));
+        assert_eq!(header(&r, "X-Last-Txn-Ts"), Some("1700000000123456"));
+        assert_eq!(header(&r, "X-Typecheck"), Some("false"));
+        assert_eq!(header(&r, "X-Linearized"), Some("true"));
+        assert_eq!(header(&r, "X-Max-Contention-Retries"), Some("2"));
+        assert_eq!(header(&r, "X-Query-Tags"), Some("app=demo"));
+        assert!(header(&r, "traceparent").is_some());
+        assert_eq!(r.body, r#"{"query":"x \"quoted\"\n","arguments":{"a":1}}"#);
+    }
+
+    #[test]
+    fn v4_and_graphql() {
+        let o = QueryOptions::default();
+        let r = v4_query(&o, "t", Some(5.0), r#"{"current_identity":null}"#);
+        assert_eq!(r.url, "https://db.fauna.com/");
+        assert_eq!(header(&r, "X-FaunaDB-API-Version"), Some("4"));
+        assert_eq!(header(&r, "X-Last-Seen-Txn"), Some("5"));
+        assert_eq!(r.body, r#"{"current_identity":null}"#);
+        let g = graphql(&o, "t", "{ whoami }", Some(r#"{"x":1}"#));
+        assert_eq!(g.url, "https://graphql.fauna.com/graphql");
+        assert_eq!(g.body, r#"{"query":"{ whoami }","variables":{"x":1}}"#);
+        assert_eq!(header(&g, "Authorization"), Some("Bearer t"));
+    }
+}

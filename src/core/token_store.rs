@@ -1,0 +1,728 @@
+//! The token cache's state machine, free of JS: which token to serve, when to
+//! call `getToken`, who shares which call, and what a finished call changes.
+//!
+//! The glue owns the actual calls. It hands [`TokenStore::lookup`] a closure
+//! that starts one and returns a handle `F` (a JS promise there, anything
+//! cloneable in tests); the store keeps the handle so later callers can share
+//! it, and the glue reports the outcome with [`TokenStore::complete`].
+
+use std::rc::Rc;
+
+use super::error::{Error, ErrorCode};
+use super::freshness::{Expiry, Freshness, FreshnessPolicy};
+use super::jwt::{self, DecodedJwt};
+
+/// After a failed background refresh, wait this long before trying another
+/// one, so an offline `getToken` is not called on every request.
+const BACKGROUND_RETRY_MS: f64 = 2_000.0;
+
+/// One cache entry per (template, organization).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryKey {
+    pub template: String,
+    pub organization_id: Option<String>,
+}
+
+pub type FlightId = u64;
+
+/// What a caller asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Demand<'a> {
+    /// Any usable token (`get()`).
+    Ordinary,
+    /// A token fresh from the issuer (`get({ skipCache: true })`).
+    Forced,
+    /// Fauna rejected this token: anything but it, fresh from the issuer
+    /// unless another caller already replaced it.
+    Replacing(&'a str),
+}
+
+/// What the caller does next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup<F> {
+    /// Serve this token now.
+    Hit(Rc<str>),
+    /// Serve this token now; `F` is a background refresh just started, whose
+    /// outcome nobody waits for.
+    HitAndRefresh(Rc<str>, F),
+    /// Wait for this `getToken` call (just started, or shared).
+    Wait(F),
+}
+
+/// Why a `getToken` call produced no token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFailure {
+    /// It resolved `null`.
+    SignedOut,
+    /// It threw or rejected.
+    Threw,
+    /// It did not settle in time.
+    TimedOut,
+    /// It resolved something other than a string or `null`.
+    NotAString,
+    /// The cache was cleared while it ran.
+    Cleared,
+}
+
+/// What a finished `getToken` call means for its waiters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Completion {
+    /// Resolve the waiters with this token.
+    Deliver(Rc<str>),
+    /// Reject the waiters.
+    Fail(Error),
+    /// The issuer handed back the stale token we already had (its own cache):
+    /// call `getToken` again with `skipCache`, for the same waiters.
+    RetryForced,
+}
+
+/// Counters exposed as `TokenCache.stats`. `misses + refreshes` is the number
+/// of `getToken` calls made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Calls answered from the cache.
+    pub hits: u64,
+    /// `getToken` calls made because no usable token was cached.
+    pub misses: u64,
+    /// Calls that shared a `getToken` call already in flight.
+    pub joins: u64,
+    /// `getToken` calls made to replace a token: refresh-ahead in the
+    /// background, `skipCache`, after Fauna rejected a token.
+    pub refreshes: u64,
+    /// `getToken` calls that ended without a usable token.
+    pub failures: u64,
+}
+
+/// A token as cached.
+#[derive(Clone, Debug)]
+pub struct CachedToken {
+    pub token: Rc<str>,
+    pub decoded: DecodedJwt,
+    pub expiry: Expiry,
+}
+
+#[derive(Debug)]
+struct Flight<F> {
+    id: FlightId,
+    /// Called with `skipCache`: shared only with other forced callers.
+    forced: bool,
+    handle: F,
+}
+
+#[derive(Debug)]
+struct Entry<F> {
+    key: EntryKey,
+    token: Option<CachedToken>,
+    /// At most one ordinary and one forced call.
+    flights: Vec<Flight<F>>,
+    no_background_refresh_before: f64,
+}
+
+#[derive(Debug)]
+pub struct TokenStore<F> {
+    policy: FreshnessPolicy,
+    entries: Vec<Entry<F>>,
+    next_flight: FlightId,
+    stats: Stats,
+}
+
+impl<F: Clone> TokenStore<F> {
+    pub fn new(policy: FreshnessPolicy) -> Self {
+        TokenStore {
+            policy,
+            entries: Vec::new(),
+            next_flight: 1,
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Decides how to answer a caller. `start(id, forced)` must start a
+    /// `getToken` call (with `skipCache` when `forced`) and return its handle;
+    /// it runs at most once, synchronously, and must not touch the store.
+    pub fn lookup(
+        &mut self,
+        key: &EntryKey,
+        demand: Demand<'_>,
+        now: f64,
+        start: impl FnOnce(FlightId, bool) -> F,
+    ) -> Lookup<F> {
+        let policy = self.policy;
+        let index = self.entry_index(key);
+        let entry = &mut self.entries[index];
+        let stats = &mut self.stats;
+        let next_flight = &mut self.next_flight;
+        let mut start_flight = |entry: &mut Entry<F>, forced: bool| {
+            let id = *next_flight;
+            *next_flight += 1;
+            let handle = start(id, forced);
+            entry.flights.push(Flight {
+                id,
+                forced,
+                handle: handle.clone(),
+            });
+            handle
+        };
+
+        if let Demand::Replacing(rejected) = demand {
+            if let Some(cached) = &entry.token {
+                if &*cached.token == rejected {
+                    entry.token = None;
+                } else if policy.judge(&cached.expiry, now) != Freshness::Stale {
+                    // Another caller already replaced the rejected token.
+                    stats.hits += 1;
+                    return Lookup::Hit(cached.token.clone());
+                }
+            }
+        }
+
+        if demand == Demand::Ordinary {
+            if let Some(cached) = &entry.token {
+                match policy.judge(&cached.expiry, now) {
+                    Freshness::Fresh => {
+                        stats.hits += 1;
+                        return Lookup::Hit(cached.token.clone());
+                    }
+                    Freshness::RefreshAhead => {
+                        stats.hits += 1;
+                        let token = cached.token.clone();
+                        if entry.flights.is_empty() && now >= entry.no_background_refresh_before {
+                            stats.refreshes += 1;
+                            // `skipCache`: the issuer's own cache would hand
+                            // back the very token being refreshed.
+                            let handle = start_flight(entry, true);
+                            return Lookup::HitAndRefresh(token, handle);
+                        }
+                        return Lookup::Hit(token);
+                    }
+                    Freshness::Stale => {}
+                }
+            }
+            // Any call in flight brings a token at least as new as we need.
+            if let Some(flight) = entry.flights.first() {
+                stats.joins += 1;
+                return Lookup::Wait(flight.handle.clone());
+            }
+            stats.misses += 1;
+            return Lookup::Wait(start_flight(entry, false));
+        }
+
+        // Forced, or replacing a rejected token: share only a forced call, as
+        // an ordinary one may bring back the very token being replaced.
+        if let Some(flight) = entry.flights.iter().find(|f| f.forced) {
+            stats.joins += 1;
+            return Lookup::Wait(flight.handle.clone());
+        }
+        stats.refreshes += 1;
+        Lookup::Wait(start_flight(entry, true))
+    }
+
+    /// Records the outcome of flight `id`. A flight the store no longer knows
+    /// (the cache was cleared meanwhile) fails with `cleared`, and its token
+    /// is not cached.
+    pub fn complete(
+        &mut self,
+        key: &EntryKey,
+        id: FlightId,
+        now: f64,
+        outcome: Result<&str, TokenFailure>,
+    ) -> Completion {
+        let Some(index) = self.entries.iter().position(|e| &e.key == key) else {
+            return Completion::Fail(cleared());
+        };
+        let Some(flight_at) = self.entries[index].flights.iter().position(|f| f.id == id) else {
+            return Completion::Fail(cleared());
+        };
+
+        let token = match outcome {
+            Ok(token) => token,
+            Err(failure) => {
+                self.finish_with_failure(index, flight_at, now);
+                if failure == TokenFailure::SignedOut {
+                    for entry in &mut self.entries {
+                        entry.token = None;
+                    }
+                }
+                return Completion::Fail(failure_error(failure));
+            }
+        };
+        let decoded = match jwt::decode(token) {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                self.finish_with_failure(index, flight_at, now);
+                return Completion::Fail(err);
+            }
+        };
+
+        let policy = self.policy;
+        let entry = &mut self.entries[index];
+        if let Some(cached) = entry.token.as_ref().filter(|c| &*c.token == token) {
+            // The same token again: keep the age it already had.
+            let stale = policy.judge(&cached.expiry, now) == Freshness::Stale;
+            let token = cached.token.clone();
+            let flight = &mut entry.flights[flight_at];
+            if stale && !flight.forced {
+                flight.forced = true;
+                self.stats.refreshes += 1;
+                return Completion::RetryForced;
+            }
+            entry.flights.remove(flight_at);
+            return Completion::Deliver(token);
+        }
+
+        let sub = decoded.claims.sub.clone();
+        let token: Rc<str> = token.into();
+        entry.flights.remove(flight_at);
+        entry.token = Some(CachedToken {
+            token: token.clone(),
+            expiry: Expiry::from_claims(&decoded.claims, now),
+            decoded,
+        });
+        // Another user signed in: no entry may keep the previous user's token.
+        for (i, other) in self.entries.iter_mut().enumerate() {
+            if i != index
+                && other
+                    .token
+                    .as_ref()
+                    .is_some_and(|t| t.decoded.claims.sub != sub)
+            {
+                other.token = None;
+            }
+        }
+        Completion::Deliver(token)
+    }
+
+    fn finish_with_failure(&mut self, index: usize, flight_at: usize, now: f64) {
+        self.stats.failures += 1;
+        let entry = &mut self.entries[index];
+        entry.flights.remove(flight_at);
+        entry.no_background_refresh_before = now + BACKGROUND_RETRY_MS;
+    }
+
+    /// A cached token that may still be served, without calling anything.
+    pub fn peek(&self, key: &EntryKey, now: f64) -> Option<Rc<str>> {
+        let cached = self.cached(key)?;
+        (self.policy.judge(&cached.expiry, now) != Freshness::Stale).then(|| cached.token.clone())
+    }
+
+    /// The cached token for `key`, usable or not.
+    pub fn cached(&self, key: &EntryKey) -> Option<&CachedToken> {
+        self.entries.iter().find(|e| &e.key == key)?.token.as_ref()
+    }
+
+    /// Drops the token of one entry; a call in flight still completes.
+    pub fn invalidate(&mut self, key: &EntryKey) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| &e.key == key) {
+            entry.token = None;
+        }
+    }
+
+    /// Drops every token and forgets every call in flight; returns their
+    /// handles so the glue can reject their waiters with `cleared` at once.
+    pub fn clear(&mut self) -> Vec<F> {
+        self.entries
+            .drain(..)
+            .flat_map(|e| e.flights.into_iter().map(|f| f.handle))
+            .collect()
+    }
+
+    fn entry_index(&mut self, key: &EntryKey) -> usize {
+        match self.entries.iter().position(|e| &e.key == key) {
+            Some(i) => i,
+            None => {
+                self.entries.push(Entry {
+                    key: key.clone(),
+                    token: None,
+                    flights: Vec::new(),
+                    no_background_refresh_before: f64::NEG_INFINITY,
+                });
+                self.entries.len() - 1
+            }
+        }
+    }
+}
+
+pub fn cleared() -> Error {
+    Error::new(
+        ErrorCode::Cleared,
+        "The token cache was cleared (sign-out or user switch) while this call waited for a token.",
+    )
+}
+
+fn failure_error(failure: TokenFailure) -> Error {
+    match failure {
+        TokenFailure::SignedOut => Error::new(
+            ErrorCode::SignedOut,
+            "getToken returned null: no user is signed in.",
+        ),
+        TokenFailure::Threw => Error::new(
+            ErrorCode::TokenUnavailable,
+            "getToken failed; the original error is in `cause`.",
+        ),
+        TokenFailure::TimedOut => Error::new(
+            ErrorCode::TokenTimeout,
+            "getToken did not settle within getTokenTimeoutMs.",
+        ),
+        TokenFailure::NotAString => Error::new(
+            ErrorCode::MalformedToken,
+            "getToken resolved something that is neither a token string nor null.",
+        ),
+        TokenFailure::Cleared => cleared(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::jwt::tests::token;
+
+    const HEADER: &str = r#"{"alg":"RS256"}"#;
+
+    /// A 60 s token for `sub`, issued at `iat` (seconds); `n` makes it unique.
+    fn jwt(sub: &str, iat: u64, n: u32) -> String {
+        token(
+            HEADER,
+            &format!(
+                r#"{{"sub":"{sub}","iat":{iat},"exp":{},"jti":"{n}"}}"#,
+                iat + 60
+            ),
+        )
+    }
+
+    fn key(template: &str) -> EntryKey {
+        EntryKey {
+            template: template.into(),
+            organization_id: None,
+        }
+    }
+
+    /// Handles are (flight id, forced) so tests can see what was started.
+    type Store = TokenStore<(FlightId, bool)>;
+
+    fn store() -> Store {
+        TokenStore::new(FreshnessPolicy::default())
+    }
+
+    fn get(s: &mut Store, k: &EntryKey, d: Demand<'_>, now: f64) -> Lookup<(FlightId, bool)> {
+        s.lookup(k, d, now, |id, forced| (id, forced))
+    }
+
+    fn started(l: &Lookup<(FlightId, bool)>) -> (FlightId, bool) {
+        match l {
+            Lookup::Wait(h) | Lookup::HitAndRefresh(_, h) => *h,
+            Lookup::Hit(_) => panic!("expected a flight, got a hit"),
+        }
+    }
+
+    /// Fills `k` with `t`, received at `now`.
+    fn fill(s: &mut Store, k: &EntryKey, t: &str, now: f64) {
+        let (id, _) = started(&get(s, k, Demand::Ordinary, now));
+        assert_eq!(s.complete(k, id, now, Ok(t)), Completion::Deliver(t.into()));
+    }
+
+    #[test]
+    fn concurrent_misses_share_one_call() {
+        let mut s = store();
+        let k = key("fauna");
+        let first = get(&mut s, &k, Demand::Ordinary, 0.0);
+        for _ in 0..999 {
+            assert_eq!(get(&mut s, &k, Demand::Ordinary, 0.0), first);
+        }
+        let stats = s.stats();
+        assert_eq!((stats.misses, stats.joins, stats.refreshes), (1, 999, 0));
+        let t = jwt("user_a", 1000, 1);
+        let (id, forced) = started(&first);
+        assert!(!forced);
+        assert_eq!(
+            s.complete(&k, id, 5.0, Ok(&t)),
+            Completion::Deliver(t.as_str().into())
+        );
+        assert_eq!(
+            get(&mut s, &k, Demand::Ordinary, 6.0),
+            Lookup::Hit(t.as_str().into())
+        );
+        assert_eq!(s.stats().hits, 1);
+    }
+
+    #[test]
+    fn refresh_ahead_serves_the_old_token_and_refreshes_once() {
+        let mut s = store();
+        let k = key("fauna");
+        let old = jwt("user_a", 1000, 1);
+        fill(&mut s, &k, &old, 0.0);
+        // 50 s later: 10 s left, inside the 15 s window.
+        let l = get(&mut s, &k, Demand::Ordinary, 50_000.0);
+        let Lookup::HitAndRefresh(served, (id, true)) = l else {
+            panic!("expected a forced background refresh, got {l:?}")
+        };
+        assert_eq!(&*served, old);
+        // Later callers keep getting the old token; no second refresh.
+        for _ in 0..10 {
+            assert_eq!(
+                get(&mut s, &k, Demand::Ordinary, 51_000.0),
+                Lookup::Hit(old.as_str().into())
+            );
+        }
+        assert_eq!(s.stats().refreshes, 1);
+        let new = jwt("user_a", 1050, 2);
+        assert_eq!(
+            s.complete(&k, id, 52_000.0, Ok(&new)),
+            Completion::Deliver(new.as_str().into())
+        );
+        assert_eq!(
+            get(&mut s, &k, Demand::Ordinary, 53_000.0),
+            Lookup::Hit(new.as_str().into())
+        );
+    }
+
+    #[test]
+    fn below_min_validity_callers_wait_and_join_a_running_refresh() {
+        let mut s = store();
+        let k = key("fauna");
+        fill(&mut s, &k, &jwt("user_a", 1000, 1), 0.0);
+        let background = started(&get(&mut s, &k, Demand::Ordinary, 50_000.0));
+        // 4 s left: the token is no longer served; the background call is joined.
+        assert_eq!(
+            get(&mut s, &k, Demand::Ordinary, 56_000.0),
+            Lookup::Wait(background)
+        );
+        assert_eq!(s.stats().joins, 1);
+    }
+
+    #[test]
+    fn a_stale_token_with_nothing_in_flight_is_a_miss() {
+        let mut s = store();
+        let k = key("fauna");
+        fill(&mut s, &k, &jwt("user_a", 1000, 1), 0.0);
+        let l = get(&mut s, &k, Demand::Ordinary, 59_000.0);
+        assert!(matches!(l, Lookup::Wait((_, false))));
+        assert_eq!(s.stats().misses, 2);
+    }
+
+    #[test]
+    fn forced_calls_never_share_an_ordinary_call() {
+        let mut s = store();
+        let k = key("fauna");
+        let ordinary = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
+        let forced = started(&get(&mut s, &k, Demand::Forced, 0.0));
+        assert_ne!(ordinary, forced);
+        assert!(forced.1);
+        // Further forced callers share the forced call; ordinary ones the first.
+        assert_eq!(get(&mut s, &k, Demand::Forced, 0.0), Lookup::Wait(forced));
+        assert_eq!(
+            get(&mut s, &k, Demand::Ordinary, 0.0),
+            Lookup::Wait(ordinary)
+        );
+        // A forced call replaces a fresh cached token too.
+        let t = jwt("user_a", 1000, 1);
+        assert_eq!(
+            s.complete(&k, forced.0, 1.0, Ok(&t)),
+            Completion::Deliver(t.as_str().into())
+        );
+        let again = started(&get(&mut s, &k, Demand::Forced, 2.0));
+        assert!(again.1);
+        let t2 = jwt("user_a", 1001, 2);
+        s.complete(&k, again.0, 3.0, Ok(&t2));
+        assert_eq!(s.peek(&k, 4.0).as_deref(), Some(t2.as_str()));
+    }
+
+    #[test]
+    fn concurrent_rejections_share_one_refresh() {
+        let mut s = store();
+        let k = key("fauna");
+        let rejected = jwt("user_a", 1000, 1);
+        fill(&mut s, &k, &rejected, 0.0);
+        let first = started(&get(&mut s, &k, Demand::Replacing(&rejected), 1.0));
+        for _ in 0..99 {
+            assert_eq!(
+                get(&mut s, &k, Demand::Replacing(&rejected), 1.0),
+                Lookup::Wait(first)
+            );
+        }
+        let new = jwt("user_a", 1001, 2);
+        s.complete(&k, first.0, 2.0, Ok(&new));
+        // A 401 for the old token arriving after the refresh uses the new one.
+        assert_eq!(
+            get(&mut s, &k, Demand::Replacing(&rejected), 3.0),
+            Lookup::Hit(new.as_str().into())
+        );
+        let stats = s.stats();
+        assert_eq!((stats.refreshes, stats.joins), (1, 99));
+    }
+
+    #[test]
+    fn the_issuer_returning_the_stale_token_again_forces_one_more_call() {
+        let mut s = store();
+        let k = key("fauna");
+        let old = jwt("user_a", 1000, 1);
+        fill(&mut s, &k, &old, 0.0);
+        let (id, forced) = started(&get(&mut s, &k, Demand::Ordinary, 58_000.0));
+        assert!(!forced);
+        assert_eq!(
+            s.complete(&k, id, 58_100.0, Ok(&old)),
+            Completion::RetryForced
+        );
+        // While retrying, forced callers share it.
+        assert_eq!(
+            get(&mut s, &k, Demand::Forced, 58_200.0),
+            Lookup::Wait((id, false))
+        );
+        // If even the forced call returns it, the waiters get it: nothing newer exists.
+        assert_eq!(
+            s.complete(&k, id, 58_300.0, Ok(&old)),
+            Completion::Deliver(old.as_str().into())
+        );
+    }
+
+    #[test]
+    fn the_same_fresh_token_again_keeps_its_age() {
+        let mut s = store();
+        let k = key("fauna");
+        let t = jwt("user_a", 1000, 1);
+        fill(&mut s, &k, &t, 0.0);
+        let (id, _) = started(&get(&mut s, &k, Demand::Forced, 40_000.0));
+        assert_eq!(
+            s.complete(&k, id, 40_000.0, Ok(&t)),
+            Completion::Deliver(t.as_str().into())
+        );
+        assert_eq!(
+            s.peek(&k, 56_000.0),
+            None,
+            "age restarted on a repeated token"
+        );
+    }
+
+    #[test]
+    fn failures_are_not_cached_and_signed_out_clears_everything() {
+        let mut s = store();
+        let (a, b) = (key("fauna"), key("other"));
+        fill(&mut s, &a, &jwt("user_a", 1000, 1), 0.0);
+        for failure in [
+            TokenFailure::Threw,
+            TokenFailure::TimedOut,
+            TokenFailure::NotAString,
+        ] {
+            let (id, _) = started(&get(&mut s, &b, Demand::Ordinary, 1.0));
+            let Completion::Fail(e) = s.complete(&b, id, 2.0, Err(failure)) else {
+                panic!()
+            };
+            assert_ne!(e.code, ErrorCode::SignedOut);
+            assert!(s.peek(&a, 3.0).is_some());
+        }
+        let (id, _) = started(&get(&mut s, &b, Demand::Ordinary, 4.0));
+        let Completion::Fail(e) = s.complete(&b, id, 5.0, Err(TokenFailure::SignedOut)) else {
+            panic!()
+        };
+        assert_eq!(e.code, ErrorCode::SignedOut);
+        assert_eq!(s.peek(&a, 6.0), None);
+        let stats = s.stats();
+        assert_eq!((stats.misses, stats.failures), (5, 4));
+    }
+
+    #[test]
+    fn error_codes_for_each_failure() {
+        let cases = [
+            (TokenFailure::SignedOut, ErrorCode::SignedOut),
+            (TokenFailure::Threw, ErrorCode::TokenUnavailable),
+            (TokenFailure::TimedOut, ErrorCode::TokenTimeout),
+            (TokenFailure::NotAString, ErrorCode::MalformedToken),
+            (TokenFailure::Cleared, ErrorCode::Cleared),
+        ];
+        for (failure, code) in cases {
+            assert_eq!(failure_error(failure).code, code);
+        }
+    }
+
+    #[test]
+    fn a_malformed_token_is_a_failure() {
+        let mut s = store();
+        let k = key("fauna");
+        let (id, _) = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
+        let Completion::Fail(e) = s.complete(&k, id, 1.0, Ok("garbage")) else {
+            panic!()
+        };
+        assert_eq!(e.code, ErrorCode::MalformedToken);
+        assert_eq!(s.stats().failures, 1);
+        assert!(s.cached(&k).is_none());
+    }
+
+    #[test]
+    fn a_failed_background_refresh_waits_before_the_next() {
+        let mut s = store();
+        let k = key("fauna");
+        let t = jwt("user_a", 1000, 1);
+        fill(&mut s, &k, &t, 0.0);
+        let (id, _) = started(&get(&mut s, &k, Demand::Ordinary, 46_000.0));
+        s.complete(&k, id, 46_100.0, Err(TokenFailure::Threw));
+        assert_eq!(
+            get(&mut s, &k, Demand::Ordinary, 47_000.0),
+            Lookup::Hit(t.as_str().into())
+        );
+        assert!(matches!(
+            get(&mut s, &k, Demand::Ordinary, 48_200.0),
+            Lookup::HitAndRefresh(..)
+        ));
+    }
+
+    #[test]
+    fn another_user_clears_the_other_entries() {
+        let mut s = store();
+        let (a, b) = (key("fauna"), key("other"));
+        fill(&mut s, &a, &jwt("user_a", 1000, 1), 0.0);
+        fill(&mut s, &b, &jwt("user_a", 1000, 2), 0.0);
+        assert!(s.peek(&a, 1.0).is_some());
+        // user_b signs in; a forced call for `b` brings their token.
+        let (id, _) = started(&get(&mut s, &b, Demand::Forced, 1.0));
+        s.complete(&b, id, 1.0, Ok(&jwt("user_b", 1000, 3)));
+        assert_eq!(s.peek(&a, 2.0), None);
+        assert!(s.peek(&b, 2.0).is_some());
+    }
+
+    #[test]
+    fn clear_during_flight_discards_the_result() {
+        let mut s = store();
+        let k = key("fauna");
+        let (id, _) = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
+        assert_eq!(s.clear(), vec![(id, false)]);
+        let t = jwt("user_a", 1000, 1);
+        let Completion::Fail(e) = s.complete(&k, id, 1.0, Ok(&t)) else {
+            panic!()
+        };
+        assert_eq!(e.code, ErrorCode::Cleared);
+        assert!(s.cached(&k).is_none());
+        // The next call starts afresh.
+        assert!(matches!(
+            get(&mut s, &k, Demand::Ordinary, 2.0),
+            Lookup::Wait((_, false))
+        ));
+    }
+
+    #[test]
+    fn invalidate_drops_one_entry_only() {
+        let mut s = store();
+        let (a, b) = (key("fauna"), key("other"));
+        fill(&mut s, &a, &jwt("user_a", 1000, 1), 0.0);
+        fill(&mut s, &b, &jwt("user_a", 1000, 2), 0.0);
+        s.invalidate(&a);
+        assert_eq!(s.peek(&a, 1.0), None);
+        assert!(s.peek(&b, 1.0).is_some());
+    }
+
+    #[test]
+    fn organizations_are_separate_entries() {
+        let mut s = store();
+        let a = key("fauna");
+        let b = EntryKey {
+            organization_id: Some("org_1".into()),
+            ..key("fauna")
+        };
+        fill(&mut s, &a, &jwt("user_a", 1000, 1), 0.0);
+        assert!(matches!(
+            get(&mut s, &b, Demand::Ordinary, 1.0),
+            Lookup::Wait(_)
+        ));
+    }
+}
