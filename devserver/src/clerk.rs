@@ -1,0 +1,475 @@
+//! The Clerk stand-in: a Frontend API subset that signs in demo users and
+//! mints template JWTs (RS256, JWKS published), plus loopback admin endpoints
+//! for tests (mint broken tokens on purpose, count token requests, rotate keys).
+
+use crate::config::{Config, JwtTemplate, User};
+use crate::keys::{self, RsaSigningKey};
+use crate::util::{json_response, now_secs, parse_json, random_base62};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A database id that no demo config names: tokens for it must be refused.
+pub const OTHER_DB_ID: &str = "yotherdbyyyy1";
+/// An issuer that no demo access provider trusts.
+pub const WRONG_ISSUER: &str = "https://clerk.wrong-issuer.example";
+/// HMAC secret for the `hs256` admin token kind (Fauna must refuse HS256 anyway).
+const HS256_SECRET: &[u8] = b"dev-only-hs256-secret";
+
+/// Shared state of the Clerk stand-in.
+pub struct ClerkState {
+    origin: String,
+    config: Arc<Config>,
+    keys: Vec<RsaSigningKey>,
+    es256: EncodingKey,
+    inner: Mutex<ClerkInner>,
+}
+
+struct ClerkInner {
+    sessions: HashMap<String, Session>,
+    stats: Stats,
+    /// Indexes into `keys` published in the JWKS.
+    published: Vec<usize>,
+    /// Index into `keys` used for signing.
+    active: usize,
+}
+
+struct Session {
+    user_id: String,
+    ended: bool,
+}
+
+#[derive(Default)]
+struct Stats {
+    token_requests: u64,
+    by_template: BTreeMap<String, u64>,
+    skip_cache: u64,
+    jwks_requests: u64,
+    sign_ins: u64,
+}
+
+/// What kind of token `POST /__admin/mint` makes; all but `valid` must be refused by Fauna.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MintKind {
+    Valid,
+    Expired,
+    NotYetValid,
+    WrongAud,
+    WrongIss,
+    TrailingSlashIss,
+    Hs256,
+    Es256,
+    UnknownKid,
+    NoKid,
+}
+
+/// Everything that shapes one minted token.
+pub struct MintRequest<'a> {
+    pub user_id: &'a str,
+    pub template: &'a JwtTemplate,
+    pub azp: &'a str,
+    pub kind: MintKind,
+    pub lifetime: Option<u64>,
+    /// Claims set last; a JSON null removes the claim.
+    pub overrides: Option<&'a Map<String, Json>>,
+}
+
+impl ClerkState {
+    pub fn new(origin: String, config: Arc<Config>) -> Result<Self, String> {
+        Ok(ClerkState {
+            origin,
+            config,
+            keys: keys::clerk_keys()?,
+            es256: keys::es256_key()?,
+            inner: Mutex::new(ClerkInner {
+                sessions: HashMap::new(),
+                stats: Stats::default(),
+                published: vec![0],
+                active: 0,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ClerkInner> {
+        // A poisoned lock only means another request panicked; the data is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Signs a token as Clerk would for `template`, or broken on purpose per `kind`.
+    pub fn mint(&self, req: &MintRequest<'_>) -> Result<String, String> {
+        let user = self.config.user(req.user_id);
+        let mut claims = match substitute(
+            &Json::Object(req.template.claims.clone()),
+            user,
+            req.user_id,
+        ) {
+            Json::Object(map) => map,
+            _ => Map::new(),
+        };
+        let now = now_secs();
+        let lifetime = req.lifetime.unwrap_or(req.template.lifetime) as i64;
+        let skew = req.template.allowed_clock_skew as i64;
+        let (iat, nbf, exp) = match req.kind {
+            MintKind::Expired => (now - 1 - lifetime, now - 1 - lifetime - skew, now - 1),
+            MintKind::NotYetValid => (now, now + 60, now + 60 + lifetime),
+            _ => (now, now - skew, now + lifetime),
+        };
+        let iss = match req.kind {
+            MintKind::WrongIss => WRONG_ISSUER.to_owned(),
+            MintKind::TrailingSlashIss => format!("{}/", self.origin),
+            _ => self.origin.clone(),
+        };
+        // Default claims win over template claims, as in Clerk (they are reserved).
+        claims.insert("azp".into(), json!(req.azp));
+        claims.insert("exp".into(), json!(exp));
+        claims.insert("iat".into(), json!(iat));
+        claims.insert("iss".into(), json!(iss));
+        claims.insert("jti".into(), json!(random_base62(20).to_ascii_lowercase()));
+        claims.insert("nbf".into(), json!(nbf));
+        claims.insert("sub".into(), json!(req.user_id));
+        if req.kind == MintKind::WrongAud {
+            claims.insert(
+                "aud".into(),
+                json!(format!("https://db.fauna.com/db/{OTHER_DB_ID}")),
+            );
+        }
+        if let Some(overrides) = req.overrides {
+            for (k, v) in overrides {
+                if v.is_null() {
+                    claims.remove(k);
+                } else {
+                    claims.insert(k.clone(), v.clone());
+                }
+            }
+        }
+
+        let (active_kid, active_key) = {
+            let inner = self.lock();
+            let key = &self.keys[inner.active];
+            (key.kid.clone(), key.encoding.clone())
+        };
+        let (header, key) = match req.kind {
+            MintKind::Hs256 => (
+                header(Algorithm::HS256, Some(active_kid)),
+                EncodingKey::from_secret(HS256_SECRET),
+            ),
+            MintKind::Es256 => (
+                header(Algorithm::ES256, Some(active_kid)),
+                self.es256.clone(),
+            ),
+            MintKind::UnknownKid => (
+                header(
+                    Algorithm::RS256,
+                    Some(format!("unknown-{}", random_base62(8))),
+                ),
+                self.keys[1].encoding.clone(),
+            ),
+            MintKind::NoKid => (header(Algorithm::RS256, None), active_key),
+            _ => (header(Algorithm::RS256, Some(active_kid)), active_key),
+        };
+        jsonwebtoken::encode(&header, &Json::Object(claims), &key).map_err(|e| e.to_string())
+    }
+
+    fn jwks(&self) -> Json {
+        let mut inner = self.lock();
+        inner.stats.jwks_requests += 1;
+        let keys: Vec<Json> = inner
+            .published
+            .iter()
+            .map(|&i| self.keys[i].jwk())
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+fn header(alg: Algorithm, kid: Option<String>) -> Header {
+    let mut header = Header::new(alg);
+    header.kid = kid;
+    header
+}
+
+/// Replaces `{{user.*}}` shortcodes inside every string of a claims value.
+fn substitute(value: &Json, user: Option<&User>, user_id: &str) -> Json {
+    match value {
+        Json::String(s) => {
+            let (first, last, email) = match user {
+                Some(u) => (
+                    u.first_name.as_str(),
+                    u.last_name.as_str(),
+                    u.email.as_str(),
+                ),
+                None => ("", "", ""),
+            };
+            Json::String(
+                s.replace("{{user.id}}", user_id)
+                    .replace("{{user.first_name}}", first)
+                    .replace("{{user.last_name}}", last)
+                    .replace("{{user.primary_email_address}}", email),
+            )
+        }
+        Json::Array(items) => {
+            Json::Array(items.iter().map(|v| substitute(v, user, user_id)).collect())
+        }
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, user, user_id)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Clerk's error body: `{"errors":[{"code","message","long_message"}]}`.
+fn clerk_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        json!({ "errors": [{ "code": code, "message": message, "long_message": message }] }),
+    )
+}
+
+/// Routes of the Clerk stand-in (CORS is added by the caller).
+pub fn router(state: Arc<ClerkState>) -> Router {
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/v1/demo/users", get(demo_users))
+        .route("/v1/client/sign_ins", post(sign_in))
+        .route("/v1/client/sessions/{sid}/end", post(sign_out))
+        .route(
+            "/v1/client/sessions/{sid}/tokens/{template}",
+            post(session_token),
+        )
+        .route("/__admin/mint", post(admin_mint))
+        .route("/__admin/stats", get(admin_stats))
+        .route("/__admin/reset", post(admin_reset))
+        .route("/__admin/rotate_keys", post(admin_rotate_keys))
+        .with_state(state)
+}
+
+async fn jwks(State(state): State<Arc<ClerkState>>) -> Response {
+    json_response(StatusCode::OK, state.jwks())
+}
+
+async fn demo_users(State(state): State<Arc<ClerkState>>) -> Response {
+    json_response(StatusCode::OK, json!(state.config.clerk.users))
+}
+
+#[derive(Deserialize)]
+struct SignInBody {
+    user_id: Option<String>,
+}
+
+async fn sign_in(State(state): State<Arc<ClerkState>>, body: Bytes) -> Response {
+    let body: SignInBody = match parse_json(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return clerk_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "form_param_format_invalid",
+                &e,
+            )
+        }
+    };
+    let Some(user) = body.user_id.as_deref().and_then(|id| state.config.user(id)) else {
+        return clerk_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "form_identifier_not_found",
+            "Couldn't find your account.",
+        );
+    };
+    let session_id = format!("sess_{}", random_base62(27));
+    let mut inner = state.lock();
+    inner.stats.sign_ins += 1;
+    inner.sessions.insert(
+        session_id.clone(),
+        Session {
+            user_id: user.id.clone(),
+            ended: false,
+        },
+    );
+    eprintln!("[clerk] sign-in {} -> {}", user.id, session_id);
+    json_response(
+        StatusCode::OK,
+        json!({ "session_id": session_id, "user_id": user.id }),
+    )
+}
+
+async fn sign_out(State(state): State<Arc<ClerkState>>, Path(sid): Path<String>) -> Response {
+    let mut inner = state.lock();
+    match inner.sessions.get_mut(&sid) {
+        Some(session) if !session.ended => {
+            session.ended = true;
+            json_response(StatusCode::OK, json!({ "ended": true }))
+        }
+        _ => clerk_error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_invalid",
+            "Session is not active.",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    debug: Option<String>,
+}
+
+async fn session_token(
+    State(state): State<Arc<ClerkState>>,
+    Path((sid, template_name)): Path<(String, String)>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let user_id = {
+        let mut inner = state.lock();
+        inner.stats.token_requests += 1;
+        *inner
+            .stats
+            .by_template
+            .entry(template_name.clone())
+            .or_default() += 1;
+        if query.debug.as_deref() == Some("skip_cache") {
+            inner.stats.skip_cache += 1;
+        }
+        match inner.sessions.get(&sid) {
+            Some(session) if !session.ended => session.user_id.clone(),
+            _ => {
+                return clerk_error(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_invalid",
+                    "Session is not active.",
+                );
+            }
+        }
+    };
+    let Some(template) = state.config.template(&template_name) else {
+        return clerk_error(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            &format!("No JWT template exists with name: {template_name}"),
+        );
+    };
+    let azp = origin_of(&headers).unwrap_or_else(|| state.origin.clone());
+    let req = MintRequest {
+        user_id: &user_id,
+        template,
+        azp: &azp,
+        kind: MintKind::Valid,
+        lifetime: None,
+        overrides: None,
+    };
+    match state.mint(&req) {
+        Ok(jwt) => json_response(StatusCode::OK, json!({ "jwt": jwt })),
+        Err(e) => clerk_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_clerk_error",
+            &e,
+        ),
+    }
+}
+
+fn origin_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminMintBody {
+    user_id: String,
+    template: Option<String>,
+    kind: Option<MintKind>,
+    lifetime: Option<u64>,
+    claims: Option<Map<String, Json>>,
+}
+
+async fn admin_mint(
+    State(state): State<Arc<ClerkState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: AdminMintBody = match parse_json(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return clerk_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "form_param_format_invalid",
+                &e,
+            )
+        }
+    };
+    let template_name = body.template.as_deref().unwrap_or("fauna");
+    let Some(template) = state.config.template(template_name) else {
+        return clerk_error(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            &format!("No JWT template exists with name: {template_name}"),
+        );
+    };
+    let azp = origin_of(&headers).unwrap_or_else(|| state.origin.clone());
+    let req = MintRequest {
+        user_id: &body.user_id,
+        template,
+        azp: &azp,
+        kind: body.kind.unwrap_or(MintKind::Valid),
+        lifetime: body.lifetime,
+        overrides: body.claims.as_ref(),
+    };
+    match state.mint(&req) {
+        Ok(jwt) => json_response(StatusCode::OK, json!({ "jwt": jwt })),
+        Err(e) => clerk_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_clerk_error",
+            &e,
+        ),
+    }
+}
+
+async fn admin_stats(State(state): State<Arc<ClerkState>>) -> Response {
+    let inner = state.lock();
+    let s = &inner.stats;
+    json_response(
+        StatusCode::OK,
+        json!({
+            "token_requests": s.token_requests,
+            "by_template": s.by_template,
+            "skip_cache": s.skip_cache,
+            "jwks_requests": s.jwks_requests,
+            "sign_ins": s.sign_ins,
+        }),
+    )
+}
+
+async fn admin_reset(State(state): State<Arc<ClerkState>>) -> Response {
+    state.lock().stats = Stats::default();
+    json_response(StatusCode::OK, json!({ "reset": true }))
+}
+
+/// Publishes the next committed key and signs with it from now on (the old key stays published).
+async fn admin_rotate_keys(State(state): State<Arc<ClerkState>>) -> Response {
+    let mut inner = state.lock();
+    let next = (inner.active + 1) % state.keys.len();
+    if !inner.published.contains(&next) {
+        inner.published.push(next);
+    }
+    inner.active = next;
+    let published: Vec<&str> = inner
+        .published
+        .iter()
+        .map(|&i| state.keys[i].kid.as_str())
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({ "active_kid": state.keys[next].kid, "published": published }),
+    )
+}

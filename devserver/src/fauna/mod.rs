@@ -1,0 +1,342 @@
+//! The Fauna stand-in: FQL v10 (`/query/1`), the legacy v4 wire (`/`),
+//! GraphQL (`/graphql`), plus loopback admin endpoints for the request log
+//! and fault injection.
+
+pub mod auth;
+pub mod fql;
+pub mod graphql;
+pub mod store;
+pub mod v4;
+
+use crate::config::Config;
+use crate::faults::{FaultSpec, Faults};
+use crate::util::{json_response, now_micros, parse_json};
+use auth::{Authenticator, Principal, Rejection};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+use serde_json::json;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use store::Store;
+
+/// Shared state of the Fauna stand-in.
+pub struct FaunaState {
+    pub config: Arc<Config>,
+    pub auth: Authenticator,
+    pub store: Mutex<Store>,
+    log: Mutex<Vec<LogEntry>>,
+    faults: Faults,
+    clock: TxnClock,
+    graphql: graphql::FaunaSchema,
+}
+
+impl FaunaState {
+    pub fn new(config: Arc<Config>) -> Arc<Self> {
+        Arc::new(FaunaState {
+            auth: Authenticator::new(config.clone()),
+            config,
+            store: Mutex::new(Store::default()),
+            log: Mutex::new(Vec::new()),
+            faults: Faults::default(),
+            clock: TxnClock::default(),
+            graphql: graphql::schema(),
+        })
+    }
+
+    pub fn lock_store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_log(&self) -> MutexGuard<'_, Vec<LogEntry>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new transaction time in microseconds, strictly increasing.
+    pub fn next_txn_ts(&self) -> i64 {
+        self.clock.next()
+    }
+
+    /// The latest transaction time handed out.
+    pub fn last_txn_ts(&self) -> i64 {
+        self.clock.last.load(Ordering::SeqCst)
+    }
+}
+
+/// Strictly increasing transaction times, close to the wall clock.
+#[derive(Default)]
+struct TxnClock {
+    last: AtomicI64,
+}
+
+impl TxnClock {
+    fn next(&self) -> i64 {
+        let now = now_micros();
+        let mut prev = self.last.load(Ordering::SeqCst);
+        loop {
+            let next = now.max(prev + 1);
+            match self
+                .last
+                .compare_exchange(prev, next, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return next,
+                Err(actual) => prev = actual,
+            }
+        }
+    }
+}
+
+/// One line of `GET /__admin/requests`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub method: String,
+    pub path: String,
+    pub sub: Option<String>,
+    /// `ok` or `rejected`.
+    pub auth: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    pub status: u16,
+    pub fault: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// How a handler authenticated its request; a response extension read by the log.
+#[derive(Debug, Clone)]
+pub struct AuthOutcome {
+    pub sub: Option<String>,
+    pub jti: Option<String>,
+    pub rejected: Option<&'static str>,
+}
+
+impl AuthOutcome {
+    pub fn from_result(result: &Result<Principal, Rejection>) -> Self {
+        match result {
+            Ok(Principal::Admin { .. }) => AuthOutcome {
+                sub: None,
+                jti: None,
+                rejected: None,
+            },
+            Ok(Principal::Jwt(id)) => AuthOutcome {
+                sub: id.sub.clone(),
+                jti: id.jti.clone(),
+                rejected: None,
+            },
+            Err(r) => AuthOutcome {
+                sub: r.sub.clone(),
+                jti: r.jti.clone(),
+                rejected: Some(r.reason),
+            },
+        }
+    }
+
+    /// Attaches the outcome to a response for the request log.
+    pub fn attach(self, mut response: Response) -> Response {
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Marks a response that must not be sent: the connection is closed instead.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// Routes of the Fauna stand-in (CORS is added by the caller).
+pub fn router(state: Arc<FaunaState>) -> Router {
+    Router::new()
+        .route("/query/1", post(fql::query_endpoint))
+        .route("/", post(v4::endpoint))
+        .route("/graphql", post(graphql::endpoint))
+        .route("/ping", get(ping))
+        .route("/__admin/requests", get(admin_requests))
+        .route("/__admin/faults", post(admin_faults))
+        .route("/__admin/reset", post(admin_reset))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults_and_log,
+        ))
+        .with_state(state)
+}
+
+async fn ping() -> Response {
+    json_response(StatusCode::OK, json!({ "status": "OK" }))
+}
+
+/// Applies queued faults to query requests and records them in the request log.
+async fn faults_and_log(
+    State(state): State<Arc<FaunaState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    if path.starts_with("/__admin") || path == "/ping" || method == Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let fault = state.faults.take(&path);
+    if let Some(delay) = fault.as_ref().and_then(|f| f.delay_ms) {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let response = match &fault {
+        Some(spec) if spec.drop || spec.status.is_some() => {
+            let outcome =
+                AuthOutcome::from_result(&state.auth.authenticate(request.headers()).await);
+            outcome.attach(fault_response(spec, &path))
+        }
+        _ => next.run(request).await,
+    };
+    if let Some(outcome) = response.extensions().get::<AuthOutcome>() {
+        let status = if response.extensions().get::<DropConnection>().is_some() {
+            0
+        } else {
+            response.status().as_u16()
+        };
+        let entry = LogEntry {
+            method: method.to_string(),
+            path: path.clone(),
+            sub: outcome.sub.clone(),
+            auth: if outcome.rejected.is_some() {
+                "rejected"
+            } else {
+                "ok"
+            },
+            reason: outcome.rejected,
+            status,
+            fault: fault.is_some(),
+            jti: outcome.jti.clone(),
+        };
+        eprintln!(
+            "[fauna] {} {} -> {} auth={}{} sub={}",
+            entry.method,
+            entry.path,
+            entry.status,
+            entry.auth,
+            entry.reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+            entry.sub.as_deref().unwrap_or("-")
+        );
+        state.lock_log().push(entry);
+    }
+    response
+}
+
+fn fault_response(spec: &FaultSpec, path: &str) -> Response {
+    if spec.drop {
+        let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        response.extensions_mut().insert(DropConnection);
+        return response;
+    }
+    let status = spec
+        .status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match &spec.body {
+        Some(raw) => (
+            status,
+            [("content-type", "text/plain; charset=utf-8")],
+            raw.clone(),
+        )
+            .into_response(),
+        None => json_response(status, spec.json_body(path)),
+    };
+    if let Some(secs) = spec.retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(secs));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+async fn admin_requests(State(state): State<Arc<FaunaState>>) -> Response {
+    let log = state.lock_log().clone();
+    json_response(StatusCode::OK, json!(log))
+}
+
+async fn admin_faults(State(state): State<Arc<FaunaState>>, body: Bytes) -> Response {
+    match parse_json::<FaultSpec>(&body) {
+        Ok(spec) => {
+            if spec
+                .status
+                .is_some_and(|s| StatusCode::from_u16(s).is_err())
+            {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "error": "status must be 100..=999" }),
+                );
+            }
+            state.faults.push(spec);
+            json_response(StatusCode::OK, json!({ "pending": state.faults.pending() }))
+        }
+        Err(e) => json_response(StatusCode::BAD_REQUEST, json!({ "error": e })),
+    }
+}
+
+async fn admin_reset(State(state): State<Arc<FaunaState>>) -> Response {
+    state.lock_log().clear();
+    state.faults.clear();
+    *state.lock_store() = Store::default();
+    json_response(StatusCode::OK, json!({ "reset": true }))
+}
+
+/// Fauna's 401 for the v10 API, with `WWW-Authenticate: Bearer`.
+pub fn unauthorized_v10() -> Response {
+    let mut response = json_response(
+        StatusCode::UNAUTHORIZED,
+        json!({ "error": { "code": "unauthorized", "message": "Access token required" } }),
+    );
+    response
+        .headers_mut()
+        .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// Serves `app` on `listener`, closing the connection for responses marked [`DropConnection`].
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) {
+    use hyper_util::rt::TokioIo;
+    use tower::ServiceExt;
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                eprintln!("[fauna] accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let app = app.clone();
+                    async move {
+                        let response = app
+                            .oneshot(req.map(Body::new))
+                            .await
+                            .unwrap_or_else(|e| match e {});
+                        if response.extensions().get::<DropConnection>().is_some() {
+                            // An error from the service makes hyper close the connection unanswered.
+                            return Err(std::io::Error::other(
+                                "connection dropped by injected fault",
+                            ));
+                        }
+                        Ok(response)
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
