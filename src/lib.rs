@@ -1,8 +1,20 @@
 //! clerk-fauna: fresh Clerk session tokens for every Fauna request.
 //!
-//! - [`core`]: the policy (token freshness, single-flight bookkeeping, request
-//!   building, answer classification, backoff), pure Rust.
-//! - `glue` (wasm32 only): the JS API, `TokenCache`, `FaunaClient`,
-//!   `decodeJwt` and `ClerkFaunaError`, a thin layer over the core.
+//! The public API, as JS sees it:
+//! - `TokenCache(getToken, options?)`: `get`, `peek`, `claims`, `invalidate`,
+//!   `clear`, `stats`;
+//! - `FaunaClient(tokens, options?)`: `query` (FQL v10), `queryV4`,
+//!   `currentIdentity`, `graphql`, `fetch`, `lastTxnTs`;
+//! - `decodeJwt(token)`;
+//! - `ClerkFaunaError`, with a stable `code`.
+//!
+//! [`core`] holds every decision in plain Rust; `glue` (wasm32 only) is the
+//! thin JS layer over it.
 
 pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;
+
+#[cfg(target_arch = "wasm32")]
+pub use glue::{decode_jwt, FaunaClient, TokenCache};

@@ -77,8 +77,11 @@ impl Default for FreshnessPolicy {
 impl FreshnessPolicy {
     pub fn judge(&self, expiry: &Expiry, now: f64) -> Freshness {
         let left = expiry.ms_left(now);
-        // `!(left >= min)` also treats NaN (nonsense claims) as stale.
-        if !(left >= self.min_validity_ms) {
+        // NaN (nonsense claims) compares as neither: stale too.
+        if left
+            .partial_cmp(&self.min_validity_ms)
+            .is_none_or(|o| o.is_lt())
+        {
             Freshness::Stale
         } else if left < self.refresh_ahead_ms {
             Freshness::RefreshAhead

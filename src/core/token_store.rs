@@ -155,7 +155,7 @@ impl<F: Clone> TokenStore<F> {
         let entry = &mut self.entries[index];
         let stats = &mut self.stats;
         let next_flight = &mut self.next_flight;
-        let mut start_flight = |entry: &mut Entry<F>, forced: bool| {
+        let start_flight = |entry: &mut Entry<F>, forced: bool| {
             let id = *next_flight;
             *next_flight += 1;
             let handle = start(id, forced);

@@ -1,0 +1,176 @@
+//! Small bindings to the JS environment: globals bound once (so the same code
+//! runs in a window, a worker and Node), reading plain option objects, and
+//! promises settled by timers.
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// The local wall clock in milliseconds. Wall time rather than
+/// `performance.now()`: it keeps running while a laptop sleeps, and token
+/// lifetimes are about real time.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// A timer that is cancelled when dropped (so a settled race leaves nothing
+/// running that would keep Node alive).
+pub struct Timer(JsValue);
+
+impl Timer {
+    /// Calls `f` after `ms`; `f` is a plain JS function (often a bound
+    /// `resolve`/`reject`), so no Rust closure is leaked.
+    pub fn start(f: &Function, ms: f64) -> Timer {
+        Timer(set_timeout(f, ms))
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.0);
+    }
+}
+
+/// A promise that rejects with `value` after `ms`, and the timer behind it.
+pub fn reject_after(ms: f64, value: &JsValue) -> (Promise, Timer) {
+    let mut reject_fn = None;
+    let promise = Promise::new(&mut |_resolve, reject| reject_fn = Some(reject));
+    let reject = reject_fn.expect("Promise executors run synchronously");
+    let timer = Timer::start(&reject.bind1(&JsValue::NULL, value).unchecked_into(), ms);
+    (promise, timer)
+}
+
+/// Resolves after `ms`.
+pub async fn sleep(ms: f64) {
+    let mut timer = None;
+    let promise = Promise::new(&mut |resolve, _reject| timer = Some(Timer::start(&resolve, ms)));
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    drop(timer);
+}
+
+/// A promise that never settles unless its `reject` is called: lets the glue
+/// cancel a race from outside.
+pub fn cancellable() -> (Promise, Function) {
+    let mut reject_fn = None;
+    let promise = Promise::new(&mut |_resolve, reject| reject_fn = Some(reject));
+    (
+        promise,
+        reject_fn.expect("Promise executors run synchronously"),
+    )
+}
+
+pub fn race(promises: &[&Promise]) -> Promise {
+    let array = Array::new();
+    for p in promises {
+        array.push(p);
+    }
+    Promise::race(&array)
+}
+
+/// Reads properties off an options object (`undefined` and `null` count as
+/// absent), with a clear `invalid_option` message when a type is wrong.
+pub struct Options<'a> {
+    object: Option<&'a Object>,
+    /// What the object is, for messages: "TokenCache options".
+    what: &'static str,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(value: &'a JsValue, what: &'static str) -> Result<Options<'a>, String> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(Options { object: None, what });
+        }
+        match value.dyn_ref::<Object>() {
+            Some(object) if !value.is_function() => Ok(Options {
+                object: Some(object),
+                what,
+            }),
+            _ => Err(format!("{what} must be an object.")),
+        }
+    }
+
+    pub fn value(&self, name: &str) -> Option<JsValue> {
+        let v = Reflect::get(self.object?, &JsValue::from_str(name)).ok()?;
+        (!v.is_undefined() && !v.is_null()).then_some(v)
+    }
+
+    fn typed<T>(
+        &self,
+        name: &str,
+        kind: &str,
+        read: impl Fn(&JsValue) -> Option<T>,
+    ) -> Result<Option<T>, String> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => read(&v)
+                .map(Some)
+                .ok_or_else(|| format!("{}.{name} must be {kind}.", self.what)),
+        }
+    }
+
+    pub fn string(&self, name: &str) -> Result<Option<String>, String> {
+        self.typed(name, "a string", JsValue::as_string)
+    }
+
+    pub fn number(&self, name: &str) -> Result<Option<f64>, String> {
+        self.typed(name, "a number", JsValue::as_f64)
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, String> {
+        self.typed(name, "a boolean", JsValue::as_bool)
+    }
+
+    pub fn function(&self, name: &str) -> Result<Option<Function>, String> {
+        self.typed(name, "a function", |v| v.dyn_ref::<Function>().cloned())
+    }
+
+    /// A `Record<string, string>`, as `[key, value]` pairs in order.
+    pub fn string_record(&self, name: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        self.typed(name, "an object of strings", |v| {
+            let object = v.dyn_ref::<Object>()?;
+            Object::entries(object)
+                .iter()
+                .map(|pair| {
+                    let pair: Array = pair.unchecked_into();
+                    Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+                })
+                .collect()
+        })
+    }
+}
+
+/// `Reflect.get`, with `undefined` for anything that is not an object.
+pub fn get(target: &JsValue, name: &str) -> JsValue {
+    if target.is_object() {
+        Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+pub fn set(target: &JsValue, name: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(name), value);
+}
+
+/// `JSON.parse`, `None` when the text is not JSON.
+pub fn parse_json(text: &str) -> Option<JsValue> {
+    js_sys::JSON::parse(text).ok()
+}
+
+/// `JSON.stringify`, `None` for values JSON cannot hold (functions, cycles,
+/// BigInt).
+pub fn to_json(value: &JsValue) -> Option<String> {
+    js_sys::JSON::stringify(value).ok()?.as_string()
+}

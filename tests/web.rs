@@ -1,0 +1,777 @@
+//! Browser tests of the exported API, in headless Chromium (`wasm-pack test
+//! --headless --chrome`). A JS issuer mints RS256-shaped JWTs; an injected
+//! `fetch` plays Fauna's answers and records every request.
+
+#![cfg(target_arch = "wasm32")]
+
+use clerk_fauna::{decode_jwt, FaunaClient, TokenCache};
+use js_sys::{Array, Promise, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support.js")]
+extern "C" {
+    type Issuer;
+    #[wasm_bindgen(constructor)]
+    fn new(sub: &str, lifetime: f64) -> Issuer;
+    #[wasm_bindgen(method, getter, js_name = getToken)]
+    fn get_token(this: &Issuer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn count(this: &Issuer) -> u32;
+    #[wasm_bindgen(method, getter, js_name = lastOptions)]
+    fn last_options(this: &Issuer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn calls(this: &Issuer) -> Array;
+    #[wasm_bindgen(method, setter)]
+    fn set_sub(this: &Issuer, sub: &str);
+    #[wasm_bindgen(method, getter)]
+    fn error(this: &Issuer) -> JsValue;
+    #[wasm_bindgen(method)]
+    fn script(this: &Issuer, steps: JsValue);
+    #[wasm_bindgen(method)]
+    fn release(this: &Issuer) -> u32;
+
+    type FakeFauna;
+    #[wasm_bindgen(constructor)]
+    fn new() -> FakeFauna;
+    #[wasm_bindgen(method, getter)]
+    fn fetch(this: &FakeFauna) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn count(this: &FakeFauna) -> u32;
+    #[wasm_bindgen(method)]
+    fn request(this: &FakeFauna, i: u32) -> JsValue;
+    #[wasm_bindgen(method)]
+    fn script(this: &FakeFauna, answers: JsValue);
+    #[wasm_bindgen(method)]
+    fn reject(this: &FakeFauna, token: &str);
+    #[wasm_bindgen(method, js_name = rejectAll)]
+    fn reject_all(this: &FakeFauna);
+
+    #[wasm_bindgen(js_name = mintToken)]
+    fn mint_token(claims: JsValue) -> String;
+    #[wasm_bindgen(js_name = settlesWithin)]
+    fn settles_within(p: &Promise, ms: f64) -> Promise;
+    fn rejection(p: &Promise) -> Promise;
+    #[wasm_bindgen(js_name = watchUnhandled)]
+    fn watch_unhandled() -> Array;
+}
+
+const ALICE: &str = "user_2alice0000000000000000000";
+const BOB: &str = "user_2bob000000000000000000000";
+
+fn json(text: &str) -> JsValue {
+    JSON::parse(text).expect("test JSON")
+}
+
+fn prop(v: &JsValue, name: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(name)).unwrap()
+}
+
+fn string(v: &JsValue, name: &str) -> String {
+    prop(v, name).as_string().unwrap_or_default()
+}
+
+fn number(v: &JsValue, name: &str) -> f64 {
+    prop(v, name).as_f64().unwrap_or(f64::NAN)
+}
+
+async fn ok(p: Promise) -> JsValue {
+    JsFuture::from(p).await.expect("expected success")
+}
+
+/// The rejection of `p`, which must reject.
+async fn err(p: Promise) -> JsValue {
+    let e = JsFuture::from(rejection(&p)).await.unwrap();
+    assert!(!e.is_null(), "expected a rejection");
+    e
+}
+
+async fn settles(p: &Promise, ms: f64) -> bool {
+    JsFuture::from(settles_within(p, ms))
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+/// Lets timers and microtasks run for `ms`.
+async fn pause(ms: f64) {
+    JsFuture::from(settles_within(&Promise::new(&mut |_, _| {}), ms))
+        .await
+        .unwrap();
+}
+
+async fn all(promises: Vec<Promise>) -> Array {
+    let array: Array = promises.into_iter().collect();
+    JsFuture::from(Promise::all_settled(&array))
+        .await
+        .unwrap()
+        .into()
+}
+
+fn cache(issuer: &Issuer, options: &str) -> TokenCache {
+    TokenCache::new(issuer.get_token(), json(options)).unwrap()
+}
+
+fn client(tokens: &TokenCache, fauna: &FakeFauna, options: &str) -> FaunaClient {
+    let o = json(options);
+    Reflect::set(&o, &"endpoint".into(), &"http://fauna.test".into()).unwrap();
+    Reflect::set(
+        &o,
+        &"graphqlEndpoint".into(),
+        &"http://fauna.test/graphql".into(),
+    )
+    .unwrap();
+    Reflect::set(&o, &"fetch".into(), &fauna.fetch()).unwrap();
+    FaunaClient::new(tokens, o).unwrap()
+}
+
+fn stats(c: &TokenCache) -> [f64; 5] {
+    let s = c.stats();
+    ["hits", "misses", "joins", "refreshes", "failures"].map(|n| number(&s, n))
+}
+
+fn payload(token: &str) -> JsValue {
+    prop(&decode_jwt(token.into()).unwrap(), "payload")
+}
+
+fn header(request: &JsValue, name: &str) -> JsValue {
+    prop(&prop(request, "headers"), name)
+}
+
+// ---- token cache ----
+
+#[wasm_bindgen_test]
+async fn a_thousand_concurrent_gets_make_one_call() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let results = all((0..1000).map(|_| c.get(JsValue::UNDEFINED)).collect()).await;
+    assert_eq!(issuer.count(), 1);
+    let first = prop(&results.get(0), "value");
+    assert!(first.is_string());
+    for r in results.iter() {
+        assert_eq!(string(&r, "status"), "fulfilled");
+        assert_eq!(prop(&r, "value"), first);
+    }
+    assert_eq!(stats(&c), [0.0, 1.0, 999.0, 0.0, 0.0]);
+    assert_eq!(string(&issuer.last_options(), "template"), "fauna");
+    assert!(prop(&issuer.last_options(), "skipCache").is_undefined());
+    // Warm: served from the cache.
+    assert_eq!(ok(c.get(JsValue::UNDEFINED)).await, first);
+    assert_eq!((issuer.count(), stats(&c)[0]), (1, 1.0));
+}
+
+#[wasm_bindgen_test]
+async fn refresh_ahead_returns_the_old_token_and_refreshes_once() {
+    // A 30 s token under a 45 s refresh-ahead window is due for refresh at once.
+    let issuer = Issuer::new(ALICE, 30.0);
+    let c = cache(&issuer, r#"{"refreshAheadSeconds":45}"#);
+    let old = ok(c.get(JsValue::UNDEFINED)).await;
+    issuer.script(json(r#"["hold"]"#));
+    for _ in 0..20 {
+        assert_eq!(ok(c.get(JsValue::UNDEFINED)).await, old);
+    }
+    assert_eq!(issuer.count(), 2, "exactly one background refresh");
+    assert_eq!(prop(&issuer.last_options(), "skipCache"), JsValue::TRUE);
+    assert_eq!(issuer.release(), 1);
+    // Let the background refresh land.
+    pause(20.0).await;
+    let new = c.peek(None).unwrap();
+    assert_ne!(JsValue::from_str(&new), old);
+    assert_eq!(stats(&c)[3], 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn below_min_validity_callers_wait_for_a_new_token() {
+    // 10 s tokens, 15 s minimum: a cached one is never served again.
+    let issuer = Issuer::new(ALICE, 10.0);
+    let c = cache(
+        &issuer,
+        r#"{"minValiditySeconds":15,"refreshAheadSeconds":20}"#,
+    );
+    let first = ok(c.get(JsValue::UNDEFINED)).await;
+    assert_eq!(c.peek(None), None);
+    issuer.script(json(r#"["hold"]"#));
+    let waiting = c.get(JsValue::UNDEFINED);
+    assert!(
+        !settles(&waiting, 50.0).await,
+        "served a token below minValiditySeconds"
+    );
+    issuer.release();
+    let second = ok(waiting).await;
+    assert_ne!(first, second);
+    assert_eq!(issuer.count(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn skip_cache_shares_only_with_forced_calls() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    issuer.script(json(r#"["hold","hold"]"#));
+    let ordinary = c.get(JsValue::UNDEFINED);
+    let forced: Vec<Promise> = (0..3)
+        .map(|_| c.get(json(r#"{"skipCache":true}"#)))
+        .collect();
+    pause(0.0).await;
+    assert_eq!(issuer.count(), 2);
+    assert_eq!(prop(&issuer.calls().get(1), "skipCache"), JsValue::TRUE);
+    assert_eq!(issuer.release(), 2);
+    let a = ok(ordinary).await;
+    let results = all(forced).await;
+    let b = prop(&results.get(0), "value");
+    assert_ne!(a, b);
+    for r in results.iter() {
+        assert_eq!(prop(&r, "value"), b);
+    }
+    // The forced result replaced the entry.
+    assert_eq!(JsValue::from(c.peek(None)), b);
+    assert_eq!(stats(&c), [0.0, 1.0, 2.0, 1.0, 0.0]);
+}
+
+#[wasm_bindgen_test]
+async fn signed_out_rejects_clears_and_is_not_cached() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(json(r#"{"template":"other"}"#))).await;
+    assert!(c.peek(Some("other".into())).is_some());
+    issuer.script(json(r#"["null"]"#));
+    let e = err(c.get(JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "signed_out");
+    assert_eq!(string(&e, "name"), "ClerkFaunaError");
+    assert!(e.is_instance_of::<js_sys::Error>());
+    assert_eq!(
+        c.peek(Some("other".into())),
+        None,
+        "sign-out keeps no token"
+    );
+    // Not cached: the next call asks again and succeeds.
+    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert_eq!(issuer.count(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn a_throwing_get_token_keeps_its_cause() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    issuer.script(json(r#"["throw"]"#));
+    let e = err(c.get(JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "token_unavailable");
+    assert_eq!(prop(&e, "cause"), issuer.error());
+    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert_eq!(stats(&c)[4], 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_hanging_get_token_times_out_and_the_next_call_retries() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, r#"{"getTokenTimeoutMs":100}"#);
+    issuer.script(json(r#"["hang"]"#));
+    let waiters: Vec<Promise> = (0..5).map(|_| c.get(JsValue::UNDEFINED)).collect();
+    for r in all(waiters).await.iter() {
+        assert_eq!(string(&prop(&r, "reason"), "code"), "token_timeout");
+    }
+    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert_eq!(issuer.count(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn malformed_tokens_are_rejected() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    issuer.script(json(r#"["garbage","number"]"#));
+    for _ in 0..2 {
+        let e = err(c.get(JsValue::UNDEFINED)).await;
+        assert_eq!(string(&e, "code"), "malformed_token");
+        assert!(
+            !string(&e, "message").contains("not.a.jwt"),
+            "the message repeats the token"
+        );
+    }
+    assert_eq!(c.peek(None), None);
+    let e = decode_jwt("a.b".into()).unwrap_err();
+    assert_eq!(string(&e, "code"), "malformed_token");
+    let e = decode_jwt(JsValue::from(5)).unwrap_err();
+    assert_eq!(string(&e, "code"), "malformed_token");
+}
+
+#[wasm_bindgen_test]
+async fn another_user_clears_every_other_entry() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(JsValue::UNDEFINED)).await;
+    ok(c.get(json(r#"{"template":"other"}"#))).await;
+    issuer.set_sub(BOB);
+    let bob = ok(c.get(json(r#"{"template":"other","skipCache":true}"#))).await;
+    assert_eq!(string(&payload(&bob.as_string().unwrap()), "sub"), BOB);
+    assert_eq!(c.peek(None), None, "Alice's token survived Bob's sign-in");
+    assert_eq!(string(&c.claims(Some("other".into())), "sub"), BOB);
+}
+
+#[wasm_bindgen_test]
+async fn clear_during_a_call_rejects_its_waiters_at_once() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    issuer.script(json(r#"["hold"]"#));
+    let waiters: Vec<Promise> = (0..3).map(|_| c.get(JsValue::UNDEFINED)).collect();
+    c.clear();
+    for r in all(waiters).await.iter() {
+        assert_eq!(string(&prop(&r, "reason"), "code"), "cleared");
+    }
+    issuer.release();
+    pause(20.0).await;
+    assert_eq!(
+        c.peek(None),
+        None,
+        "a token minted before clear() was cached"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn invalidate_claims_and_options() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, r#"{"template":"fauna","organizationId":"org_1"}"#);
+    let t = ok(c.get(JsValue::UNDEFINED)).await;
+    assert_eq!(string(&issuer.last_options(), "organizationId"), "org_1");
+    assert_eq!(JsValue::from(c.peek(None)), t);
+    assert_eq!(string(&c.claims(None), "sub"), ALICE);
+    assert!(c.claims(Some("never".into())).is_undefined());
+    c.invalidate(None);
+    assert_eq!(c.peek(None), None);
+    for bad in [
+        r#"{"refreshAheadSeconds":-1}"#,
+        r#"{"template":""}"#,
+        r#"{"getTokenTimeoutMs":"soon"}"#,
+        "5",
+    ] {
+        let e = TokenCache::new(issuer.get_token(), json(bad))
+            .err()
+            .expect(bad);
+        assert_eq!(string(&e, "code"), "invalid_option");
+    }
+    let e = TokenCache::new(JsValue::from("not a function"), JsValue::UNDEFINED)
+        .err()
+        .unwrap();
+    assert_eq!(string(&e, "code"), "invalid_option");
+    let e = err(c.get(json(r#"{"skipCache":"yes"}"#))).await;
+    assert_eq!(string(&e, "code"), "invalid_option");
+}
+
+// ---- Fauna requests ----
+
+#[wasm_bindgen_test]
+async fn query_sends_exactly_the_specified_request() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let result = ok(db.query(
+        "Query.token().sub".into(),
+        json(r#"{"x":1}"#),
+        JsValue::UNDEFINED,
+    ))
+    .await;
+    assert_eq!(string(&result, "data"), ALICE);
+    assert_eq!(string(&result, "staticType"), "String");
+    assert_eq!(number(&result, "schemaVersion"), 0.0);
+    assert!(prop(&result, "stats").is_object());
+    let first_ts = number(&result, "txnTs");
+    assert_eq!(db.last_txn_ts(), Some(first_ts));
+
+    let r = fauna.request(0);
+    assert_eq!(string(&r, "url"), "http://fauna.test/query/1");
+    assert_eq!(string(&r, "method"), "POST");
+    assert_eq!(
+        string(&r, "body"),
+        r#"{"query":"Query.token().sub","arguments":{"x":1}}"#
+    );
+    let token = c.peek(None).unwrap();
+    assert_eq!(header(&r, "authorization"), format!("Bearer {token}"));
+    assert_eq!(header(&r, "x-format"), "simple");
+    assert_eq!(header(&r, "x-query-timeout-ms"), "5000");
+    assert_eq!(header(&r, "content-type"), "application/json");
+    let names = js_sys::Object::keys(&prop(&r, "headers").into());
+    assert_eq!(
+        names.length(),
+        4,
+        "unexpected headers: {:?}",
+        names.to_vec()
+    );
+
+    // The second query carries the first's txn_ts, and per-query options.
+    let options = json(
+        r#"{"format":"tagged","typecheck":true,"linearized":false,"maxContentionRetries":2,
+            "queryTags":{"app":"demo"},"queryTimeoutMs":1000,
+            "traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}"#,
+    );
+    ok(db.query("1".into(), JsValue::UNDEFINED, options)).await;
+    let r = fauna.request(1);
+    assert_eq!(string(&r, "body"), r#"{"query":"1"}"#);
+    assert_eq!(header(&r, "x-last-txn-ts"), format!("{first_ts}"));
+    assert_eq!(header(&r, "x-format"), "tagged");
+    assert_eq!(header(&r, "x-typecheck"), "true");
+    assert_eq!(header(&r, "x-linearized"), "false");
+    assert_eq!(header(&r, "x-max-contention-retries"), "2");
+    assert_eq!(header(&r, "x-query-tags"), "app=demo");
+    assert_eq!(header(&r, "x-query-timeout-ms"), "1000");
+    assert!(header(&r, "traceparent").is_string());
+    assert_eq!(issuer.count(), 1, "one token for both queries");
+}
+
+#[wasm_bindgen_test]
+async fn last_txn_ts_keeps_the_largest() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    fauna.script(json(
+        r#"[{"body":{"data":1,"txn_ts":20,"stats":{}}},{"body":{"data":2,"txn_ts":10,"stats":{}}}]"#,
+    ));
+    ok(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    ok(db.query("2".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(db.last_txn_ts(), Some(20.0));
+}
+
+#[wasm_bindgen_test]
+async fn a_hundred_queries_rejected_with_401_share_one_refresh() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let stale = ok(c.get(JsValue::UNDEFINED)).await.as_string().unwrap();
+    fauna.reject(&stale);
+    let queries = (0..100).map(|_| db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED));
+    for r in all(queries.collect()).await.iter() {
+        assert_eq!(
+            string(&r, "status"),
+            "fulfilled",
+            "{:?}",
+            prop(&r, "reason")
+        );
+    }
+    assert_eq!(issuer.count(), 2, "one token, one refresh");
+    assert_eq!(stats(&c)[3], 1.0);
+    assert_eq!(fauna.count(), 200);
+    assert_eq!(prop(&issuer.last_options(), "skipCache"), JsValue::TRUE);
+}
+
+#[wasm_bindgen_test]
+async fn a_second_401_is_unauthorized_with_a_hint_and_no_token() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let unauthorized = r#"{"status":401,"body":{"error":{"code":"unauthorized","message":"Access token required"}}}"#;
+    fauna.script(json(&format!("[{unauthorized},{unauthorized}]")));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "unauthorized");
+    assert_eq!(number(&e, "httpStatus"), 401.0);
+    assert_eq!(string(&e, "faunaCode"), "unauthorized");
+    let hint = string(&e, "hint");
+    assert!(hint.contains("iss https://clerk.example.test"), "{hint}");
+    assert!(hint.contains("https://db.fauna.com/db/ytestdb"), "{hint}");
+    assert!(hint.contains("trailing slash"), "{hint}");
+    let token = c.peek(None).unwrap();
+    let everything =
+        JSON::stringify(&e).unwrap().as_string().unwrap() + &string(&e, "message") + &hint;
+    assert!(!everything.contains(&token));
+    assert_eq!((fauna.count(), issuer.count()), (2, 2));
+}
+
+#[wasm_bindgen_test]
+async fn throttling_backs_off_and_retries() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, r#"{"maxBackoffMs":50}"#);
+    let throttled = r#"{"status":429,"body":{"error":{"code":"limit_exceeded","message":"Rate limit exceeded"},"stats":{}}}"#;
+    let honoured = r#"{"status":429,"headers":{"Retry-After":"0"},"body":{"error":{"code":"limit_exceeded","message":"Rate limit exceeded"}}}"#;
+    fauna.script(json(&format!("[{throttled},{honoured}]")));
+    let result = ok(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&result, "data"), ALICE);
+    assert_eq!(fauna.count(), 3);
+
+    fauna.script(json(&format!("[{throttled},{throttled},{throttled}]")));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "throttled");
+    assert_eq!(number(&e, "httpStatus"), 429.0);
+    assert_eq!(fauna.count(), 6, "three attempts in all");
+
+    // A server asking for longer than maxBackoffMs is not hammered.
+    let long = r#"{"status":429,"headers":{"Retry-After":"30"},"body":{"error":{"code":"limit_exceeded","message":"x"}}}"#;
+    fauna.script(json(&format!("[{long}]")));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(
+        (string(&e, "code"), number(&e, "retryAfterMs")),
+        ("throttled".into(), 30_000.0)
+    );
+    assert_eq!(fauna.count(), 7);
+}
+
+#[wasm_bindgen_test]
+async fn every_failure_has_its_code_and_is_not_retried() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let cases = [
+        (
+            r#"{"status":400,"body":{"error":{"code":"invalid_query","message":"bad"},"summary":"error: bad","txn_ts":1,"stats":{}}}"#,
+            "query_failed",
+            Some("invalid_query"),
+        ),
+        (
+            r#"{"status":400,"body":{"error":{"code":"abort","message":"aborted","abort":{"why":"no"}},"stats":{}}}"#,
+            "query_failed",
+            Some("abort"),
+        ),
+        (
+            r#"{"status":400,"body":{"error":{"code":"constraint_failure","message":"c","constraint_failures":[{"paths":[["a"]],"message":"m"}]}}}"#,
+            "query_failed",
+            Some("constraint_failure"),
+        ),
+        (
+            r#"{"status":400,"body":{"error":{"code":"invalid_request","message":"bad header"}}}"#,
+            "invalid_request",
+            Some("invalid_request"),
+        ),
+        (
+            r#"{"status":403,"body":{"error":{"code":"forbidden","message":"no"}}}"#,
+            "forbidden",
+            Some("forbidden"),
+        ),
+        (
+            r#"{"status":409,"body":{"error":{"code":"contended_transaction","message":"c"}}}"#,
+            "contended_transaction",
+            Some("contended_transaction"),
+        ),
+        (
+            r#"{"status":440,"body":{"error":{"code":"time_out","message":"t"}}}"#,
+            "timeout",
+            Some("time_out"),
+        ),
+        (
+            r#"{"status":503,"body":{"error":{"code":"time_out","message":"t"}}}"#,
+            "timeout",
+            Some("time_out"),
+        ),
+        (
+            r#"{"status":500,"body":{"error":{"code":"internal_error","message":"i"}}}"#,
+            "service_error",
+            Some("internal_error"),
+        ),
+        (
+            r#"{"status":502,"body":"<html>Bad Gateway</html>"}"#,
+            "service_error",
+            None,
+        ),
+        (
+            r#"{"status":200,"body":"not json"}"#,
+            "protocol_error",
+            None,
+        ),
+        (r#"{"status":200,"body":""}"#, "protocol_error", None),
+        (
+            r#"{"status":200,"body":{"nothing":true}}"#,
+            "protocol_error",
+            None,
+        ),
+        (r#"{"fail":true}"#, "network_error", None),
+    ];
+    for (i, (answer, code, fauna_code)) in cases.iter().enumerate() {
+        fauna.script(json(&format!("[{answer}]")));
+        let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+        assert_eq!(string(&e, "code"), *code, "{answer}");
+        assert_eq!(
+            prop(&e, "faunaCode").as_string().as_deref(),
+            *fauna_code,
+            "{answer}"
+        );
+        assert_eq!(fauna.count(), i as u32 + 1, "retried: {answer}");
+    }
+    fauna.script(json(
+        r#"[{"status":400,"body":{"error":{"code":"abort","message":"a","abort":{"why":"no"}}}}]"#,
+    ));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&prop(&e, "abort"), "why"), "no");
+    fauna.script(json(r#"[{"status":400,"body":{"error":{"code":"constraint_failure","message":"c","constraint_failures":[{"message":"m"}]}}}]"#));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert!(Array::is_array(&prop(&e, "constraintFailures")));
+    let e = err(db.query(JsValue::from(5), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "invalid_option");
+    let e = err(db.query("1".into(), json("[1]"), JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "invalid_option");
+    let e = err(db.query(
+        "1".into(),
+        JsValue::UNDEFINED,
+        json(r#"{"queryTags":{"a b":"c"}}"#),
+    ))
+    .await;
+    assert_eq!(string(&e, "code"), "invalid_option");
+}
+
+#[wasm_bindgen_test]
+async fn a_request_with_no_answer_times_out() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    fauna.script(json(r#"[{"hang":true}]"#));
+    // queryTimeoutMs 1: abandoned 5001 ms later.
+    let e = err(db.query(
+        "1".into(),
+        JsValue::UNDEFINED,
+        json(r#"{"queryTimeoutMs":1}"#),
+    ))
+    .await;
+    assert_eq!(string(&e, "code"), "timeout");
+    assert_eq!(fauna.count(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn token_errors_reach_query_callers() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    issuer.script(json(r#"["null"]"#));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "signed_out");
+    assert_eq!(fauna.count(), 0, "a request was sent without a token");
+}
+
+#[wasm_bindgen_test]
+async fn v4_current_identity_and_errors() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    assert_eq!(ok(db.current_identity()).await, ALICE);
+    let r = fauna.request(0);
+    assert_eq!(string(&r, "url"), "http://fauna.test/");
+    assert_eq!(header(&r, "x-faunadb-api-version"), "4");
+    assert_eq!(string(&r, "body"), r#"{"current_identity":null}"#);
+    fauna.script(json(r#"[{"status":400,"body":{"errors":[{"position":[],"code":"invalid expression","description":"No form/function found"}]}}]"#));
+    let e = err(db.query_v4(json(r#"{"nope":1}"#))).await;
+    assert_eq!(
+        (string(&e, "code"), string(&e, "faunaCode")),
+        ("query_failed".into(), "invalid expression".into())
+    );
+    // v4 401 then success: one refresh.
+    let token = c.peek(None).unwrap();
+    fauna.reject(&token);
+    assert_eq!(ok(db.current_identity()).await, ALICE);
+    assert_eq!(issuer.count(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn graphql_data_and_errors() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let data = ok(db.graphql("{ whoami }".into(), json(r#"{"a":1}"#))).await;
+    assert_eq!(string(&data, "whoami"), ALICE);
+    let r = fauna.request(0);
+    assert_eq!(string(&r, "url"), "http://fauna.test/graphql");
+    assert_eq!(
+        string(&r, "body"),
+        r#"{"query":"{ whoami }","variables":{"a":1}}"#
+    );
+    fauna.script(json(
+        r#"[{"body":{"data":null,"errors":[{"message":"Cannot query field"}]}}]"#,
+    ));
+    let e = err(db.graphql("{ nope }".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "graphql_error");
+    assert_eq!(Array::from(&prop(&e, "errors")).length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn authenticated_fetch_replaces_the_placeholder_and_retries_a_401_once() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let f: js_sys::Function = db.fetch();
+    assert_eq!(
+        JsValue::from(f.clone()),
+        JsValue::from(db.fetch()),
+        "a new function each time"
+    );
+    let init = json(
+        r#"{"method":"POST","headers":{"Authorization":"Bearer placeholder","X-Format":"simple"},"body":"{\"query\":\"1\"}"}"#,
+    );
+    let response = ok(f
+        .call2(&JsValue::NULL, &"http://fauna.test/query/1".into(), &init)
+        .unwrap()
+        .into())
+    .await;
+    assert_eq!(number(&response, "status"), 200.0);
+    let token = c.peek(None).unwrap();
+    let r = fauna.request(0);
+    assert_eq!(header(&r, "authorization"), format!("Bearer {token}"));
+    assert_eq!(header(&r, "x-format"), "simple");
+    // Fauna refuses that token: one refresh, the same body replayed.
+    fauna.reject(&token);
+    let response = ok(f
+        .call2(&JsValue::NULL, &"http://fauna.test/query/1".into(), &init)
+        .unwrap()
+        .into())
+    .await;
+    assert_eq!(number(&response, "status"), 200.0);
+    assert_eq!(string(&fauna.request(2), "body"), r#"{"query":"1"}"#);
+    assert_ne!(
+        header(&fauna.request(2), "authorization"),
+        format!("Bearer {token}")
+    );
+    // Always 401: the second 401 is returned as it is, like fetch would.
+    fauna.reject_all();
+    let before = (fauna.count(), issuer.count());
+    let response = ok(f
+        .call2(&JsValue::NULL, &"http://fauna.test/query/1".into(), &init)
+        .unwrap()
+        .into())
+    .await;
+    assert_eq!(number(&response, "status"), 401.0);
+    assert_eq!(
+        (fauna.count(), issuer.count()),
+        (before.0 + 2, before.1 + 1)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn one_cache_shared_by_two_clients() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let a = client(&c, &fauna, "{}");
+    let b = client(&c, &fauna, "{}");
+    ok(a.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    ok(b.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(issuer.count(), 1);
+    // Sign-out through the cache reaches both clients.
+    c.clear();
+    issuer.set_sub(BOB);
+    let r = ok(b.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&r, "data"), BOB);
+    // The clients keep working after the cache object itself is freed.
+    drop(c);
+    let r = ok(a.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&r, "data"), BOB);
+}
+
+#[wasm_bindgen_test]
+async fn background_refresh_failures_are_not_unhandled() {
+    let seen = watch_unhandled();
+    let issuer = Issuer::new(ALICE, 30.0);
+    let c = cache(&issuer, r#"{"refreshAheadSeconds":45}"#);
+    ok(c.get(JsValue::UNDEFINED)).await;
+    issuer.script(json(r#"["throw"]"#));
+    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    pause(50.0).await;
+    assert_eq!(issuer.count(), 2);
+    assert_eq!(stats(&c)[4], 1.0);
+    assert_eq!(seen.length(), 0, "unhandled rejection: {:?}", seen.to_vec());
+}
