@@ -9,7 +9,10 @@ use serde_json::json;
 async fn assert_rejected(h: &Harness, token: &str, reason: &str) {
     let reply = h.query(token, "Query.token().sub").await;
     assert_eq!(reply.status, 401, "{}", reply.body);
-    assert_eq!(reply.body, json!({"error": {"code": "unauthorized", "message": "Access token required"}}));
+    assert_eq!(
+        reply.body,
+        json!({"error": {"code": "unauthorized", "message": "Access token required"}})
+    );
     assert_eq!(reply.headers["www-authenticate"], "Bearer");
     let log = h.last_log().await;
     assert_eq!(log["auth"], "rejected");
@@ -20,11 +23,22 @@ async fn assert_rejected(h: &Harness, token: &str, reason: &str) {
 async fn valid_token_is_accepted_and_exposes_its_payload() {
     let h = Harness::start().await;
     let token = h.valid_token(ALICE).await;
-    let reply = h.query(&token, "[Query.token().sub, Query.identity(), Query.token().aud]").await;
+    let reply = h
+        .query(
+            &token,
+            "[Query.token().sub, Query.identity(), Query.token().aud]",
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.body["data"], json!([ALICE, null, format!("https://db.fauna.com/db/{DEMO_DB}")]));
+    assert_eq!(
+        reply.body["data"],
+        json!([ALICE, null, format!("https://db.fauna.com/db/{DEMO_DB}")])
+    );
     let log = h.last_log().await;
-    assert_eq!((log["auth"].as_str(), log["sub"].as_str()), (Some("ok"), Some(ALICE)));
+    assert_eq!(
+        (log["auth"].as_str(), log["sub"].as_str()),
+        (Some("ok"), Some(ALICE))
+    );
     assert!(log["jti"].is_string());
 }
 
@@ -33,20 +47,28 @@ async fn time_claims_have_no_leeway() {
     let h = Harness::start().await;
     let expired = h.mint(json!({"user_id": ALICE, "kind": "expired"})).await;
     assert_rejected(&h, &expired, "expired").await;
-    let not_yet = h.mint(json!({"user_id": ALICE, "kind": "not_yet_valid"})).await;
+    let not_yet = h
+        .mint(json!({"user_id": ALICE, "kind": "not_yet_valid"}))
+        .await;
     assert_rejected(&h, &not_yet, "not_yet_valid").await;
     // iat is not checked, even far in the future.
-    let odd_iat = h.mint(json!({"user_id": ALICE, "claims": {"iat": 4_000_000_000u64}})).await;
+    let odd_iat = h
+        .mint(json!({"user_id": ALICE, "claims": {"iat": 4_000_000_000u64}}))
+        .await;
     assert_eq!(h.query(&odd_iat, "1").await.status, 200);
     // No exp and no nbf at all is fine: both are optional.
-    let timeless = h.mint(json!({"user_id": ALICE, "claims": {"exp": null, "nbf": null}})).await;
+    let timeless = h
+        .mint(json!({"user_id": ALICE, "claims": {"exp": null, "nbf": null}}))
+        .await;
     assert_eq!(h.query(&timeless, "1").await.status, 200);
 }
 
 #[tokio::test]
 async fn issuer_must_match_exactly() {
     let h = Harness::start().await;
-    let slash = h.mint(json!({"user_id": ALICE, "kind": "trailing_slash_iss"})).await;
+    let slash = h
+        .mint(json!({"user_id": ALICE, "kind": "trailing_slash_iss"}))
+        .await;
     assert_rejected(&h, &slash, "bad_iss").await;
     let other = h.mint(json!({"user_id": ALICE, "kind": "wrong_iss"})).await;
     assert_rejected(&h, &other, "bad_iss").await;
@@ -63,7 +85,9 @@ async fn audience_must_name_exactly_one_configured_database() {
     assert_rejected(&h, &two, "bad_aud").await;
     let other_db = h.mint(json!({"user_id": ALICE, "kind": "wrong_aud"})).await;
     assert_rejected(&h, &other_db, "unknown_database").await;
-    let missing = h.mint(json!({"user_id": ALICE, "template": "no-aud"})).await;
+    let missing = h
+        .mint(json!({"user_id": ALICE, "template": "no-aud"}))
+        .await;
     assert_rejected(&h, &missing, "bad_aud").await;
     // One Fauna audience among others is fine.
     let mixed = h
@@ -97,7 +121,9 @@ async fn unknown_kid_forces_a_throttled_reload_then_rotation_is_picked_up() {
     assert_eq!(h.clerk_stats().await["jwks_requests"], 1);
 
     // Within 500 ms of the fetch an unknown kid does not reload.
-    let unknown = h.mint(json!({"user_id": ALICE, "kind": "unknown_kid"})).await;
+    let unknown = h
+        .mint(json!({"user_id": ALICE, "kind": "unknown_kid"}))
+        .await;
     assert_rejected(&h, &unknown, "unknown_kid").await;
     assert_eq!(h.clerk_stats().await["jwks_requests"], 1);
 
@@ -133,7 +159,13 @@ async fn tampered_signature_is_rejected() {
     let h = Harness::start().await;
     let token = h.valid_token(ALICE).await;
     let (head, _sig) = token.rsplit_once('.').unwrap();
-    let other_sig = h.valid_token(BOB).await.rsplit_once('.').unwrap().1.to_owned();
+    let other_sig = h
+        .valid_token(BOB)
+        .await
+        .rsplit_once('.')
+        .unwrap()
+        .1
+        .to_owned();
     assert_rejected(&h, &format!("{head}.{other_sig}"), "bad_signature").await;
 }
 
@@ -145,7 +177,13 @@ async fn root_secret_and_bad_secrets() {
     assert_eq!(reply.body["data"], json!(null));
     assert_rejected(&h, "not-a-key", "invalid_secret").await;
     assert_rejected(&h, "eyJnot.a.jwt", "malformed_token").await;
-    let reply = h.send(h.http.post(h.fauna("/query/1")).json(&json!({"query": "1"}))).await;
+    let reply = h
+        .send(
+            h.http
+                .post(h.fauna("/query/1"))
+                .json(&json!({"query": "1"})),
+        )
+        .await;
     assert_eq!(reply.status, 401);
     assert_eq!(h.last_log().await["reason"], "missing_secret");
 }
@@ -155,11 +193,30 @@ async fn v4_and_graphql_reject_with_their_own_bodies() {
     let h = Harness::start().await;
     let expired = h.mint(json!({"user_id": ALICE, "kind": "expired"})).await;
     let reply = h
-        .send(h.http.post(h.fauna("/")).bearer_auth(&expired).header("x-faunadb-api-version", "4").json(&json!({"current_identity": null})))
+        .send(
+            h.http
+                .post(h.fauna("/"))
+                .bearer_auth(&expired)
+                .header("x-faunadb-api-version", "4")
+                .json(&json!({"current_identity": null})),
+        )
         .await;
     assert_eq!(reply.status, 401);
-    assert_eq!(reply.body, json!({"errors": [{"code": "unauthorized", "description": "Unauthorized"}]}));
-    let reply = h.send(h.http.post(h.fauna("/graphql")).bearer_auth(&expired).json(&json!({"query": "{ whoami }"}))).await;
+    assert_eq!(
+        reply.body,
+        json!({"errors": [{"code": "unauthorized", "description": "Unauthorized"}]})
+    );
+    let reply = h
+        .send(
+            h.http
+                .post(h.fauna("/graphql"))
+                .bearer_auth(&expired)
+                .json(&json!({"query": "{ whoami }"})),
+        )
+        .await;
     assert_eq!(reply.status, 401);
-    assert_eq!(reply.body["errors"][0]["extensions"]["code"], "unauthorized");
+    assert_eq!(
+        reply.body["errors"][0]["extensions"]["code"],
+        "unauthorized"
+    );
 }

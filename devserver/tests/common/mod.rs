@@ -23,8 +23,13 @@ pub struct Reply {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let servers = clerk_fauna_devserver::start_demo().await.expect("devserver starts");
-        Harness { servers, http: reqwest::Client::new() }
+        let servers = clerk_fauna_devserver::start_demo()
+            .await
+            .expect("devserver starts");
+        Harness {
+            servers,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn clerk(&self, path: &str) -> String {
@@ -40,11 +45,16 @@ impl Harness {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body read");
-        Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
     }
 
     pub async fn post_clerk(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.post(self.clerk(path)).json(&body)).await
+        self.send(self.http.post(self.clerk(path)).json(&body))
+            .await
     }
 
     /// A token from `POST /__admin/mint`.
@@ -60,7 +70,11 @@ impl Harness {
 
     /// `POST /query/1` with a secret, plain-JSON body and extra headers.
     pub async fn query_with(&self, secret: &str, body: Value, headers: &[(&str, &str)]) -> Reply {
-        let mut req = self.http.post(self.fauna("/query/1")).bearer_auth(secret).json(&body);
+        let mut req = self
+            .http
+            .post(self.fauna("/query/1"))
+            .bearer_auth(secret)
+            .json(&body);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -73,11 +87,19 @@ impl Harness {
 
     /// The request log's last entry.
     pub async fn last_log(&self) -> Value {
-        let reply = self.send(self.http.get(self.fauna("/__admin/requests"))).await;
-        reply.body.as_array().and_then(|a| a.last().cloned()).unwrap_or(Value::Null)
+        let reply = self
+            .send(self.http.get(self.fauna("/__admin/requests")))
+            .await;
+        reply
+            .body
+            .as_array()
+            .and_then(|a| a.last().cloned())
+            .unwrap_or(Value::Null)
     }
 
     pub async fn clerk_stats(&self) -> Value {
-        self.send(self.http.get(self.clerk("/__admin/stats"))).await.body
+        self.send(self.http.get(self.clerk("/__admin/stats")))
+            .await
+            .body
     }
 }

@@ -332,7 +332,7 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(toks("x => x != 1 + 2")[4], Tok::Unsupported("+".into()));
+        assert_eq!(toks("x => x != 1 + 2")[5], Tok::Unsupported("+".into()));
     }
 
     #[test]
