@@ -114,11 +114,11 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is not honoured: the backoff
-/// applies instead).
+/// `Retry-After` as delay-seconds, a whole number (RFC 9110). An HTTP date
+/// is not honoured: the backoff applies instead.
 pub fn parse_retry_after(value: &str) -> Option<f64> {
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then_some(seconds * 1000.0)
+    let seconds: u32 = value.trim().parse().ok()?;
+    Some(f64::from(seconds) * 1000.0)
 }
 
 /// The `hint` of an `unauthorized` error: the usual causes, and what the
@@ -140,9 +140,10 @@ pub fn unauthorized_hint(claims: Option<&Claims>, now_ms: f64) -> String {
         hint.push_str(&format!(" The token has iss {iss}, aud {aud}"));
         match c.exp {
             Some(exp) => {
-                let left = (exp * 1000.0 - now_ms) / 1000.0;
+                // Whole seconds, formatted as an integer (see request::whole).
+                let left = ((exp * 1000.0 - now_ms) / 1000.0).round() as i64;
                 hint.push_str(&format!(
-                    ", and exp {left:.0} s from now by this device's clock."
+                    ", and exp {left} s from now by this device's clock."
                 ));
             }
             None => hint.push_str(", and no exp."),
@@ -327,7 +328,8 @@ mod tests {
     #[test]
     fn retry_after_seconds() {
         assert_eq!(parse_retry_after("0"), Some(0.0));
-        assert_eq!(parse_retry_after(" 1.5 "), Some(1500.0));
+        assert_eq!(parse_retry_after(" 2 "), Some(2000.0));
+        assert_eq!(parse_retry_after("1.5"), None);
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("inf"), None);

@@ -9,6 +9,12 @@ pub struct HttpRequest {
     pub body: String,
 }
 
+/// A microsecond timestamp as digits. Formatting it as an integer keeps the
+/// f64 formatting machinery (tens of KB) out of the WebAssembly.
+fn whole(ts: f64) -> String {
+    (ts.max(0.0) as u64).to_string()
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -34,7 +40,7 @@ pub fn v10_query(
         ("X-Query-Timeout-Ms", o.query_timeout_ms.to_string()),
     ];
     if let Some(ts) = last_txn_ts {
-        headers.push(("X-Last-Txn-Ts", format!("{ts:.0}")));
+        headers.push(("X-Last-Txn-Ts", whole(ts)));
     }
     if let Some(b) = o.typecheck {
         headers.push(("X-Typecheck", b.to_string()));
@@ -76,7 +82,7 @@ pub fn v4_query(
         ("X-Query-Timeout", o.query_timeout_ms.to_string()),
     ];
     if let Some(ts) = last_txn_ts {
-        headers.push(("X-Last-Seen-Txn", format!("{ts:.0}")));
+        headers.push(("X-Last-Seen-Txn", whole(ts)));
     }
     HttpRequest {
         url: format!("{}/", o.endpoint),

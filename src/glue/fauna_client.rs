@@ -91,26 +91,16 @@ impl FaunaClient {
     #[wasm_bindgen(js_name = queryV4, unchecked_return_type = "Promise<unknown>")]
     pub fn query_v4(&self, expr: JsValue) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move { inner.query_v4(&expr).await })
+        future_to_promise(async move { inner.query_v4(&expr, false).await })
     }
 
     /// FQL v4 `CurrentIdentity()`: the `sub` of the signed-in user's token.
     #[wasm_bindgen(js_name = currentIdentity, unchecked_return_type = "Promise<string>")]
     pub fn current_identity(&self) -> Promise {
+        let expr: JsValue = Object::new().into();
+        js::set(&expr, "current_identity", &JsValue::NULL);
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let expr: JsValue = Object::new().into();
-            js::set(&expr, "current_identity", &JsValue::NULL);
-            let identity = inner.query_v4(&expr).await?;
-            if identity.is_string() {
-                Ok(identity)
-            } else {
-                Err(errors::plain(&Error::new(
-                    ErrorCode::ProtocolError,
-                    "CurrentIdentity() did not return a string.",
-                )))
-            }
-        })
+        future_to_promise(async move { inner.query_v4(&expr, true).await })
     }
 
     /// Sends a GraphQL request to `graphqlEndpoint` and resolves to `data`.
@@ -205,7 +195,7 @@ impl ClientInner {
         let o = self.options.merged(raw).map_err(|e| errors::plain(&e))?;
         let args = json_object(&arguments, "arguments")?;
         let body = self
-            .send(Api::V10, &o, |token| {
+            .send(Api::V10, &o, &|token| {
                 request::v10_query(&o, token, self.last_txn_ts.get(), &fql, args.as_deref())
             })
             .await?;
@@ -233,7 +223,8 @@ impl ClientInner {
         Ok(result)
     }
 
-    async fn query_v4(&self, expr: &JsValue) -> Result<JsValue, JsValue> {
+    /// `want_string`: for `CurrentIdentity()`, whose answer must be the `sub`.
+    async fn query_v4(&self, expr: &JsValue, want_string: bool) -> Result<JsValue, JsValue> {
         let Some(expr_json) = js::to_json(expr).filter(|_| !expr.is_undefined()) else {
             return Err(errors::invalid_option(
                 "queryV4 needs a JSON wire expression.".into(),
@@ -241,11 +232,18 @@ impl ClientInner {
         };
         let o = &self.options;
         let body = self
-            .send(Api::V4, o, |token| {
+            .send(Api::V4, o, &|token| {
                 request::v4_query(o, token, self.last_txn_ts.get(), &expr_json)
             })
             .await?;
-        Ok(js::get(&body, "resource"))
+        let resource = js::get(&body, "resource");
+        if want_string && !resource.is_string() {
+            return Err(errors::plain(&Error::new(
+                ErrorCode::ProtocolError,
+                "CurrentIdentity() did not return a string.",
+            )));
+        }
+        Ok(resource)
     }
 
     async fn graphql(&self, query: JsValue, variables: JsValue) -> Result<JsValue, JsValue> {
@@ -257,7 +255,7 @@ impl ClientInner {
         let vars = json_object(&variables, "variables")?;
         let o = &self.options;
         let body = self
-            .send(Api::GraphQl, o, |token| {
+            .send(Api::GraphQl, o, &|token| {
                 request::graphql(o, token, &query, vars.as_deref())
             })
             .await?;
@@ -266,11 +264,13 @@ impl ClientInner {
 
     /// Sends the request `build` makes for a token until the core says it
     /// succeeded or failed: one token refresh on 401, backoff on 429.
+    /// `build` is a trait object so this large future exists once in the
+    /// WebAssembly, not once per API.
     async fn send(
         &self,
         api: Api,
         o: &QueryOptions,
-        build: impl Fn(&str) -> HttpRequest,
+        build: &dyn Fn(&str) -> HttpRequest,
     ) -> Result<JsValue, JsValue> {
         let key = self.tokens.default_key();
         let mut token = self.tokens.token(&key, Demand::Ordinary).await?;
@@ -356,7 +356,10 @@ impl ClientInner {
             controller.abort();
             errors::plain(&Error::new(
                 ErrorCode::Timeout,
-                format!("No answer from Fauna within {deadline_ms} ms."),
+                format!(
+                    "No answer from Fauna within {} ms.",
+                    o.query_timeout_ms as u64 + 5_000
+                ),
             ))
         };
         let network = |cause: JsValue| {

@@ -1,0 +1,1 @@
+export * from './bundler/clerk_fauna.js';

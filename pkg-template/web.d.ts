@@ -1,0 +1,2 @@
+export * from './web/clerk_fauna.js';
+export { default } from './web/clerk_fauna.js';

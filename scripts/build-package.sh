@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the npm package folder pkg/: wasm-pack's output for bundlers and for
+# plain browser ESM, merged with pkg-template/. `npm pack pkg` then yields an
+# installable tarball.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=pkg
+work=target/wasm-pack
+rm -rf "$out" "$work"
+
+for target in bundler web; do
+  wasm-pack --quiet build --release --no-pack --target "$target" \
+    --out-dir "$work/$target" --out-name clerk_fauna >/dev/null
+  rm -f "$work/$target/.gitignore"
+  if command -v wasm-opt >/dev/null; then
+    # Rust's wasm32 target emits these features by default; old wasm-opt
+    # builds need them named.
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$work/$target/clerk_fauna_bg.wasm" -o "$work/$target/clerk_fauna_bg.wasm"
+  fi
+done
+
+mkdir -p "$out"
+cp -r "$work/bundler" "$work/web" "$out/"
+# The error class is a wasm-bindgen snippet under a hashed folder name; the
+# entries re-export it from there, so `instanceof` sees the one class.
+error_module=$(cd "$out/web" && find snippets -name error.js | head -n 1)
+[ -n "$error_module" ] || { echo "build-package: error.js snippet not found" >&2; exit 1; }
+for f in index.js index.d.ts web.js web.d.ts package.json README.md LICENSE; do
+  sed "s|@ERROR_MODULE@|$error_module|g" "pkg-template/$f" > "$out/$f"
+done
+echo "built $out/ ($(du -sh "$out" | cut -f1))"

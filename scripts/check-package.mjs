@@ -1,0 +1,28 @@
+// Run inside a scratch project where the packed tarball was installed: every
+// target of the package's `exports` map, both .wasm files and the
+// ClerkFaunaError module the entries re-export must be there.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(join(process.cwd(), 'package.json'));
+const root = dirname(require.resolve('clerk-fauna/package.json'));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const must = (file, what) => {
+  if (!existsSync(join(root, file))) throw new Error(`${what}: ${file} is missing from the tarball`);
+};
+let checked = 0;
+for (const [entry, target] of Object.entries(pkg.exports)) {
+  for (const file of typeof target === 'string' ? [target] : Object.values(target)) {
+    must(file, `exports["${entry}"]`);
+    checked++;
+  }
+}
+for (const file of ['bundler/clerk_fauna_bg.wasm', 'web/clerk_fauna_bg.wasm']) must(file, 'wasm');
+for (const entry of ['index.js', 'web.js']) {
+  const source = readFileSync(join(root, entry), 'utf8');
+  const errorModule = source.match(/ClerkFaunaError \} from '\.\/([^']+)'/)?.[1];
+  if (!errorModule) throw new Error(`${entry} does not re-export ClerkFaunaError`);
+  must(errorModule, `${entry}'s ClerkFaunaError`);
+}
+console.log(`package: ${pkg.name}@${pkg.version} installs from its tarball; ${checked} export targets present`);

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Packs pkg/ with `npm pack`, installs the tarball into a scratch project the
+# way a user would, and checks that every entry of its `exports` map resolves
+# to a file that was installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+tarball=$(npm pack ./pkg --pack-destination "$scratch" --silent | tail -n 1)
+here=$PWD; cd "$scratch"
+echo '{"name":"scratch","private":true,"type":"module"}' > package.json
+npm install --silent --no-audit --no-fund "./$tarball"
+node "$here/scripts/check-package.mjs"
