@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test, in order, then one closing line counting them all:
+# "N passed, N failed". Stops at the first failing step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() { echo "== $*"; "$@" 2>&1 | tee -a "$log"; }
+
+run cargo test --workspace
+run wasm-pack test --headless --chrome
+run scripts/build-package.sh
+run scripts/check-package.sh
+run scripts/size-report.sh
+
+# Cargo and the wasm-bindgen test runner both close with "test result: ok. N passed; M failed".
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
