@@ -4,6 +4,7 @@
 
 use super::error::{Error, ErrorCode};
 use super::jwt::Claims;
+use super::text;
 
 /// Which of Fauna's APIs answered: their bodies differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +53,8 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
     let code = reply.error_code.as_deref();
     let fail = |kind: ErrorCode, what: &str| {
         let message = match &reply.error_message {
-            Some(m) => format!("{what} (HTTP {status}): {m}"),
-            None => format!("{what} (HTTP {status})."),
+            Some(m) => [what, " (HTTP ", &text::uint(status.into()), "): ", m].concat(),
+            None => [what, " (HTTP ", &text::uint(status.into()), ")."].concat(),
         };
         Verdict::Failed(
             Error::new(kind, message)
@@ -133,18 +134,23 @@ pub fn unauthorized_hint(claims: Option<&Claims>, now_ms: f64) -> String {
     if let Some(c) = claims {
         let iss = c.iss.as_deref().unwrap_or("(none)");
         let aud = if c.aud.is_empty() {
-            "(none)".to_string()
+            "(none)".into()
         } else {
             c.aud.join(", ")
         };
-        hint.push_str(&format!(" The token has iss {iss}, aud {aud}"));
+        hint.push_str(&[" The token has iss ", iss, ", aud ", &aud].concat());
         match c.exp {
             Some(exp) => {
                 // Whole seconds, formatted as an integer (see request::whole).
                 let left = ((exp * 1000.0 - now_ms) / 1000.0).round() as i64;
-                hint.push_str(&format!(
-                    ", and exp {left} s from now by this device's clock."
-                ));
+                hint.push_str(
+                    &[
+                        ", and exp ",
+                        &text::int(left),
+                        " s from now by this device's clock.",
+                    ]
+                    .concat(),
+                );
             }
             None => hint.push_str(", and no exp."),
         }

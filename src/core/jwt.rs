@@ -1,12 +1,31 @@
 //! Reading a JWT's header and payload, without verifying its signature (that
 //! is Fauna's job; the cache only needs the claims that say how long the token
 //! lives and whose it is).
+//!
+//! Parsing the JSON itself is left to the platform: `JSON.parse` in the
+//! browser (a JSON parser compiled into the module would double its size),
+//! serde_json in native tests. This module decides everything else: the
+//! segments, base64url, UTF-8, which claims must have which types.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD_INDIFFERENT;
 use base64::Engine;
-use serde_json::{Map, Value};
 
 use super::error::{Error, ErrorCode};
+
+/// A JSON member's value, as far as claims need to tell.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    Number(f64),
+    String(String),
+    /// An array whose items are all strings.
+    Strings(Vec<String>),
+    /// Anything else (null, boolean, object, a mixed array).
+    Other,
+}
+
+/// Parses `text` as a JSON object and returns its members `names`, in order
+/// (`None` for an absent one); `None` when `text` is not a JSON object.
+pub type ReadJsonObject = fn(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>>;
 
 /// The claims the cache and the error hints look at. Times are JWT
 /// NumericDates: seconds since the epoch, possibly fractional.
@@ -34,7 +53,7 @@ pub struct DecodedJwt {
 
 /// Decodes `token` as a compact JWS (`header.payload.signature`). The error
 /// message names what is wrong but never repeats the token.
-pub fn decode(token: &str) -> Result<DecodedJwt, Error> {
+pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(_signature), None) = (
         segments.next(),
@@ -44,16 +63,22 @@ pub fn decode(token: &str) -> Result<DecodedJwt, Error> {
     ) else {
         return Err(malformed("it does not have three dot-separated segments"));
     };
-    let (header_json, header) = json_object_segment(header, "header")?;
-    let (payload_json, payload) = json_object_segment(payload, "payload")?;
+    let header_json = segment_text(header, "header")?;
+    let payload_json = segment_text(payload, "payload")?;
+    let not_object = |name: &str| malformed(&["its ", name, " is not a JSON object"].concat());
+    let [alg] = members(read(&header_json, &["alg"]), not_object("header"))?;
+    let [exp, iat, nbf, sub, iss, aud] = members(
+        read(&payload_json, &["exp", "iat", "nbf", "sub", "iss", "aud"]),
+        not_object("payload"),
+    )?;
     let claims = Claims {
-        exp: number_claim(&payload, "exp")?,
-        iat: number_claim(&payload, "iat")?,
-        nbf: number_claim(&payload, "nbf")?,
-        sub: string_claim(&payload, "sub")?,
-        iss: string_claim(&payload, "iss")?,
-        aud: audience(&payload)?,
-        alg: string_claim(&header, "alg")?,
+        exp: number_claim(exp, "exp")?,
+        iat: number_claim(iat, "iat")?,
+        nbf: number_claim(nbf, "nbf")?,
+        sub: string_claim(sub, "sub")?,
+        iss: string_claim(iss, "iss")?,
+        aud: audience(aud)?,
+        alg: string_claim(alg, "alg")?,
     };
     Ok(DecodedJwt {
         header_json,
@@ -65,48 +90,53 @@ pub fn decode(token: &str) -> Result<DecodedJwt, Error> {
 fn malformed(why: &str) -> Error {
     Error::new(
         ErrorCode::MalformedToken,
-        format!("The token is not a valid JWT: {why}."),
+        ["The token is not a valid JWT: ", why, "."].concat(),
     )
 }
 
-fn json_object_segment(segment: &str, name: &str) -> Result<(String, Map<String, Value>), Error> {
+/// The reader's answer as exactly `N` members, or `error` if it found no object.
+fn members<const N: usize>(
+    found: Option<Vec<Option<Json>>>,
+    error: Error,
+) -> Result<[Option<Json>; N], Error> {
+    found.and_then(|v| v.try_into().ok()).ok_or(error)
+}
+
+fn segment_text(segment: &str, name: &str) -> Result<String, Error> {
     let bytes = URL_SAFE_NO_PAD_INDIFFERENT
         .decode(segment)
-        .map_err(|_| malformed(&format!("its {name} is not base64url")))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| malformed(&format!("its {name} is not UTF-8")))?;
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(map)) => Ok((text, map)),
-        _ => Err(malformed(&format!("its {name} is not a JSON object"))),
-    }
+        .map_err(|_| malformed(&["its ", name, " is not base64url"].concat()))?;
+    String::from_utf8(bytes).map_err(|_| malformed(&["its ", name, " is not UTF-8"].concat()))
 }
 
-fn number_claim(payload: &Map<String, Value>, name: &str) -> Result<Option<f64>, Error> {
-    match payload.get(name) {
+fn number_claim(value: Option<Json>, name: &str) -> Result<Option<f64>, Error> {
+    match value {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(_) => Err(malformed(&format!("its `{name}` claim is not a number"))),
+        Some(Json::Number(n)) => Ok(Some(n)),
+        Some(_) => Err(malformed(
+            &["its `", name, "` claim is not a number"].concat(),
+        )),
     }
 }
 
-fn string_claim(object: &Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
-    match object.get(name) {
+fn string_claim(value: Option<Json>, name: &str) -> Result<Option<String>, Error> {
+    match value {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(malformed(&format!("its `{name}` claim is not a string"))),
+        Some(Json::String(s)) => Ok(Some(s)),
+        Some(_) => Err(malformed(
+            &["its `", name, "` claim is not a string"].concat(),
+        )),
     }
 }
 
-fn audience(payload: &Map<String, Value>) -> Result<Vec<String>, Error> {
-    let not_strings = || malformed("its `aud` claim is not a string or an array of strings");
-    match payload.get("aud") {
+fn audience(value: Option<Json>) -> Result<Vec<String>, Error> {
+    match value {
         None => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().map(str::to_owned).ok_or_else(not_strings))
-            .collect(),
-        Some(_) => Err(not_strings()),
+        Some(Json::String(s)) => Ok(vec![s]),
+        Some(Json::Strings(items)) => Ok(items),
+        Some(_) => Err(malformed(
+            "its `aud` claim is not a string or an array of strings",
+        )),
     }
 }
 
@@ -114,6 +144,30 @@ fn audience(payload: &Map<String, Value>) -> Result<Vec<String>, Error> {
 pub(crate) mod tests {
     use super::*;
     use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+    use serde_json::Value;
+
+    /// The native tests' JSON reader, on serde_json; the browser's is
+    /// `JSON.parse` (glue), held to the same cases by the browser tests.
+    pub(crate) fn serde_reader(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>> {
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+            return None;
+        };
+        let json = |v: &Value| match v {
+            Value::Number(n) => n.as_f64().map_or(Json::Other, Json::Number),
+            Value::String(s) => Json::String(s.clone()),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .map_or(Json::Other, Json::Strings),
+            _ => Json::Other,
+        };
+        Some(names.iter().map(|n| map.get(*n).map(json)).collect())
+    }
+
+    fn decode(token: &str) -> Result<DecodedJwt, Error> {
+        super::decode(token, serde_reader)
+    }
 
     /// Builds an unsigned-but-well-formed token from JSON texts (test helper,
     /// also used by the other core modules' tests).

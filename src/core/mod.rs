@@ -9,4 +9,5 @@ pub mod freshness;
 pub mod jwt;
 pub mod options;
 pub mod request;
+pub mod text;
 pub mod token_store;

@@ -6,6 +6,7 @@
 
 use super::error::Error;
 use super::freshness::FreshnessPolicy;
+use super::text;
 
 pub const DEFAULT_ENDPOINT: &str = "https://db.fauna.com";
 pub const DEFAULT_GRAPHQL_ENDPOINT: &str = "https://graphql.fauna.com/graphql";
@@ -38,9 +39,9 @@ impl CacheOptions {
             if v.is_finite() && v >= 0.0 {
                 Ok(v * 1000.0)
             } else {
-                Err(Error::invalid_option(format!(
-                    "{name} must be a number of seconds, zero or more."
-                )))
+                Err(Error::invalid_option(
+                    [name, " must be a number of seconds, zero or more."].concat(),
+                ))
             }
         };
         let timeout = raw.get_token_timeout_ms.unwrap_or(10_000.0);
@@ -198,9 +199,13 @@ fn endpoint(url: &str, name: &str) -> Result<String, Error> {
         Some(host) if !host.is_empty() && !url.chars().any(char::is_whitespace) => {
             Ok(trimmed.into())
         }
-        _ => Err(Error::invalid_option(format!(
-            "{name} must be an http:// or https:// URL, e.g. https://db.fauna.com."
-        ))),
+        _ => Err(Error::invalid_option(
+            [
+                name,
+                " must be an http:// or https:// URL, e.g. https://db.fauna.com.",
+            ]
+            .concat(),
+        )),
     }
 }
 
@@ -208,9 +213,17 @@ fn integer(v: f64, min: u32, max: u32, name: &str) -> Result<u32, Error> {
     if v.fract() == 0.0 && v >= f64::from(min) && v <= f64::from(max) {
         Ok(v as u32)
     } else {
-        Err(Error::invalid_option(format!(
-            "{name} must be a whole number from {min} to {max}."
-        )))
+        Err(Error::invalid_option(
+            [
+                name,
+                " must be a whole number from ",
+                &text::uint(min.into()),
+                " to ",
+                &text::uint(max.into()),
+                ".",
+            ]
+            .concat(),
+        ))
     }
 }
 

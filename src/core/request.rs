@@ -1,6 +1,7 @@
 //! The HTTP requests sent to Fauna: URL, headers and body, as plain data.
 
 use super::options::QueryOptions;
+use super::text;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HttpRequest {
@@ -12,16 +13,37 @@ pub struct HttpRequest {
 /// A microsecond timestamp as digits. Formatting it as an integer keeps the
 /// f64 formatting machinery (tens of KB) out of the WebAssembly.
 fn whole(ts: f64) -> String {
-    (ts.max(0.0) as u64).to_string()
+    text::uint(ts.max(0.0) as u64)
 }
 
 fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
+    ["Bearer ", token].concat()
 }
 
-/// Escapes `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+/// `text` as a JSON string literal (RFC 8259 section 7: quote, backslash
+/// and control characters escaped; everything else as it is).
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = u32::from(c) as usize;
+                out.push_str("\\u00");
+                out.push(HEX[n >> 4] as char);
+                out.push(HEX[n & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// FQL v10: `POST {endpoint}/query/1`. `arguments_json` is the arguments
@@ -37,19 +59,19 @@ pub fn v10_query(
         ("Authorization", bearer(token)),
         ("Content-Type", "application/json".into()),
         ("X-Format", o.format.as_str().into()),
-        ("X-Query-Timeout-Ms", o.query_timeout_ms.to_string()),
+        ("X-Query-Timeout-Ms", text::uint(o.query_timeout_ms.into())),
     ];
     if let Some(ts) = last_txn_ts {
         headers.push(("X-Last-Txn-Ts", whole(ts)));
     }
     if let Some(b) = o.typecheck {
-        headers.push(("X-Typecheck", b.to_string()));
+        headers.push(("X-Typecheck", text::boolean(b).into()));
     }
     if let Some(b) = o.linearized {
-        headers.push(("X-Linearized", b.to_string()));
+        headers.push(("X-Linearized", text::boolean(b).into()));
     }
     if let Some(n) = o.max_contention_retries {
-        headers.push(("X-Max-Contention-Retries", n.to_string()));
+        headers.push(("X-Max-Contention-Retries", text::uint(n.into())));
     }
     if let Some(tags) = &o.query_tags {
         headers.push(("X-Query-Tags", tags.clone()));
@@ -58,11 +80,18 @@ pub fn v10_query(
         headers.push(("traceparent", t.clone()));
     }
     let body = match arguments_json {
-        Some(args) => format!(r#"{{"query":{},"arguments":{args}}}"#, json_string(fql)),
-        None => format!(r#"{{"query":{}}}"#, json_string(fql)),
+        Some(args) => [
+            r#"{"query":"#,
+            &json_string(fql),
+            r#","arguments":"#,
+            args,
+            "}",
+        ]
+        .concat(),
+        None => [r#"{"query":"#, &json_string(fql), "}"].concat(),
     };
     HttpRequest {
-        url: format!("{}/query/1", o.endpoint),
+        url: [&o.endpoint, "/query/1"].concat(),
         headers,
         body,
     }
@@ -79,13 +108,13 @@ pub fn v4_query(
         ("Authorization", bearer(token)),
         ("Content-Type", "application/json".into()),
         ("X-FaunaDB-API-Version", "4".into()),
-        ("X-Query-Timeout", o.query_timeout_ms.to_string()),
+        ("X-Query-Timeout", text::uint(o.query_timeout_ms.into())),
     ];
     if let Some(ts) = last_txn_ts {
         headers.push(("X-Last-Seen-Txn", whole(ts)));
     }
     HttpRequest {
-        url: format!("{}/", o.endpoint),
+        url: [&o.endpoint, "/"].concat(),
         headers,
         body: expr_json.into(),
     }
@@ -99,8 +128,15 @@ pub fn graphql(
     variables_json: Option<&str>,
 ) -> HttpRequest {
     let body = match variables_json {
-        Some(vars) => format!(r#"{{"query":{},"variables":{vars}}}"#, json_string(query)),
-        None => format!(r#"{{"query":{}}}"#, json_string(query)),
+        Some(vars) => [
+            r#"{"query":"#,
+            &json_string(query),
+            r#","variables":"#,
+            vars,
+            "}",
+        ]
+        .concat(),
+        None => [r#"{"query":"#, &json_string(query), "}"].concat(),
     };
     HttpRequest {
         url: o.graphql_endpoint.clone(),
@@ -180,6 +216,28 @@ mod tests {
         assert_eq!(header(&r, "X-Query-Tags"), Some("app=demo"));
         assert!(header(&r, "traceparent").is_some());
         assert_eq!(r.body, r#"{"query":"x \"quoted\"\n","arguments":{"a":1}}"#);
+    }
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        let cases = [
+            "",
+            "plain",
+            "quote \" and \\ backslash",
+            "line\nbreak\r\ttab",
+            "\u{0}\u{1}\u{1f}\u{7f}",
+            "ünïcödé 😀 \u{2028}",
+            "</script>",
+        ];
+        for text in cases {
+            assert_eq!(
+                json_string(text),
+                serde_json::to_string(text).unwrap(),
+                "{text:?}"
+            );
+            let back: String = serde_json::from_str(&json_string(text)).unwrap();
+            assert_eq!(back, text);
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use super::error::{Error, ErrorCode};
 use super::freshness::{Expiry, Freshness, FreshnessPolicy};
-use super::jwt::{self, DecodedJwt};
+use super::jwt::{self, DecodedJwt, ReadJsonObject};
 
 /// After a failed background refresh, wait this long before trying another
 /// one, so an offline `getToken` is not called on every request.
@@ -121,15 +121,18 @@ struct Entry<F> {
 #[derive(Debug)]
 pub struct TokenStore<F> {
     policy: FreshnessPolicy,
+    read_json: ReadJsonObject,
     entries: Vec<Entry<F>>,
     next_flight: FlightId,
     stats: Stats,
 }
 
 impl<F: Clone> TokenStore<F> {
-    pub fn new(policy: FreshnessPolicy) -> Self {
+    /// `read_json` is the platform's JSON parser (see [`jwt::ReadJsonObject`]).
+    pub fn new(policy: FreshnessPolicy, read_json: ReadJsonObject) -> Self {
         TokenStore {
             policy,
+            read_json,
             entries: Vec::new(),
             next_flight: 1,
             stats: Stats::default(),
@@ -249,7 +252,7 @@ impl<F: Clone> TokenStore<F> {
                 return Completion::Fail(failure_error(failure));
             }
         };
-        let decoded = match jwt::decode(token) {
+        let decoded = match jwt::decode(token, self.read_json) {
             Ok(decoded) => decoded,
             Err(err) => {
                 self.finish_with_failure(index, flight_at, now);
@@ -403,7 +406,10 @@ mod tests {
     type Store = TokenStore<(FlightId, bool)>;
 
     fn store() -> Store {
-        TokenStore::new(FreshnessPolicy::default())
+        TokenStore::new(
+            FreshnessPolicy::default(),
+            crate::core::jwt::tests::serde_reader,
+        )
     }
 
     fn get(s: &mut Store, k: &EntryKey, d: Demand<'_>, now: f64) -> Lookup<(FlightId, bool)> {

@@ -20,6 +20,7 @@ use crate::core::error::{Error, ErrorCode};
 use crate::core::jwt;
 use crate::core::options::{QueryOptions, RawQueryOptions};
 use crate::core::request::{self, HttpRequest};
+use crate::core::text;
 use crate::core::token_store::Demand;
 
 #[wasm_bindgen]
@@ -166,7 +167,7 @@ fn json_object(value: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
         return Ok(None);
     }
     let invalid =
-        || errors::invalid_option(format!("{what} must be a plain object that JSON can hold."));
+        || errors::invalid_option([what, " must be a plain object that JSON can hold."].concat());
     if !value.is_object() || Array::is_array(value) || value.is_function() {
         return Err(invalid());
     }
@@ -285,7 +286,9 @@ impl ClientInner {
                     refreshed = true;
                 }
                 Verdict::Unauthorized => {
-                    let claims = jwt::decode(&token).ok().map(|d| d.claims);
+                    let claims = jwt::decode(&token, js::read_json_object)
+                        .ok()
+                        .map(|d| d.claims);
                     let error =
                         Error::new(ErrorCode::Unauthorized, "Fauna rejected the user's token.")
                             .with_status(answer.reply.status)
@@ -308,7 +311,12 @@ impl ClientInner {
                         Throttle::GiveUp => {
                             let mut error = Error::new(
                                 ErrorCode::Throttled,
-                                format!("Fauna is rate limiting this database; gave up after {attempt} attempt(s)."),
+                                [
+                                    "Fauna is rate limiting this database; gave up after ",
+                                    &text::uint(attempt.into()),
+                                    " attempt(s).",
+                                ]
+                                .concat(),
                             )
                             .with_status(answer.reply.status)
                             .with_fauna_code(answer.reply.error_code.clone());
@@ -356,10 +364,12 @@ impl ClientInner {
             controller.abort();
             errors::plain(&Error::new(
                 ErrorCode::Timeout,
-                format!(
-                    "No answer from Fauna within {} ms.",
-                    o.query_timeout_ms as u64 + 5_000
-                ),
+                [
+                    "No answer from Fauna within ",
+                    &text::uint(u64::from(o.query_timeout_ms) + 5_000),
+                    " ms.",
+                ]
+                .concat(),
             ))
         };
         let network = |cause: JsValue| {
@@ -421,7 +431,7 @@ impl ClientInner {
             let attempt = request.clone()?;
             attempt
                 .headers()
-                .set("Authorization", &format!("Bearer {token}"))?;
+                .set("Authorization", &["Bearer ", &token].concat())?;
             let response: Response =
                 JsFuture::from(self.call_fetch(&attempt.into(), &JsValue::UNDEFINED))
                     .await?

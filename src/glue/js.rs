@@ -6,6 +6,8 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::core::jwt::Json;
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
@@ -97,7 +99,7 @@ impl<'a> Options<'a> {
                 object: Some(object),
                 what,
             }),
-            _ => Err(format!("{what} must be an object.")),
+            _ => Err([what, " must be an object."].concat()),
         }
     }
 
@@ -116,7 +118,7 @@ impl<'a> Options<'a> {
             None => Ok(None),
             Some(v) => read(&v)
                 .map(Some)
-                .ok_or_else(|| format!("{}.{name} must be {kind}.", self.what)),
+                .ok_or_else(|| [self.what, ".", name, " must be ", kind, "."].concat()),
         }
     }
 
@@ -173,4 +175,33 @@ pub fn parse_json(text: &str) -> Option<JsValue> {
 /// BigInt).
 pub fn to_json(value: &JsValue) -> Option<String> {
     js_sys::JSON::stringify(value).ok()?.as_string()
+}
+
+/// The browser's JSON reader for the core's JWT decoding: `JSON.parse`, then
+/// the members asked for (see `core::jwt::ReadJsonObject`).
+pub fn read_json_object(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>> {
+    let object = parse_json(text)?;
+    if !object.is_object() || Array::is_array(&object) {
+        return None;
+    }
+    let member = |name: &&str| {
+        let v = get(&object, name);
+        if v.is_undefined() {
+            return None;
+        }
+        Some(if let Some(n) = v.as_f64() {
+            Json::Number(n)
+        } else if let Some(s) = v.as_string() {
+            Json::String(s)
+        } else if Array::is_array(&v) {
+            Array::from(&v)
+                .iter()
+                .map(|item| item.as_string())
+                .collect::<Option<Vec<_>>>()
+                .map_or(Json::Other, Json::Strings)
+        } else {
+            Json::Other
+        })
+    };
+    Some(names.iter().map(member).collect())
 }

@@ -25,7 +25,7 @@ pub fn decode_jwt(
             "decodeJwt needs the token as a string.",
         )));
     };
-    let decoded = jwt::decode(&token).map_err(|e| errors::plain(&e))?;
+    let decoded = jwt::decode(&token, js::read_json_object).map_err(|e| errors::plain(&e))?;
     let result: JsValue = js_sys::Object::new().into();
     // The core has checked both segments are JSON objects.
     js::set(

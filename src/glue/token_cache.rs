@@ -61,7 +61,7 @@ impl TokenCache {
         Ok(TokenCache {
             inner: Rc::new(CacheInner {
                 get_token,
-                store: RefCell::new(TokenStore::new(options.policy)),
+                store: RefCell::new(TokenStore::new(options.policy, js::read_json_object)),
                 options,
             }),
         })
@@ -109,7 +109,7 @@ impl TokenCache {
     pub fn peek(&self, template: Option<String>) -> Option<String> {
         let key = self.inner.key(template).ok()?;
         let token = self.inner.store.borrow().peek(&key, js::now_ms())?;
-        Some(token.to_string())
+        Some(String::from(&*token))
     }
 
     /// The payload of the cached token (usable or not), as an object.
@@ -217,10 +217,10 @@ impl CacheInner {
         demand: Demand<'_>,
     ) -> Result<String, JsValue> {
         let flight = match self.lookup(key, demand) {
-            Lookup::Hit(token) => return Ok(token.to_string()),
+            Lookup::Hit(token) => return Ok(String::from(&*token)),
             Lookup::HitAndRefresh(token, flight) => {
                 settle_quietly(flight);
-                return Ok(token.to_string());
+                return Ok(String::from(&*token));
             }
             Lookup::Wait(flight) => flight,
         };
