@@ -30,4 +30,5 @@ package:
 
 ## Gzipped bytes of the .wasm and its JS glue.
 size:
+	@scripts/size-report.sh
 	scripts/size-report.sh
