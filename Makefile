@@ -31,4 +31,3 @@ package:
 ## Gzipped bytes of the .wasm and its JS glue.
 size:
 	@scripts/size-report.sh
-	scripts/size-report.sh
