@@ -1,15 +1,12 @@
-//! `FaunaClient`: sends Fauna requests with a token from a shared
-//! `TokenCache`. The loop here only carries out the core's decisions
-//! (request building, classification, 401 refresh, 429 backoff).
+//! `FaunaClient`: Fauna requests carrying a token from a shared `TokenCache`.
+//! `flows.js` runs each call (`send`); a [`FaunaCall`] decides every step:
+//! the request, what an answer means, 401 refresh, 429 backoff.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{AbortController, Request, Response};
 
 use super::errors::{self, Extras};
 use super::js::{self, Options};
@@ -23,17 +20,11 @@ use crate::core::request::{self, HttpRequest};
 use crate::core::text;
 use crate::core::token_store::Demand;
 
-#[wasm_bindgen]
+#[wasm_bindgen(module = "/src/glue/flows.js")]
 extern "C" {
-    /// `Request`, constructible from any `RequestInfo | URL` input.
-    #[wasm_bindgen(js_name = Request)]
-    type AnyRequest;
-    #[wasm_bindgen(constructor, js_class = Request, catch)]
-    fn new(input: &JsValue, init: &JsValue) -> Result<AnyRequest, JsValue>;
-}
-
-fn new_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue> {
-    Ok(AnyRequest::new(input, init)?.unchecked_into())
+    fn send(call: FaunaCall) -> Promise;
+    #[wasm_bindgen(js_name = authenticatedFetch)]
+    fn authenticated_fetch(source: TokenSource, fetch: &JsValue) -> Function;
 }
 
 /// A client for Fauna's HTTP APIs that authenticates every request with the
@@ -83,16 +74,30 @@ impl FaunaClient {
     /// declaration for the result's shape.
     #[wasm_bindgen(skip_typescript)]
     pub fn query(&self, fql: JsValue, arguments: JsValue, options: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move { inner.query(fql, arguments, options).await })
+        let payload = (|| {
+            let Some(fql) = fql.as_string() else {
+                return Err(errors::invalid_option(
+                    "query needs the FQL text as a string.".into(),
+                ));
+            };
+            let (raw, _) =
+                read_options(&options, "query options").map_err(errors::invalid_option)?;
+            let options = self
+                .inner
+                .options
+                .merged(raw)
+                .map_err(|e| errors::plain(&e))?;
+            let arguments = json_object(&arguments, "arguments")?;
+            Ok((Payload::V10 { fql, arguments }, options))
+        })();
+        self.send(payload)
     }
 
     /// Runs a legacy FQL v4 wire expression (`POST /`) and resolves to its
     /// `resource`.
     #[wasm_bindgen(js_name = queryV4, unchecked_return_type = "Promise<unknown>")]
     pub fn query_v4(&self, expr: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move { inner.query_v4(&expr, false).await })
+        self.send(self.v4(&expr, false))
     }
 
     /// FQL v4 `CurrentIdentity()`: the `sub` of the signed-in user's token.
@@ -100,15 +105,25 @@ impl FaunaClient {
     pub fn current_identity(&self) -> Promise {
         let expr: JsValue = Object::new().into();
         js::set(&expr, "current_identity", &JsValue::NULL);
-        let inner = self.inner.clone();
-        future_to_promise(async move { inner.query_v4(&expr, true).await })
+        self.send(self.v4(&expr, true))
     }
 
     /// Sends a GraphQL request to `graphqlEndpoint` and resolves to `data`.
     #[wasm_bindgen(skip_typescript)]
     pub fn graphql(&self, query: JsValue, variables: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move { inner.graphql(query, variables).await })
+        let payload = (|| {
+            let Some(query) = query.as_string() else {
+                return Err(errors::invalid_option(
+                    "graphql needs the query text as a string.".into(),
+                ));
+            };
+            let variables = json_object(&variables, "variables")?;
+            Ok((
+                Payload::GraphQl { query, variables },
+                self.inner.options.clone(),
+            ))
+        })();
+        self.send(payload)
     }
 
     /// A `fetch` that adds `Authorization: Bearer <token>` (replacing any
@@ -122,12 +137,15 @@ impl FaunaClient {
     pub fn fetch(&self) -> Function {
         let mut made = self.inner.authenticated_fetch.borrow_mut();
         made.get_or_insert_with(|| {
-            let inner = self.inner.clone();
-            let f = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(move |input, init| {
-                let inner = inner.clone();
-                future_to_promise(async move { inner.authenticated_fetch(input, init).await })
-            });
-            f.into_js_value().unchecked_into()
+            let source = TokenSource {
+                tokens: self.inner.tokens.clone(),
+            };
+            let fetch = self
+                .inner
+                .fetch
+                .clone()
+                .map_or(JsValue::UNDEFINED, JsValue::from);
+            authenticated_fetch(source, &fetch)
         })
         .clone()
     }
@@ -137,6 +155,31 @@ impl FaunaClient {
     #[wasm_bindgen(getter, js_name = lastTxnTs)]
     pub fn last_txn_ts(&self) -> Option<f64> {
         self.inner.last_txn_ts.get()
+    }
+}
+
+impl FaunaClient {
+    fn v4(&self, expr: &JsValue, want_string: bool) -> Result<(Payload, QueryOptions), JsValue> {
+        match js::to_json(expr).filter(|_| !expr.is_undefined()) {
+            Some(expr) => Ok((
+                Payload::V4 { expr, want_string },
+                self.inner.options.clone(),
+            )),
+            None => Err(errors::invalid_option(
+                "queryV4 needs a JSON wire expression.".into(),
+            )),
+        }
+    }
+
+    fn send(&self, payload: Result<(Payload, QueryOptions), JsValue>) -> Promise {
+        match payload {
+            Ok((payload, options)) => send(FaunaCall {
+                client: self.inner.clone(),
+                options,
+                payload,
+            }),
+            Err(e) => Promise::reject(&e),
+        }
     }
 }
 
@@ -161,6 +204,247 @@ fn read_options(
     Ok((raw, o.function("fetch")?))
 }
 
+/// What one call sends besides the token, by API.
+enum Payload {
+    V10 {
+        fql: String,
+        arguments: Option<String>,
+    },
+    /// `want_string`: `CurrentIdentity()`, whose answer must be the `sub`.
+    V4 { expr: String, want_string: bool },
+    GraphQl {
+        query: String,
+        variables: Option<String>,
+    },
+}
+
+/// One Fauna call as `flows.js` runs it: each method answers one of its
+/// questions. Internal to clerk-fauna.
+#[wasm_bindgen(skip_typescript)]
+pub struct FaunaCall {
+    client: Rc<ClientInner>,
+    options: QueryOptions,
+    payload: Payload,
+}
+
+#[wasm_bindgen]
+impl FaunaCall {
+    /// A token (or the promise of one); after a 401, anything but `rejected`.
+    pub fn token(&self, rejected: Option<String>) -> JsValue {
+        token(&self.client.tokens, rejected)
+    }
+
+    /// `{ url, init }` for `fetch`.
+    pub fn request(&self, token: String) -> JsValue {
+        let o = &self.options;
+        let last_txn_ts = self.client.last_txn_ts.get();
+        let req: HttpRequest = match &self.payload {
+            Payload::V10 { fql, arguments } => {
+                request::v10_query(o, &token, last_txn_ts, fql, arguments.as_deref())
+            }
+            Payload::V4 { expr, .. } => request::v4_query(o, &token, last_txn_ts, expr),
+            Payload::GraphQl { query, variables } => {
+                request::graphql(o, &token, query, variables.as_deref())
+            }
+        };
+        let headers = Object::new();
+        for (name, value) in &req.headers {
+            js::set(&headers, name, &JsValue::from_str(value));
+        }
+        let init = Object::new();
+        js::set(&init, "method", &JsValue::from_str("POST"));
+        js::set(&init, "headers", &headers);
+        js::set(&init, "body", &JsValue::from_str(&req.body));
+        let out: JsValue = Object::new().into();
+        js::set(&out, "url", &JsValue::from_str(&req.url));
+        js::set(&out, "init", &init);
+        out
+    }
+
+    /// How long to wait for an answer: `queryTimeoutMs` plus 5 s.
+    #[wasm_bindgen(getter, js_name = deadlineMs)]
+    pub fn deadline_ms(&self) -> f64 {
+        f64::from(self.options.query_timeout_ms) + 5_000.0
+    }
+
+    /// The `fetch` to send with (`undefined`: the global one).
+    #[wasm_bindgen(getter)]
+    pub fn fetch(&self) -> JsValue {
+        self.client
+            .fetch
+            .clone()
+            .map_or(JsValue::UNDEFINED, JsValue::from)
+    }
+
+    /// What the answer means: `{ done: result }`, `{ refresh: true }` (get a
+    /// new token, once), `{ wait: ms }` (then attempt `attempt + 1`), or
+    /// throws the `ClerkFaunaError`.
+    pub fn judge(
+        &self,
+        status: u16,
+        text: String,
+        retry_after: Option<String>,
+        attempt: u32,
+        refreshed: bool,
+        token: String,
+    ) -> Result<JsValue, JsValue> {
+        let api = match self.payload {
+            Payload::V10 { .. } => Api::V10,
+            Payload::V4 { .. } => Api::V4,
+            Payload::GraphQl { .. } => Api::GraphQl,
+        };
+        let answer = summarize(api, status, retry_after, &text);
+        let next = |name: &str, value: &JsValue| {
+            let next: JsValue = Object::new().into();
+            js::set(&next, name, value);
+            next
+        };
+        match classify(api, &answer.reply) {
+            Verdict::Success => Ok(next("done", &self.result(answer.body)?)),
+            Verdict::Unauthorized if !refreshed => Ok(next("refresh", &JsValue::TRUE)),
+            Verdict::Unauthorized => {
+                let claims = jwt::decode(&token, js::read_json_object)
+                    .ok()
+                    .map(|d| d.claims);
+                let error = Error::new(ErrorCode::Unauthorized, "Fauna rejected the user's token.")
+                    .with_status(status)
+                    .with_fauna_code(answer.reply.error_code)
+                    .with_hint(unauthorized_hint(claims.as_ref(), js::now_ms()));
+                Err(errors::plain(&error))
+            }
+            Verdict::Throttled { retry_after_ms } => {
+                let o = &self.options;
+                match backoff::after_throttle(
+                    attempt,
+                    o.max_attempts,
+                    retry_after_ms,
+                    js::random(),
+                    o.max_backoff_ms,
+                ) {
+                    Throttle::RetryAfter(ms) => Ok(next("wait", &JsValue::from(ms))),
+                    Throttle::GiveUp => {
+                        let mut error = Error::new(
+                            ErrorCode::Throttled,
+                            [
+                                "Fauna is rate limiting this database; gave up after ",
+                                &text::uint(attempt.into()),
+                                " attempt(s).",
+                            ]
+                            .concat(),
+                        )
+                        .with_status(status)
+                        .with_fauna_code(answer.reply.error_code);
+                        error.retry_after_ms = retry_after_ms;
+                        Err(errors::plain(&error))
+                    }
+                }
+            }
+            Verdict::Failed(error) => Err(errors::to_js(
+                &error,
+                Extras {
+                    cause: None,
+                    body: Some(answer.body),
+                },
+            )),
+        }
+    }
+
+    /// The error for a request that got no answer: `kind` is `timeout`
+    /// (abandoned after `deadlineMs`) or `network` (`cause` is fetch's error).
+    pub fn failure(&self, kind: String, cause: JsValue) -> JsValue {
+        if kind == "timeout" {
+            let message = [
+                "No answer from Fauna within ",
+                &text::uint(self.deadline_ms() as u64),
+                " ms.",
+            ]
+            .concat();
+            return errors::plain(&Error::new(ErrorCode::Timeout, message));
+        }
+        let error = Error::new(
+            ErrorCode::NetworkError,
+            "The request to Fauna failed; the original error is in `cause`.",
+        );
+        errors::to_js(
+            &error,
+            Extras {
+                cause: Some(cause),
+                body: None,
+            },
+        )
+    }
+}
+
+impl FaunaCall {
+    /// The value a successful call resolves to.
+    fn result(&self, body: JsValue) -> Result<JsValue, JsValue> {
+        match self.payload {
+            Payload::V10 { .. } => Ok(self.v10_result(&body)),
+            Payload::V4 { want_string, .. } => {
+                let resource = js::get(&body, "resource");
+                if want_string && !resource.is_string() {
+                    return Err(errors::plain(&Error::new(
+                        ErrorCode::ProtocolError,
+                        "CurrentIdentity() did not return a string.",
+                    )));
+                }
+                Ok(resource)
+            }
+            Payload::GraphQl { .. } => Ok(js::get(&body, "data")),
+        }
+    }
+
+    /// `{data, txnTs, stats, ...}` from Fauna's body; keeps the largest
+    /// `txn_ts` for `X-Last-Txn-Ts`.
+    fn v10_result(&self, body: &JsValue) -> JsValue {
+        let txn_ts = js::get(body, "txn_ts");
+        if let Some(ts) = txn_ts.as_f64() {
+            let last = &self.client.last_txn_ts;
+            if last.get().is_none_or(|l| ts > l) {
+                last.set(Some(ts));
+            }
+        }
+        let result: JsValue = Object::new().into();
+        js::set(&result, "data", &js::get(body, "data"));
+        js::set(&result, "txnTs", &txn_ts);
+        js::set(&result, "stats", &js::get(body, "stats"));
+        for (from, to) in [
+            ("summary", "summary"),
+            ("static_type", "staticType"),
+            ("schema_version", "schemaVersion"),
+            ("query_tags", "queryTags"),
+        ] {
+            let v = js::get(body, from);
+            if !v.is_undefined() {
+                js::set(&result, to, &v);
+            }
+        }
+        result
+    }
+}
+
+/// Tokens for the authenticated `fetch`. Internal to clerk-fauna.
+#[wasm_bindgen(skip_typescript)]
+pub struct TokenSource {
+    tokens: Rc<CacheInner>,
+}
+
+#[wasm_bindgen]
+impl TokenSource {
+    /// A token (or the promise of one); after a 401, anything but `rejected`.
+    pub fn token(&self, rejected: Option<String>) -> JsValue {
+        token(&self.tokens, rejected)
+    }
+}
+
+fn token(tokens: &Rc<CacheInner>, rejected: Option<String>) -> JsValue {
+    let demand = match &rejected {
+        Some(r) => Demand::Replacing(r),
+        None => Demand::Ordinary,
+    };
+    tokens.token(&tokens.default_key(), demand)
+}
+
 /// A JSON-serialisable object argument (`arguments`, `variables`), or `None`.
 fn json_object(value: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
     if value.is_undefined() || value.is_null() {
@@ -178,271 +462,6 @@ fn json_object(value: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
 struct Answer {
     body: JsValue,
     reply: Reply,
-}
-
-impl ClientInner {
-    async fn query(
-        &self,
-        fql: JsValue,
-        arguments: JsValue,
-        options: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let Some(fql) = fql.as_string() else {
-            return Err(errors::invalid_option(
-                "query needs the FQL text as a string.".into(),
-            ));
-        };
-        let (raw, _) = read_options(&options, "query options").map_err(errors::invalid_option)?;
-        let o = self.options.merged(raw).map_err(|e| errors::plain(&e))?;
-        let args = json_object(&arguments, "arguments")?;
-        let body = self
-            .send(Api::V10, &o, &|token| {
-                request::v10_query(&o, token, self.last_txn_ts.get(), &fql, args.as_deref())
-            })
-            .await?;
-        let txn_ts = js::get(&body, "txn_ts");
-        if let Some(ts) = txn_ts.as_f64() {
-            if self.last_txn_ts.get().is_none_or(|last| ts > last) {
-                self.last_txn_ts.set(Some(ts));
-            }
-        }
-        let result: JsValue = Object::new().into();
-        js::set(&result, "data", &js::get(&body, "data"));
-        js::set(&result, "txnTs", &txn_ts);
-        js::set(&result, "stats", &js::get(&body, "stats"));
-        for (from, to) in [
-            ("summary", "summary"),
-            ("static_type", "staticType"),
-            ("schema_version", "schemaVersion"),
-            ("query_tags", "queryTags"),
-        ] {
-            let v = js::get(&body, from);
-            if !v.is_undefined() {
-                js::set(&result, to, &v);
-            }
-        }
-        Ok(result)
-    }
-
-    /// `want_string`: for `CurrentIdentity()`, whose answer must be the `sub`.
-    async fn query_v4(&self, expr: &JsValue, want_string: bool) -> Result<JsValue, JsValue> {
-        let Some(expr_json) = js::to_json(expr).filter(|_| !expr.is_undefined()) else {
-            return Err(errors::invalid_option(
-                "queryV4 needs a JSON wire expression.".into(),
-            ));
-        };
-        let o = &self.options;
-        let body = self
-            .send(Api::V4, o, &|token| {
-                request::v4_query(o, token, self.last_txn_ts.get(), &expr_json)
-            })
-            .await?;
-        let resource = js::get(&body, "resource");
-        if want_string && !resource.is_string() {
-            return Err(errors::plain(&Error::new(
-                ErrorCode::ProtocolError,
-                "CurrentIdentity() did not return a string.",
-            )));
-        }
-        Ok(resource)
-    }
-
-    async fn graphql(&self, query: JsValue, variables: JsValue) -> Result<JsValue, JsValue> {
-        let Some(query) = query.as_string() else {
-            return Err(errors::invalid_option(
-                "graphql needs the query text as a string.".into(),
-            ));
-        };
-        let vars = json_object(&variables, "variables")?;
-        let o = &self.options;
-        let body = self
-            .send(Api::GraphQl, o, &|token| {
-                request::graphql(o, token, &query, vars.as_deref())
-            })
-            .await?;
-        Ok(js::get(&body, "data"))
-    }
-
-    /// Sends the request `build` makes for a token until the core says it
-    /// succeeded or failed: one token refresh on 401, backoff on 429.
-    /// `build` is a trait object so this large future exists once in the
-    /// WebAssembly, not once per API.
-    async fn send(
-        &self,
-        api: Api,
-        o: &QueryOptions,
-        build: &dyn Fn(&str) -> HttpRequest,
-    ) -> Result<JsValue, JsValue> {
-        let key = self.tokens.default_key();
-        let mut token = self.tokens.token(&key, Demand::Ordinary).await?;
-        let mut refreshed = false;
-        let mut attempt = 1;
-        loop {
-            let answer = self.exchange(&build(&token), api, o).await?;
-            match classify(api, &answer.reply) {
-                Verdict::Success => return Ok(answer.body),
-                Verdict::Unauthorized if !refreshed => {
-                    token = self.tokens.token(&key, Demand::Replacing(&token)).await?;
-                    refreshed = true;
-                }
-                Verdict::Unauthorized => {
-                    let claims = jwt::decode(&token, js::read_json_object)
-                        .ok()
-                        .map(|d| d.claims);
-                    let error =
-                        Error::new(ErrorCode::Unauthorized, "Fauna rejected the user's token.")
-                            .with_status(answer.reply.status)
-                            .with_fauna_code(answer.reply.error_code.clone())
-                            .with_hint(unauthorized_hint(claims.as_ref(), js::now_ms()));
-                    return Err(errors::plain(&error));
-                }
-                Verdict::Throttled { retry_after_ms } => {
-                    match backoff::after_throttle(
-                        attempt,
-                        o.max_attempts,
-                        retry_after_ms,
-                        js::random(),
-                        o.max_backoff_ms,
-                    ) {
-                        Throttle::RetryAfter(ms) => {
-                            js::sleep(ms).await;
-                            attempt += 1;
-                        }
-                        Throttle::GiveUp => {
-                            let mut error = Error::new(
-                                ErrorCode::Throttled,
-                                [
-                                    "Fauna is rate limiting this database; gave up after ",
-                                    &text::uint(attempt.into()),
-                                    " attempt(s).",
-                                ]
-                                .concat(),
-                            )
-                            .with_status(answer.reply.status)
-                            .with_fauna_code(answer.reply.error_code.clone());
-                            error.retry_after_ms = retry_after_ms;
-                            return Err(errors::plain(&error));
-                        }
-                    }
-                }
-                Verdict::Failed(error) => {
-                    return Err(errors::to_js(
-                        &error,
-                        Extras {
-                            cause: None,
-                            body: Some(answer.body),
-                        },
-                    ))
-                }
-            }
-        }
-    }
-
-    /// One HTTP exchange, abandoned (and aborted) `queryTimeoutMs + 5 s` after
-    /// it started, whether or not the `fetch` honours its signal.
-    async fn exchange(
-        &self,
-        req: &HttpRequest,
-        api: Api,
-        o: &QueryOptions,
-    ) -> Result<Answer, JsValue> {
-        let deadline_ms = f64::from(o.query_timeout_ms) + 5_000.0;
-        let controller = AbortController::new()?;
-        let headers = Object::new();
-        for (name, value) in &req.headers {
-            js::set(&headers, name, &JsValue::from_str(value));
-        }
-        let init = Object::new();
-        js::set(&init, "method", &JsValue::from_str("POST"));
-        js::set(&init, "headers", &headers);
-        js::set(&init, "body", &JsValue::from_str(&req.body));
-        js::set(&init, "signal", &controller.signal());
-
-        let timeout_marker: JsValue = Object::new().into();
-        let (timed_out, _timer) = js::reject_after(deadline_ms, &timeout_marker);
-        let timeout = || {
-            controller.abort();
-            errors::plain(&Error::new(
-                ErrorCode::Timeout,
-                [
-                    "No answer from Fauna within ",
-                    &text::uint(u64::from(o.query_timeout_ms) + 5_000),
-                    " ms.",
-                ]
-                .concat(),
-            ))
-        };
-        let network = |cause: JsValue| {
-            errors::to_js(
-                &Error::new(
-                    ErrorCode::NetworkError,
-                    "The request to Fauna failed; the original error is in `cause`.",
-                ),
-                Extras {
-                    cause: Some(cause),
-                    body: None,
-                },
-            )
-        };
-
-        let sent = self.call_fetch(&JsValue::from_str(&req.url), &init.into());
-        let response: Response = match JsFuture::from(js::race(&[&sent, &timed_out])).await {
-            Ok(r) => r.unchecked_into(),
-            Err(e) if e == timeout_marker => return Err(timeout()),
-            Err(e) => return Err(network(e)),
-        };
-        let status = response.status();
-        let retry_after = response.headers().get("retry-after").ok().flatten();
-        let text = match response.text() {
-            Ok(p) => JsFuture::from(js::race(&[&p, &timed_out])).await,
-            Err(e) => Err(e),
-        };
-        let text = match text {
-            Ok(t) => t.as_string().unwrap_or_default(),
-            Err(e) if e == timeout_marker => return Err(timeout()),
-            Err(e) => return Err(network(e)),
-        };
-        Ok(summarize(api, status, retry_after, &text))
-    }
-
-    /// Calls the configured `fetch` (or the global one), turning a synchronous
-    /// throw into a rejected promise.
-    fn call_fetch(&self, input: &JsValue, init: &JsValue) -> Promise {
-        let fetch = match &self.fetch {
-            Some(f) => Ok(f.clone()),
-            None => Reflect::get(&js_sys::global(), &JsValue::from_str("fetch"))
-                .and_then(|f| f.dyn_into::<Function>()),
-        };
-        match fetch.and_then(|f| f.call2(&JsValue::UNDEFINED, input, init)) {
-            Ok(p) => Promise::resolve(&p),
-            Err(e) => Promise::reject(&e),
-        }
-    }
-
-    /// The authenticated `fetch`: same answer as `fetch` would give, with the
-    /// user's token attached, retried once with a new token after a 401.
-    async fn authenticated_fetch(&self, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
-        let request = new_request(&input, &init)?;
-        let key = self.tokens.default_key();
-        let mut token = self.tokens.token(&key, Demand::Ordinary).await?;
-        let mut retried = false;
-        loop {
-            // A clone per attempt keeps the original body replayable.
-            let attempt = request.clone()?;
-            attempt
-                .headers()
-                .set("Authorization", &["Bearer ", &token].concat())?;
-            let response: Response =
-                JsFuture::from(self.call_fetch(&attempt.into(), &JsValue::UNDEFINED))
-                    .await?
-                    .unchecked_into();
-            if response.status() != 401 || retried {
-                return Ok(response.into());
-            }
-            token = self.tokens.token(&key, Demand::Replacing(&token)).await?;
-            retried = true;
-        }
-    }
 }
 
 /// Reads the fields of an answer that the core classifies on.

@@ -1,20 +1,11 @@
-//! Small bindings to the JS environment: globals bound once (so the same code
-//! runs in a window, a worker and Node), reading plain option objects, and
-//! promises settled by timers.
+//! Small bindings to the JS environment: the clock, reading plain option
+//! objects and JSON. (Waiting and timers live in `flows.js`.)
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::core::jwt::Json;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
-}
 
 /// The local wall clock in milliseconds. Wall time rather than
 /// `performance.now()`: it keeps running while a laptop sleeps, and token
@@ -25,60 +16,6 @@ pub fn now_ms() -> f64 {
 
 pub fn random() -> f64 {
     js_sys::Math::random()
-}
-
-/// A timer that is cancelled when dropped (so a settled race leaves nothing
-/// running that would keep Node alive).
-pub struct Timer(JsValue);
-
-impl Timer {
-    /// Calls `f` after `ms`; `f` is a plain JS function (often a bound
-    /// `resolve`/`reject`), so no Rust closure is leaked.
-    pub fn start(f: &Function, ms: f64) -> Timer {
-        Timer(set_timeout(f, ms))
-    }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        clear_timeout(&self.0);
-    }
-}
-
-/// A promise that rejects with `value` after `ms`, and the timer behind it.
-pub fn reject_after(ms: f64, value: &JsValue) -> (Promise, Timer) {
-    let mut reject_fn = None;
-    let promise = Promise::new(&mut |_resolve, reject| reject_fn = Some(reject));
-    let reject = reject_fn.expect("Promise executors run synchronously");
-    let timer = Timer::start(&reject.bind1(&JsValue::NULL, value).unchecked_into(), ms);
-    (promise, timer)
-}
-
-/// Resolves after `ms`.
-pub async fn sleep(ms: f64) {
-    let mut timer = None;
-    let promise = Promise::new(&mut |resolve, _reject| timer = Some(Timer::start(&resolve, ms)));
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    drop(timer);
-}
-
-/// A promise that never settles unless its `reject` is called: lets the glue
-/// cancel a race from outside.
-pub fn cancellable() -> (Promise, Function) {
-    let mut reject_fn = None;
-    let promise = Promise::new(&mut |_resolve, reject| reject_fn = Some(reject));
-    (
-        promise,
-        reject_fn.expect("Promise executors run synchronously"),
-    )
-}
-
-pub fn race(promises: &[&Promise]) -> Promise {
-    let array = Array::new();
-    for p in promises {
-        array.push(p);
-    }
-    Promise::race(&array)
 }
 
 /// Reads properties off an options object (`undefined` and `null` count as

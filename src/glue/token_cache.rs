@@ -1,14 +1,12 @@
-//! `TokenCache`: the JS face of [`TokenStore`]. It calls `getToken`, races it
-//! against the timeout and `clear()`, and hands the outcome back to the store.
-//! All policy lives in the store.
+//! `TokenCache`: the JS face of [`TokenStore`]. A `getToken` call in flight
+//! is run by `flows.js` (`startFlight`), which reports back through a
+//! [`FlightTicket`]; the store decides everything.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
 use super::errors::{self, Extras};
 use super::js::{self, Options};
@@ -16,6 +14,18 @@ use crate::core::options::{check_template, CacheOptions, RawCacheOptions};
 use crate::core::token_store::{
     Completion, Demand, EntryKey, FlightId, Lookup, TokenFailure, TokenStore,
 };
+
+#[wasm_bindgen(module = "/src/glue/flows.js")]
+extern "C" {
+    /// `{ promise, cancel }` of a new getToken call.
+    type JsFlight;
+    #[wasm_bindgen(js_name = startFlight)]
+    fn start_flight(ticket: FlightTicket, get_token: &Function, timeout_ms: f64) -> JsFlight;
+    #[wasm_bindgen(method, getter)]
+    fn promise(this: &JsFlight) -> Promise;
+    #[wasm_bindgen(method, getter)]
+    fn cancel(this: &JsFlight) -> Function;
+}
 
 /// One `getToken` call in flight, as the store keeps it: the promise its
 /// waiters share, and how to cancel it.
@@ -96,10 +106,8 @@ impl TokenCache {
         };
         match self.inner.lookup(&key, demand) {
             Lookup::Hit(token) => Promise::resolve(&JsValue::from_str(&token)),
-            Lookup::HitAndRefresh(token, flight) => {
-                settle_quietly(flight);
-                Promise::resolve(&JsValue::from_str(&token))
-            }
+            // flows.js has made the background refresh's failure quiet.
+            Lookup::HitAndRefresh(token, _) => Promise::resolve(&JsValue::from_str(&token)),
             Lookup::Wait(flight) => flight.promise,
         }
     }
@@ -178,14 +186,6 @@ fn read_options(value: &JsValue) -> Result<RawCacheOptions, String> {
     })
 }
 
-/// Awaits a background flight so its rejection is handled: nobody else may
-/// ever wait for it, and an unhandled rejection would reach the console.
-fn settle_quietly(flight: Flight) {
-    spawn_local(async move {
-        let _ = JsFuture::from(flight.promise).await;
-    });
-}
-
 impl CacheInner {
     fn key(&self, template: Option<String>) -> Result<EntryKey, JsValue> {
         let template = template.unwrap_or_else(|| self.options.template.clone());
@@ -206,27 +206,29 @@ impl CacheInner {
     fn lookup(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> Lookup<Flight> {
         let mut store = self.store.borrow_mut();
         store.lookup(key, demand, js::now_ms(), |id, forced| {
-            self.start_flight(key.clone(), id, forced)
+            let ticket = FlightTicket {
+                cache: self.clone(),
+                key: key.clone(),
+                id,
+                forced,
+            };
+            // startFlight defers the getToken call a microtask: no user code
+            // runs while the store is borrowed.
+            let flight = start_flight(ticket, &self.get_token, self.options.get_token_timeout_ms);
+            Flight {
+                promise: flight.promise(),
+                cancel: flight.cancel(),
+            }
         })
     }
 
-    /// A token for `key`, for the library's own requests.
-    pub(crate) async fn token(
-        self: &Rc<Self>,
-        key: &EntryKey,
-        demand: Demand<'_>,
-    ) -> Result<String, JsValue> {
-        let flight = match self.lookup(key, demand) {
-            Lookup::Hit(token) => return Ok(String::from(&*token)),
-            Lookup::HitAndRefresh(token, flight) => {
-                settle_quietly(flight);
-                return Ok(String::from(&*token));
-            }
-            Lookup::Wait(flight) => flight,
-        };
-        let token = JsFuture::from(flight.promise).await?;
-        // A flight only ever resolves with a string.
-        Ok(token.as_string().unwrap_or_default())
+    /// A token for `key`, for the library's own requests: the token itself
+    /// on a hit, else the promise of the call that brings one.
+    pub(crate) fn token(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> JsValue {
+        match self.lookup(key, demand) {
+            Lookup::Hit(token) | Lookup::HitAndRefresh(token, _) => JsValue::from_str(&token),
+            Lookup::Wait(flight) => flight.promise.into(),
+        }
     }
 
     pub(crate) fn clear(&self) {
@@ -235,81 +237,68 @@ impl CacheInner {
             let _ = flight.cancel.call0(&JsValue::NULL);
         }
     }
+}
 
-    /// Starts flight `id`. Nothing here runs user code synchronously: the
-    /// future only starts on the next microtask, after the store is released.
-    fn start_flight(self: &Rc<Self>, key: EntryKey, id: FlightId, forced: bool) -> Flight {
-        let (cancelled, reject) = js::cancellable();
-        let marker: JsValue = Object::new().into();
-        let cancel = reject.bind1(&JsValue::NULL, &marker).unchecked_into();
-        let inner = self.clone();
-        let promise =
-            future_to_promise(
-                async move { inner.run_flight(key, id, forced, cancelled, marker).await },
-            );
-        Flight { promise, cancel }
+/// One `getToken` call, as `flows.js` sees it: the options to call with, and
+/// where to report what came back. Internal to clerk-fauna.
+#[wasm_bindgen(skip_typescript)]
+pub struct FlightTicket {
+    cache: Rc<CacheInner>,
+    key: EntryKey,
+    id: FlightId,
+    forced: bool,
+}
+
+#[wasm_bindgen]
+impl FlightTicket {
+    /// Whether the first call is made with `skipCache`.
+    #[wasm_bindgen(getter)]
+    pub fn forced(&self) -> bool {
+        self.forced
     }
 
-    async fn run_flight(
-        self: Rc<Self>,
-        key: EntryKey,
-        id: FlightId,
-        mut forced: bool,
-        cancelled: Promise,
-        cancel_marker: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        loop {
-            let (outcome, cause) = self
-                .call_get_token(&key, forced, &cancelled, &cancel_marker)
-                .await;
-            let completion = self.store.borrow_mut().complete(
-                &key,
-                id,
-                js::now_ms(),
-                outcome.as_deref().map_err(|f| *f),
-            );
-            match completion {
-                Completion::Deliver(token) => return Ok(JsValue::from_str(&token)),
-                Completion::Fail(error) => {
-                    return Err(errors::to_js(&error, Extras { cause, body: None }))
-                }
-                Completion::RetryForced => forced = true,
-            }
-        }
-    }
-
-    /// One `getToken` call, raced against the timeout and `clear()`.
-    async fn call_get_token(
-        &self,
-        key: &EntryKey,
-        forced: bool,
-        cancelled: &Promise,
-        cancel_marker: &JsValue,
-    ) -> (Result<String, TokenFailure>, Option<JsValue>) {
-        let args = Object::new();
-        js::set(&args, "template", &JsValue::from_str(&key.template));
-        if let Some(org) = &key.organization_id {
+    /// The options object for `getToken`.
+    pub fn args(&self, forced: bool) -> JsValue {
+        let args: JsValue = Object::new().into();
+        js::set(&args, "template", &JsValue::from_str(&self.key.template));
+        if let Some(org) = &self.key.organization_id {
             js::set(&args, "organizationId", &JsValue::from_str(org));
         }
         if forced {
             js::set(&args, "skipCache", &JsValue::TRUE);
         }
-        let called = match self.get_token.call1(&JsValue::UNDEFINED, &args) {
-            Ok(result) => Promise::resolve(&result),
-            Err(thrown) => return (Err(TokenFailure::Threw), Some(thrown)),
+        args
+    }
+
+    /// Reports the call's outcome: `token`, or a `failure` kind (with the
+    /// thrown `cause`). Returns the token for the waiters, `undefined` to call
+    /// again with `skipCache`, or throws their `ClerkFaunaError`.
+    pub fn complete(
+        &self,
+        token: Option<String>,
+        failure: Option<String>,
+        cause: JsValue,
+    ) -> Result<Option<String>, JsValue> {
+        let outcome = match (&token, failure.as_deref()) {
+            (Some(token), _) => Ok(token.as_str()),
+            (None, Some("signed_out")) => Err(TokenFailure::SignedOut),
+            (None, Some("timed_out")) => Err(TokenFailure::TimedOut),
+            (None, Some("not_a_string")) => Err(TokenFailure::NotAString),
+            (None, Some("cleared")) => Err(TokenFailure::Cleared),
+            (None, _) => Err(TokenFailure::Threw),
         };
-        let timeout_marker: JsValue = Object::new().into();
-        let (timed_out, _timer) =
-            js::reject_after(self.options.get_token_timeout_ms, &timeout_marker);
-        match JsFuture::from(js::race(&[&called, &timed_out, cancelled])).await {
-            Ok(v) if v.is_null() || v.is_undefined() => (Err(TokenFailure::SignedOut), None),
-            Ok(v) => match v.as_string() {
-                Some(token) => (Ok(token), None),
-                None => (Err(TokenFailure::NotAString), None),
-            },
-            Err(e) if e == timeout_marker => (Err(TokenFailure::TimedOut), None),
-            Err(e) if e == *cancel_marker => (Err(TokenFailure::Cleared), None),
-            Err(e) => (Err(TokenFailure::Threw), Some(e)),
+        let completion =
+            self.cache
+                .store
+                .borrow_mut()
+                .complete(&self.key, self.id, js::now_ms(), outcome);
+        match completion {
+            Completion::Deliver(token) => Ok(Some(String::from(&*token))),
+            Completion::RetryForced => Ok(None),
+            Completion::Fail(error) => {
+                let cause = (!cause.is_undefined()).then_some(cause);
+                Err(errors::to_js(&error, Extras { cause, body: None }))
+            }
         }
     }
 }

@@ -1,0 +1,128 @@
+// The waiting and the I/O of clerk-fauna: calling getToken under a timeout,
+// sending a request and reading its answer, sleeping before a retry. Every
+// decision is asked of the Rust objects passed in (`ticket`, `call`,
+// `source`); this file only carries them out. Async Rust compiled to
+// WebAssembly would cost about half the module's size for the same loops.
+
+const TIMED_OUT = Symbol('timed out');
+const CANCELLED = Symbol('cancelled');
+const noop = () => {};
+
+/**
+ * Starts one getToken call for `ticket` (a Rust `FlightTicket`). Returns the
+ * promise its waiters share and a `cancel` that rejects them with `cleared`.
+ */
+export function startFlight(ticket, getToken, timeoutMs) {
+  let cancel;
+  const cancelled = new Promise((_, reject) => {
+    cancel = () => reject(CANCELLED);
+  });
+  cancelled.catch(noop);
+  const promise = (async () => {
+    try {
+      for (let forced = ticket.forced; ; forced = true) {
+        const [token, failure, cause] = await callGetToken(getToken, ticket.args(forced), timeoutMs, cancelled);
+        // A token, undefined to call again with skipCache, or a throw.
+        const settled = ticket.complete(token, failure, cause);
+        if (settled !== undefined) return settled;
+      }
+    } finally {
+      ticket.free();
+    }
+  })();
+  // A background refresh may have no waiter: its failure is counted, not thrown.
+  promise.catch(noop);
+  return { promise, cancel };
+}
+
+/** One getToken call: [token] or [undefined, failure kind, cause]. */
+async function callGetToken(getToken, args, timeoutMs, cancelled) {
+  let timer;
+  const timedOut = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(TIMED_OUT), timeoutMs);
+  });
+  try {
+    // Deferred a microtask so a synchronous throw is a rejection too.
+    const called = Promise.resolve().then(() => getToken(args));
+    const value = await Promise.race([called, timedOut, cancelled]);
+    if (value === null || value === undefined) return [undefined, 'signed_out'];
+    if (typeof value !== 'string') return [undefined, 'not_a_string'];
+    return [value];
+  } catch (e) {
+    if (e === TIMED_OUT) return [undefined, 'timed_out'];
+    if (e === CANCELLED) return [undefined, 'cleared'];
+    return [undefined, 'threw', e];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs one Fauna call (a Rust `FaunaCall`) to its end: a token, the request,
+ * the answer judged by Rust, then done, a token refresh, or a wait and retry.
+ */
+export async function send(call) {
+  try {
+    let token = await call.token();
+    for (let attempt = 1, refreshed = false; ; ) {
+      const { url, init } = call.request(token);
+      const [status, text, retryAfter] = await exchange(call, url, init);
+      // { done } | { refresh: true } | { wait: ms }, or a throw.
+      const next = call.judge(status, text, retryAfter, attempt, refreshed, token);
+      if ('done' in next) return next.done;
+      if (next.refresh) {
+        token = await call.token(token);
+        refreshed = true;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, next.wait));
+        attempt += 1;
+      }
+    }
+  } finally {
+    call.free();
+  }
+}
+
+/** fetch + body text, abandoned (and aborted) after `call.deadlineMs`. */
+async function exchange(call, url, init) {
+  const controller = new AbortController();
+  let timer;
+  const timedOut = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(TIMED_OUT), call.deadlineMs);
+  });
+  try {
+    const fetch = call.fetch ?? globalThis.fetch;
+    const read = Promise.resolve()
+      .then(() => fetch(url, { ...init, signal: controller.signal }))
+      .then(async (response) => [response.status, await response.text(), response.headers.get('retry-after')]);
+    return await Promise.race([read, timedOut]);
+  } catch (e) {
+    if (e === TIMED_OUT) {
+      controller.abort();
+      throw call.failure('timeout');
+    }
+    throw call.failure('network', e);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The authenticated fetch: `source` (a Rust `TokenSource`) gives tokens; the
+ * answer is fetch's own, retried once with a new token after a 401.
+ */
+export function authenticatedFetch(source, fetchFn) {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const fetch = fetchFn ?? globalThis.fetch;
+    let token = await source.token();
+    for (let retried = false; ; retried = true) {
+      // A clone per attempt keeps the original body replayable.
+      const attempt = request.clone();
+      attempt.headers.set('Authorization', `Bearer ${token}`);
+      const response = await fetch(attempt);
+      if (response.status !== 401 || retried) return response;
+      token = await source.token(token);
+    }
+  };
+}
