@@ -11,3 +11,9 @@ here=$PWD; cd "$scratch"
 echo '{"name":"scratch","private":true,"type":"module"}' > package.json
 npm install --silent --no-audit --no-fund "./$tarball"
 node "$here/scripts/check-package.mjs"
+
+# The declarations, from a consumer's side: strict, and wrong uses rejected.
+cp "$here/scripts/consumer/consumer.ts" "$here/scripts/consumer/tsconfig.json" .
+[ -x "$here/scripts/node_modules/.bin/tsc" ] || (cd "$here/scripts" && npm ci --silent --no-audit --no-fund)
+"$here/scripts/node_modules/.bin/tsc" -p tsconfig.json
+echo "package: a consumer using every export type-checks under tsc --strict"

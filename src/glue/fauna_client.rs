@@ -96,7 +96,10 @@ impl FaunaClient {
     /// Runs a legacy FQL v4 wire expression (`POST /`) and resolves to its
     /// `resource`.
     #[wasm_bindgen(js_name = queryV4, unchecked_return_type = "Promise<unknown>")]
-    pub fn query_v4(&self, expr: JsValue) -> Promise {
+    pub fn query_v4(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] expr: JsValue,
+    ) -> Promise {
         self.send(self.v4(&expr, false))
     }
 

@@ -1,0 +1,87 @@
+// Type-checked with `tsc --strict --noEmit` against the packed package (see
+// check-package.sh): every export used as the README shows, and wrong uses
+// that must not compile.
+import init, {
+  ClerkFaunaError,
+  FaunaClient,
+  TokenCache,
+  decodeJwt,
+  type ClerkFaunaErrorCode,
+  type GetToken,
+  type QueryResult,
+  type TokenCacheStats,
+} from 'clerk-fauna/web';
+import * as bundler from 'clerk-fauna';
+
+const getToken: GetToken = async (options) => (options?.skipCache ? 'ey.new.token' : null);
+
+async function main(): Promise<void> {
+  await init();
+  const tokens = new TokenCache(getToken, {
+    template: 'fauna',
+    organizationId: 'org_1',
+    refreshAheadSeconds: 15,
+    minValiditySeconds: 5,
+    getTokenTimeoutMs: 10_000,
+  });
+  const token: string = await tokens.get({ skipCache: true });
+  const peeked: string | undefined = tokens.peek('fauna');
+  const claims: Record<string, unknown> | undefined = tokens.claims();
+  const stats: TokenCacheStats = tokens.stats;
+  const hits: number = stats.hits + stats.misses + stats.joins + stats.refreshes + stats.failures;
+  tokens.invalidate('fauna');
+
+  const fauna = new FaunaClient(tokens, {
+    endpoint: 'http://127.0.0.1:8443',
+    graphqlEndpoint: 'http://127.0.0.1:8443/graphql',
+    format: 'tagged',
+    queryTimeoutMs: 5000,
+    maxAttempts: 3,
+    maxBackoffMs: 20_000,
+    typecheck: true,
+    linearized: false,
+    maxContentionRetries: 2,
+    queryTags: { app: 'demo' },
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    fetch: globalThis.fetch,
+  });
+  const result: QueryResult<{ id: string }> = await fauna.query<{ id: string }>('Query.token()', { x: 1 }, { format: 'simple' });
+  const id: string = result.data.id;
+  const txn: number = result.txnTs;
+  const resource: unknown = await fauna.queryV4({ current_identity: null });
+  const me: string = await fauna.currentIdentity();
+  const gql: { whoami: string } = await fauna.graphql<{ whoami: string }>('{ whoami }', { a: 1 });
+  const response: Response = await fauna.fetch('http://127.0.0.1:8443/query/1', { method: 'POST' });
+  const last: number | undefined = fauna.lastTxnTs;
+  const { header, payload } = decodeJwt(token);
+  const alg: unknown = header.alg;
+  const sub: unknown = payload.sub;
+
+  try {
+    await fauna.query('1');
+  } catch (e) {
+    if (e instanceof ClerkFaunaError) {
+      const code: ClerkFaunaErrorCode = e.code;
+      const detail: [number | undefined, string | undefined, string | undefined] = [e.httpStatus, e.faunaCode, e.hint];
+      void code;
+      void detail;
+    }
+  }
+  fauna.free();
+  tokens.clear();
+  tokens.free();
+  void [peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
+
+  // Wrong uses must not compile: the declarations are not `any`.
+  // @ts-expect-error template is a string
+  new TokenCache(getToken, { template: 5 });
+  // @ts-expect-error format is 'simple' | 'tagged'
+  new FaunaClient(tokens, { format: 'json' });
+  // @ts-expect-error getToken must return a promise
+  new TokenCache(() => 'token');
+  // @ts-expect-error no such error code
+  const wrong: ClerkFaunaErrorCode = 'oops';
+  void wrong;
+}
+
+void main;
