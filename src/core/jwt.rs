@@ -55,7 +55,7 @@ pub struct DecodedJwt {
 /// message names what is wrong but never repeats the token.
 pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
     let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(_signature), None) = (
+    let (Some(header), Some(payload), Some(signature), None) = (
         segments.next(),
         segments.next(),
         segments.next(),
@@ -63,6 +63,12 @@ pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
     ) else {
         return Err(malformed("it does not have three dot-separated segments"));
     };
+    // The signature is not decoded, but it goes into a header: only base64url
+    // characters may pass (no CR/LF smuggled into `Authorization`).
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=';
+    if !signature.bytes().all(base64url) {
+        return Err(malformed("its signature is not base64url"));
+    }
     let header_json = segment_text(header, "header")?;
     let payload_json = segment_text(payload, "payload")?;
     let not_object = |name: &str| malformed(&["its ", name, " is not a JSON object"].concat());
@@ -252,6 +258,16 @@ pub(crate) mod tests {
             token(HEADER, r#"{"aud":[1]}"#),
             token(HEADER, r#"{"aud":{}}"#),
             token(r#"{"alg":5}"#, "{}"),
+            format!(
+                "{}.{}.sig\r\nX-Injected: 1",
+                URL_SAFE_NO_PAD.encode(HEADER),
+                URL_SAFE_NO_PAD.encode("{}")
+            ),
+            format!(
+                "{}.{}.s ig",
+                URL_SAFE_NO_PAD.encode(HEADER),
+                URL_SAFE_NO_PAD.encode("{}")
+            ),
         ];
         for t in cases {
             let err = decode(&t).unwrap_err();

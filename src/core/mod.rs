@@ -11,3 +11,6 @@ pub mod options;
 pub mod request;
 pub mod text;
 pub mod token_store;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties;
