@@ -79,12 +79,12 @@ proptest! {
             };
             if let Some(t) = served {
                 let exp = exp_of(&t);
-                let true_left_ms = exp as f64 * 1000.0 - true_ms as f64;
+                let true_left_ms = exp * 1000.0 - true_ms as f64;
                 prop_assert!(true_left_ms >= policy.min_validity_ms,
                     "served with {true_left_ms} ms left (skew {skew} ms)");
             }
             // The issuer answers whichever call is in flight, minting at true time.
-            if let (Lookup::Wait(id) | Lookup::HitAndRefresh(_, id)) = lookup {
+            if let Lookup::Wait(id) | Lookup::HitAndRefresh(_, id) = lookup {
                 if answer_now {
                     minted += 1;
                     let iat = true_ms / 1000;
