@@ -1,0 +1,149 @@
+// Starts and stops everything the end-to-end tests drive: the built demo
+// (vite build + vite preview on an ephemeral port), the Clerk and Fauna
+// stand-ins (the devserver binary, ports 0, parsed from its READY line) and a
+// headless Chromium. Every step has a deadline; stop() leaves no process.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build, preview } from 'vite';
+import { chromium } from 'playwright-core';
+
+export const wwwDir = dirname(dirname(fileURLToPath(import.meta.url)));
+export const repoDir = dirname(wwwDir);
+export const resultsDir = join(wwwDir, 'test-results');
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Rejects when `promise` has not settled after `ms`. */
+export function deadline(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Builds the stand-ins' binary (a no-op when up to date) and returns its path. */
+async function buildDevserver() {
+  await deadline(
+    promisify(execFile)('cargo', ['build', '--quiet', '-p', 'clerk-fauna-devserver'], {
+      cwd: repoDir,
+      maxBuffer: 16 << 20,
+    }),
+    15 * 60_000,
+    'cargo build -p clerk-fauna-devserver',
+  );
+  return join(repoDir, 'target', 'debug', 'clerk-fauna-devserver');
+}
+
+/** Starts the stand-ins on ephemeral ports; resolves at their READY line. */
+function startDevserver(binary) {
+  const child = spawn(binary, ['--clerk-port', '0', '--fauna-port', '0'], {
+    cwd: repoDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    // Kept for the error message only, and bounded.
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const ready = new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const line = stdout.split('\n').find((l) => l.startsWith('READY '));
+      if (line) resolve(JSON.parse(line.slice('READY '.length)));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`devserver exited (${code}) before READY:\n${stderr}`)));
+  });
+  return { child, ready: deadline(ready, 30_000, 'devserver READY') };
+}
+
+/** Ends a child process: SIGTERM, then SIGKILL if it lingers. */
+async function stopChild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await deadline(exited, 5000, 'devserver exit').catch(() => {
+    child.kill('SIGKILL');
+    return exited;
+  });
+}
+
+/**
+ * Everything up: resolves to `{ appUrl, clerk, fauna, context, stop }`.
+ * `clerk` and `fauna` are the stand-ins' origins.
+ */
+export async function start() {
+  const stack = []; // undo steps, run in reverse by stop()
+  const stop = async () => {
+    for (const undo of stack.reverse()) await undo().catch((e) => console.error('teardown:', e));
+    stack.length = 0;
+  };
+  try {
+    const binary = await buildDevserver();
+    const devserver = startDevserver(binary);
+    stack.push(() => stopChild(devserver.child));
+    // A crashed test process must not leave the stand-ins running.
+    const killOnExit = () => devserver.child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    stack.push(async () => process.off('exit', killOnExit));
+
+    await deadline(build({ root: wwwDir, logLevel: 'warn' }), 120_000, 'vite build');
+    const server = await deadline(
+      preview({ root: wwwDir, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: true } }),
+      30_000,
+      'vite preview',
+    );
+    stack.push(() => server.close());
+    const appUrl = server.resolvedUrls.local[0].replace(/\/$/, '');
+
+    const { clerk, fauna } = await devserver.ready;
+
+    const userDataDir = await mkdtemp(join(tmpdir(), 'clerk-fauna-e2e-'));
+    stack.push(() => rm(userDataDir, { recursive: true, force: true }));
+    const context = await deadline(
+      chromium.launchPersistentContext(userDataDir, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: CHROMIUM_ARGS,
+        viewport: { width: 1100, height: 860 },
+      }),
+      30_000,
+      'Chromium launch',
+    );
+    stack.push(() => context.close());
+    await mkdir(resultsDir, { recursive: true });
+
+    return { appUrl, clerk, fauna, context, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** JSON from a stand-in's endpoint (admin or FAPI). */
+export async function api(url, body) {
+  const response = await fetch(url, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}
