@@ -4,7 +4,7 @@
 CHROMEDRIVER ?= /usr/bin/chromedriver
 export CHROMEDRIVER
 
-.PHONY: test setup unit browser package size
+.PHONY: test setup unit browser package size demo e2e
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -31,3 +31,19 @@ package:
 ## Gzipped bytes of the .wasm and its JS glue.
 size:
 	@scripts/size-report.sh
+
+## The demo app (www/) against local Clerk and Fauna stand-ins:
+## http://127.0.0.1:5173, Ctrl-C stops it.
+demo:
+	@scripts/demo.sh
+
+## End-to-end tests of the demo in headless Chromium (www/e2e), against the
+## stand-ins. Uses pkg/ as built (`make package` rebuilds it).
+e2e: setup pkg/web.js www/node_modules/.package-lock.json
+	@cd www && npm run --silent e2e
+
+pkg/web.js:
+	scripts/build-package.sh
+
+www/node_modules/.package-lock.json: www/package.json www/package-lock.json
+	cd www && npm ci --no-audit --no-fund
