@@ -50,7 +50,10 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
 
   async function signIn(firstName) {
     await page.getByTestId(`sign-in-${firstName}`).click();
-    await page.getByTestId('signed-in').waitFor();
+    // A package that cannot load fails here at once, with its reason.
+    await page.locator('[data-testid=signed-in], [data-testid=load-error]').first().waitFor();
+    const loadError = page.getByTestId('load-error');
+    if (await loadError.count()) assert.fail(await loadError.textContent());
   }
 
   async function signOut() {

@@ -55,7 +55,12 @@ export function FaunaProvider({ children, fallback }: { children: ReactNode; fal
     };
   }, [getToken, userId]);
 
-  if (error) return <p className="error">Could not load clerk-fauna: {error}</p>;
+  if (error)
+    return (
+      <p className="error" data-testid="load-error">
+        Could not load clerk-fauna: {error}
+      </p>
+    );
   // Until the effect has swapped them, the clients may still be the last user's.
   if (!clients || clients.userId !== userId) return <>{fallback}</>;
   // key: a new user's screen starts from scratch, not with the last one's state.
