@@ -29,6 +29,11 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install wasm-pack --locked
 fi
 
+if ! command -v cargo-fuzz >/dev/null; then
+  say "installing cargo-fuzz (about 1 minute, once)"
+  cargo install cargo-fuzz --locked
+fi
+
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   say "installing Chromium and ChromeDriver from Debian"
   sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"

@@ -12,6 +12,7 @@ run wasm-pack test --headless --chrome
 run scripts/build-package.sh
 run scripts/check-package.sh
 run scripts/size-report.sh
+run scripts/fuzz.sh
 run make -s e2e
 
 # Cargo and the wasm-bindgen test runner both close with "test result: ok. N passed; M failed".

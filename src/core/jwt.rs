@@ -146,15 +146,15 @@ fn audience(value: Option<Json>) -> Result<Vec<String>, Error> {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+/// A [`ReadJsonObject`] on serde_json, for native code: the unit tests and
+/// the fuzz targets (feature `serde-json-reader`). The browser's reader is
+/// `JSON.parse` (glue), held to the same cases by the browser tests.
+#[cfg(any(test, feature = "serde-json-reader"))]
+pub mod serde_reader {
+    use super::Json;
     use serde_json::Value;
 
-    /// The native tests' JSON reader, on serde_json; the browser's is
-    /// `JSON.parse` (glue), held to the same cases by the browser tests.
-    pub(crate) fn serde_reader(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>> {
+    pub fn read(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>> {
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
             return None;
         };
@@ -170,6 +170,13 @@ pub(crate) mod tests {
         };
         Some(names.iter().map(|n| map.get(*n).map(json)).collect())
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+    pub(crate) use super::serde_reader::read as serde_reader;
 
     fn decode(token: &str) -> Result<DecodedJwt, Error> {
         super::decode(token, serde_reader)

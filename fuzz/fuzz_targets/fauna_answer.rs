@@ -1,0 +1,85 @@
+//! Any answer Fauna (or a proxy) could send, under any options: classifying
+//! it, reading Retry-After and building the next request never panic, and
+//! the backoff stays within its bounds.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use clerk_fauna::core::backoff::{after_throttle, Throttle};
+use clerk_fauna::core::classify::{
+    classify, parse_retry_after, unauthorized_hint, Api, Reply, Verdict,
+};
+use clerk_fauna::core::jwt::Claims;
+use clerk_fauna::core::options::{QueryOptions, RawQueryOptions};
+use clerk_fauna::core::request;
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    status: u16,
+    is_json_object: bool,
+    has_result: bool,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    has_graphql_errors: bool,
+    retry_after: Option<String>,
+    attempt: u32,
+    random: f64,
+    endpoint: Option<String>,
+    tags: Option<Vec<(String, String)>>,
+    traceparent: Option<String>,
+    timeout: Option<f64>,
+    max_attempts: Option<f64>,
+    max_backoff: Option<f64>,
+    fql: String,
+    claims: (Option<f64>, Option<String>, Vec<String>),
+}
+
+fuzz_target!(|input: Input| {
+    let reply = Reply {
+        status: input.status,
+        is_json_object: input.is_json_object,
+        has_result: input.has_result,
+        error_code: input.error_code,
+        error_message: input.error_message,
+        has_graphql_errors: input.has_graphql_errors,
+        retry_after: input.retry_after.clone(),
+    };
+    let raw = RawQueryOptions {
+        endpoint: input.endpoint,
+        query_tags: input.tags,
+        traceparent: input.traceparent,
+        query_timeout_ms: input.timeout,
+        max_attempts: input.max_attempts,
+        max_backoff_ms: input.max_backoff,
+        ..RawQueryOptions::default()
+    };
+    let Ok(options) = QueryOptions::default().merged(raw) else {
+        return;
+    };
+    for api in [Api::V10, Api::V4, Api::GraphQl] {
+        if let Verdict::Throttled { retry_after_ms } = classify(api, &reply) {
+            let attempt = input.attempt.max(1);
+            if let Throttle::RetryAfter(ms) = after_throttle(
+                attempt,
+                options.max_attempts,
+                retry_after_ms,
+                input.random,
+                options.max_backoff_ms,
+            ) {
+                assert!((0.0..=options.max_backoff_ms).contains(&ms));
+            }
+        }
+    }
+    let _ = input.retry_after.as_deref().map(parse_retry_after);
+    let r = request::v10_query(&options, "ey.a.b", None, &input.fql, Some("{}"));
+    for (_, value) in r.headers {
+        assert!(!value.contains(['\r', '\n', '\0']));
+    }
+    let claims = Claims {
+        exp: input.claims.0,
+        iss: input.claims.1,
+        aud: input.claims.2,
+        ..Claims::default()
+    };
+    let _ = unauthorized_hint(Some(&claims), input.random);
+});
