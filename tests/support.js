@@ -200,3 +200,27 @@ export function watchUnhandled() {
   window.addEventListener('unhandledrejection', (e) => seen.push(e.reason));
   return seen;
 }
+
+/**
+ * Misuses an exported object the way buggy apps do: a method after free(),
+ * free() twice, methods on a stale reference. Returns what each attempt did:
+ * 'ok' or the thrown error's message.
+ */
+export function misuse(object, method, ...args) {
+  const attempt = (f) => {
+    try {
+      const result = f();
+      // Async methods may reject instead of throwing.
+      if (result && typeof result.then === 'function') result.catch(() => {});
+      return 'ok';
+    } catch (e) {
+      return e instanceof Error ? `threw: ${e.message}` : `threw a non-Error: ${String(e)}`;
+    }
+  };
+  return [
+    attempt(() => object.free()),
+    attempt(() => object[method](...args)),
+    attempt(() => object.free()),
+    attempt(() => object[method](...args)),
+  ];
+}

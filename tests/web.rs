@@ -57,6 +57,8 @@ extern "C" {
     fn rejection(p: &Promise) -> Promise;
     #[wasm_bindgen(js_name = watchUnhandled)]
     fn watch_unhandled() -> Array;
+    #[wasm_bindgen(variadic)]
+    fn misuse(object: &JsValue, method: &str, args: &JsValue) -> Array;
 }
 
 const ALICE: &str = "user_2alice0000000000000000000";
@@ -774,4 +776,37 @@ async fn background_refresh_failures_are_not_unhandled() {
     assert_eq!(issuer.count(), 2);
     assert_eq!(stats(&c)[4], 1.0);
     assert_eq!(seen.length(), 0, "unhandled rejection: {:?}", seen.to_vec());
+}
+
+#[wasm_bindgen_test]
+async fn misuse_across_the_js_boundary_throws_clear_errors_and_the_module_lives_on() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let fauna = FakeFauna::new();
+    let c = cache(&issuer, "{}");
+    let db = client(&c, &fauna, "{}");
+    let db_js = JsValue::from(db);
+    let c_js = JsValue::from(c);
+    for (object, method) in [(&c_js, "peek"), (&db_js, "currentIdentity")] {
+        // wasm-bindgen answers "Attempt to use a moved value" after free(),
+        // and "null pointer passed to rust" to a second free(): JS errors.
+        let outcomes: Vec<String> = misuse(object, method, &Array::new())
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect();
+        assert_eq!(outcomes.len(), 4);
+        assert_eq!(outcomes[0], "ok", "the first free() must work");
+        for outcome in &outcomes[1..] {
+            if outcome != "ok" {
+                assert!(outcome.starts_with("threw: "), "{method}: {outcome}");
+            }
+        }
+        assert!(
+            outcomes[1].starts_with("threw: "),
+            "{method} after free() did not throw: {outcomes:?}"
+        );
+    }
+    // The module is still usable: a new cache and client work.
+    let c = cache(&issuer, "{}");
+    let db = client(&c, &fauna, "{}");
+    assert_eq!(ok(db.current_identity()).await, ALICE);
 }
