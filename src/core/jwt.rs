@@ -174,9 +174,9 @@ pub mod serde_reader {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    pub(crate) use super::serde_reader::read as serde_reader;
     use super::*;
     use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-    pub(crate) use super::serde_reader::read as serde_reader;
 
     fn decode(token: &str) -> Result<DecodedJwt, Error> {
         super::decode(token, serde_reader)
