@@ -8,18 +8,20 @@ cd "$(dirname "$0")/.."
 out=pkg
 work=target/wasm-pack
 rm -rf "$out" "$work"
+# wasm-opt from npm's binaryen, pinned in scripts/package.json: Debian's
+# version 108 writes wasm-bindgen's externref table export against the wrong
+# table, and the module then fails to load in every browser.
+[ -x scripts/node_modules/.bin/wasm-opt ] || (cd scripts && npm ci --silent --no-audit --no-fund)
+wasm_opt=scripts/node_modules/.bin/wasm-opt
 
 for target in bundler web; do
   wasm-pack --quiet build --release --no-pack --target "$target" \
     --out-dir "$work/$target" --out-name clerk_fauna >/dev/null
   rm -f "$work/$target/.gitignore"
-  if command -v wasm-opt >/dev/null; then
-    # Rust's wasm32 target emits these features by default; old wasm-opt
-    # builds need them named.
-    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      "$work/$target/clerk_fauna_bg.wasm" -o "$work/$target/clerk_fauna_bg.wasm"
-  fi
+  # Rust's wasm32 target emits these features by default.
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$work/$target/clerk_fauna_bg.wasm" -o "$work/$target/clerk_fauna_bg.wasm"
 done
 
 mkdir -p "$out"

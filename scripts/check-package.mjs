@@ -26,3 +26,20 @@ for (const entry of ['index.js', 'web.js']) {
   must(errorModule, `${entry}'s ClerkFaunaError`);
 }
 console.log(`package: ${pkg.name}@${pkg.version} installs from its tarball; ${checked} export targets present`);
+
+// The module must instantiate and work, not just be present: load the web
+// entry in Node with the .wasm bytes and run a token through it.
+const web = await import(require.resolve('clerk-fauna/web'));
+web.initSync({ module: readFileSync(join(root, 'web/clerk_fauna_bg.wasm')) });
+const segment = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const now = Math.floor(Date.now() / 1000);
+const token = `${segment({ alg: 'RS256' })}.${segment({ sub: 'user_1', iat: now, exp: now + 60 })}.c2ln`;
+const tokens = new web.TokenCache(async () => token);
+if ((await tokens.get()) !== token || tokens.stats.misses !== 1) throw new Error('TokenCache did not work');
+if (web.decodeJwt(token).payload.sub !== 'user_1') throw new Error('decodeJwt did not work');
+const refused = await new web.TokenCache(async () => null).get().catch((e) => e);
+if (!(refused instanceof web.ClerkFaunaError) || refused.code !== 'signed_out') {
+  throw new Error(`expected a ClerkFaunaError signed_out, got ${refused}`);
+}
+tokens.free();
+console.log('package: the web entry instantiates its .wasm and serves a token; errors are ClerkFaunaError');
