@@ -5,7 +5,7 @@
 //!   `clear`, `stats`;
 //! - `FaunaClient(tokens, options?)`: `query` (FQL v10), `queryV4`,
 //!   `currentIdentity`, `graphql`, `fetch`, `lastTxnTs`;
-//! - `decodeJwt(token)`;
+//! - `decodeJwt(token)`, `diagnose(token, options?)`;
 //! - `ClerkFaunaError`, with a stable `code`.
 //!
 //! [`core`] holds every decision in plain Rust; `glue` (wasm32 only) is the
@@ -22,4 +22,4 @@ mod glue;
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 #[cfg(target_arch = "wasm32")]
-pub use glue::{decode_jwt, FaunaClient, TokenCache};
+pub use glue::{decode_jwt, diagnose, FaunaClient, TokenCache};

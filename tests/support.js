@@ -15,7 +15,7 @@ const segment = (object) => base64url(encoder.encode(JSON.stringify(object)));
 let serial = 0;
 
 /** A JWT shaped like Clerk's template tokens: RS256 header, default claims, a 256-byte signature. */
-export function mintToken(claims = {}) {
+export function mintToken(claims = {}, header = {}) {
   const now = Math.floor(Date.now() / 1000);
   const lifetime = claims.lifetime ?? 60;
   delete claims.lifetime;
@@ -32,7 +32,9 @@ export function mintToken(claims = {}) {
   };
   const signature = new Uint8Array(256);
   crypto.getRandomValues(signature);
-  return `${segment({ alg: 'RS256', kid: 'ins_test', typ: 'JWT' })}.${segment(payload)}.${base64url(signature)}`;
+  // `null` removes a default claim.
+  for (const [k, v] of Object.entries(payload)) if (v === null) delete payload[k];
+  return `${segment({ alg: 'RS256', kid: 'ins_test', typ: 'JWT', ...header })}.${segment(payload)}.${base64url(signature)}`;
 }
 
 /**

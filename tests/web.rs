@@ -4,7 +4,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use clerk_fauna::{decode_jwt, FaunaClient, TokenCache};
+use clerk_fauna::{decode_jwt, diagnose, FaunaClient, TokenCache};
 use js_sys::{Array, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -51,7 +51,7 @@ extern "C" {
     fn reject_all(this: &FakeFauna);
 
     #[wasm_bindgen(js_name = mintToken)]
-    fn mint_token(claims: JsValue) -> String;
+    fn mint_token(claims: JsValue, header: JsValue) -> String;
     #[wasm_bindgen(js_name = settlesWithin)]
     fn settles_within(p: &Promise, ms: f64) -> Promise;
     fn rejection(p: &Promise) -> Promise;
@@ -809,4 +809,88 @@ async fn misuse_across_the_js_boundary_throws_clear_errors_and_the_module_lives_
     let c = cache(&issuer, "{}");
     let db = client(&c, &fauna, "{}");
     assert_eq!(ok(db.current_identity()).await, ALICE);
+}
+
+/// The codes `diagnose` finds in a token minted with these claims.
+fn findings(claims: &str, header: &str, options: &str) -> Vec<String> {
+    let token = mint_token(json(claims), json(header));
+    let list: Array = diagnose(token.into(), json(options)).unwrap().into();
+    list.iter()
+        .map(|f| {
+            assert!(!string(&f, "message").is_empty() && !string(&f, "fix").is_empty());
+            string(&f, "code")
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn diagnose_names_each_setup_mistake() {
+    let expect = r#"{"issuer":"https://clerk.example.test","databaseId":"ytestdb","endpoint":"http://127.0.0.1:8443"}"#;
+    let none: Vec<String> = Vec::new();
+    assert_eq!(findings("{}", "{}", expect), none);
+    let cases = [
+        (r#"{"aud":null}"#, "{}", "aud_missing"),
+        (r#"{"aud":"https://example.com"}"#, "{}", "aud_not_fauna"),
+        (
+            r#"{"aud":"https://db.fauna.com/db/otherdb"}"#,
+            "{}",
+            "aud_other_database",
+        ),
+        (
+            r#"{"aud":["https://db.fauna.com/db/a","https://db.fauna.com/db/b"]}"#,
+            "{}",
+            "aud_several_fauna",
+        ),
+        (
+            r#"{"iss":"https://clerk.example.test/"}"#,
+            "{}",
+            "iss_trailing_slash",
+        ),
+        (
+            r#"{"iss":"https://elsewhere.example"}"#,
+            "{}",
+            "iss_mismatch",
+        ),
+        ("{}", r#"{"alg":"HS256"}"#, "alg_unsupported"),
+        (r#"{"iat":1700000000,"exp":1700003600}"#, "{}", "expired"),
+        (r#"{"nbf":4102444800}"#, "{}", "not_yet_valid"),
+        (r#"{"lifetime":3}"#, "{}", "lifetime_too_short"),
+        (r#"{"sub":null}"#, "{}", "sub_missing"),
+    ];
+    for (claims, header, code) in cases {
+        assert_eq!(
+            findings(claims, header, expect),
+            [code],
+            "{claims} {header}"
+        );
+    }
+    let hosted = r#"{"endpoint":"https://db.fauna.com"}"#;
+    assert_eq!(findings("{}", "{}", hosted), ["endpoint_hosted_closed"]);
+    let bad: Array = diagnose("garbage".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .into();
+    assert_eq!(string(&bad.get(0), "code"), "malformed_token");
+    let e = diagnose("x".into(), json(r#"{"issuer":5}"#)).unwrap_err();
+    assert_eq!(string(&e, "code"), "invalid_option");
+}
+
+#[wasm_bindgen_test]
+async fn the_unauthorized_hint_says_what_diagnose_finds() {
+    // A token whose issuer has a trailing slash: Fauna refuses it every time.
+    let issuer = Issuer::new(ALICE, 60.0);
+    issuer.script(json(
+        r#"[{"iss":"https://clerk.example.test/"},{"iss":"https://clerk.example.test/"}]"#,
+    ));
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let unauthorized = r#"{"status":401,"body":{"error":{"code":"unauthorized","message":"Access token required"}}}"#;
+    fauna.script(json(&format!("[{unauthorized},{unauthorized}]")));
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    assert_eq!(string(&e, "code"), "unauthorized");
+    let hint = string(&e, "hint");
+    assert!(
+        hint.contains("ends with a slash") && hint.contains("Fix: "),
+        "{hint}"
+    );
 }

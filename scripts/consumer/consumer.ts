@@ -6,6 +6,9 @@ import init, {
   FaunaClient,
   TokenCache,
   decodeJwt,
+  diagnose,
+  type Finding,
+  type FindingCode,
   type ClerkFaunaErrorCode,
   type GetToken,
   type QueryResult,
@@ -56,6 +59,9 @@ async function main(): Promise<void> {
   const { header, payload } = decodeJwt(token);
   const alg: unknown = header.alg;
   const sub: unknown = payload.sub;
+  const findings: Finding[] = diagnose(token, { issuer: 'https://clerk.example.com', databaseId: 'ysjowue14yyr1', endpoint: 'http://127.0.0.1:8443' });
+  const firstCode: FindingCode | undefined = findings[0]?.code;
+  const fixes: string[] = findings.map((f) => `${f.message} ${f.fix}`);
 
   try {
     await fauna.query('1');
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
   fauna.free();
   tokens.clear();
   tokens.free();
-  void [peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
+  void [firstCode, fixes, peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
 
   // Wrong uses must not compile: the declarations are not `any`.
   // @ts-expect-error template is a string
@@ -79,6 +85,8 @@ async function main(): Promise<void> {
   new FaunaClient(tokens, { format: 'json' });
   // @ts-expect-error getToken must return a promise
   new TokenCache(() => 'token');
+  // @ts-expect-error databaseId is a string
+  diagnose(token, { databaseId: 1 });
   // @ts-expect-error no such error code
   const wrong: ClerkFaunaErrorCode = 'oops';
   void wrong;

@@ -3,7 +3,6 @@
 //! (as its drivers do); the HTTP status decides only when there is no code.
 
 use super::error::{Error, ErrorCode};
-use super::jwt::Claims;
 use super::text;
 
 /// Which of Fauna's APIs answered: their bodies differ.
@@ -120,42 +119,6 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
 pub fn parse_retry_after(value: &str) -> Option<f64> {
     let seconds: u32 = value.trim().parse().ok()?;
     Some(f64::from(seconds) * 1000.0)
-}
-
-/// The `hint` of an `unauthorized` error: the usual causes, and what the
-/// rejected token claims. Never the token itself.
-pub fn unauthorized_hint(claims: Option<&Claims>, now_ms: f64) -> String {
-    let mut hint = String::from(
-        "Fauna rejected the token twice. Check the access provider: its issuer must equal the \
-         token's `iss` exactly (no trailing slash), its JWKS URI must be the issuer's \
-         /.well-known/jwks.json, the token's `aud` must be https://db.fauna.com/db/<database id>, \
-         and a role's predicate must match the token.",
-    );
-    if let Some(c) = claims {
-        let iss = c.iss.as_deref().unwrap_or("(none)");
-        let aud = if c.aud.is_empty() {
-            "(none)".into()
-        } else {
-            c.aud.join(", ")
-        };
-        hint.push_str(&[" The token has iss ", iss, ", aud ", &aud].concat());
-        match c.exp {
-            Some(exp) => {
-                // Whole seconds, formatted as an integer (see request::whole).
-                let left = ((exp * 1000.0 - now_ms) / 1000.0).round() as i64;
-                hint.push_str(
-                    &[
-                        ", and exp ",
-                        &text::int(left),
-                        " s from now by this device's clock.",
-                    ]
-                    .concat(),
-                );
-            }
-            None => hint.push_str(", and no exp."),
-        }
-    }
-    hint
 }
 
 #[cfg(test)]
@@ -339,22 +302,5 @@ mod tests {
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("inf"), None);
-    }
-
-    #[test]
-    fn the_hint_names_causes_and_claims_but_not_the_token() {
-        let claims = Claims {
-            iss: Some("https://clerk.example.com/".into()),
-            aud: vec!["https://db.fauna.com/db/abc".into()],
-            exp: Some(1060.0),
-            ..Claims::default()
-        };
-        let h = unauthorized_hint(Some(&claims), 1_000_000.0);
-        assert!(h.contains("no trailing slash"));
-        assert!(h.contains("jwks.json"));
-        assert!(h.contains("iss https://clerk.example.com/"));
-        assert!(h.contains("aud https://db.fauna.com/db/abc"));
-        assert!(h.contains("exp 60 s from now"));
-        assert!(unauthorized_hint(None, 0.0).contains("role"));
     }
 }

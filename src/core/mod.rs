@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod classify;
+pub mod diagnose;
 pub mod error;
 pub mod freshness;
 pub mod jwt;

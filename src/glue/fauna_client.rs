@@ -12,7 +12,8 @@ use super::errors::{self, Extras};
 use super::js::{self, Options};
 use super::token_cache::{CacheInner, TokenCache};
 use crate::core::backoff::{self, Throttle};
-use crate::core::classify::{classify, unauthorized_hint, Api, Reply, Verdict};
+use crate::core::classify::{classify, Api, Reply, Verdict};
+use crate::core::diagnose::{unauthorized_hint, Expectations};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::jwt;
 use crate::core::options::{QueryOptions, RawQueryOptions};
@@ -312,7 +313,15 @@ impl FaunaCall {
                 let error = Error::new(ErrorCode::Unauthorized, "Fauna rejected the user's token.")
                     .with_status(status)
                     .with_fauna_code(answer.reply.error_code)
-                    .with_hint(unauthorized_hint(claims.as_ref(), js::now_ms()));
+                    .with_hint(unauthorized_hint(
+                        claims.as_ref(),
+                        &Expectations {
+                            endpoint: Some(self.options.endpoint.clone()),
+                            ..Expectations::default()
+                        },
+                        js::now_ms(),
+                        self.client.tokens.min_validity_ms(),
+                    ));
                 Err(errors::plain(&error))
             }
             Verdict::Throttled { retry_after_ms } => {

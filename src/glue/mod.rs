@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 pub use fauna_client::FaunaClient;
 pub use token_cache::TokenCache;
 
-use crate::core::jwt;
+use crate::core::{diagnose, jwt};
 
 /// Decodes a JWT's header and payload without verifying its signature (Fauna
 /// verifies it). Throws `ClerkFaunaError` with code `malformed_token`.
@@ -39,6 +39,59 @@ pub fn decode_jwt(
         &js::parse_json(&decoded.payload_json).unwrap_or(JsValue::UNDEFINED),
     );
     Ok(result)
+}
+
+/// Diagnoses a token against Fauna's rules for third-party JWTs: a list of
+/// findings (`aud` missing or wrong, issuer with a trailing slash or
+/// different, unsupported `alg`, expired, not yet valid, a lifetime shorter
+/// than `minValiditySeconds`, no `sub`, a closed or malformed endpoint), each
+/// with a stable `code`, a `message` and a one-line `fix`. Empty: nothing
+/// found. Never throws for a bad token: that is a `malformed_token` finding.
+#[wasm_bindgen(unchecked_return_type = "Finding[]")]
+pub fn diagnose(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "DiagnoseOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let read = || -> Result<_, String> {
+        let o = js::Options::new(&options, "diagnose options")?;
+        let expect = diagnose::Expectations {
+            issuer: o.string("issuer")?,
+            database_id: o.string("databaseId")?,
+            endpoint: o.string("endpoint")?,
+        };
+        Ok((
+            expect,
+            o.number("minValiditySeconds")?.unwrap_or(5.0) * 1000.0,
+        ))
+    };
+    let (expect, min_validity_ms) = read().map_err(errors::invalid_option)?;
+    let findings = match token
+        .as_string()
+        .map(|t| jwt::decode(&t, js::read_json_object))
+    {
+        Some(Ok(decoded)) => {
+            diagnose::diagnose(&decoded.claims, &expect, js::now_ms(), min_validity_ms)
+        }
+        Some(Err(e)) => vec![diagnose::Finding {
+            code: "malformed_token",
+            message: e.message,
+            fix: "Pass the string that getToken({ template }) resolves to.".into(),
+        }],
+        None => vec![diagnose::Finding {
+            code: "malformed_token",
+            message: "The token is not a string.".into(),
+            fix: "Pass the string that getToken({ template }) resolves to.".into(),
+        }],
+    };
+    let list = js_sys::Array::new();
+    for f in findings {
+        let item: JsValue = js_sys::Object::new().into();
+        js::set(&item, "code", &JsValue::from_str(f.code));
+        js::set(&item, "message", &JsValue::from_str(&f.message));
+        js::set(&item, "fix", &JsValue::from_str(&f.fix));
+        list.push(&item);
+    }
+    Ok(list.into())
 }
 
 #[wasm_bindgen(typescript_custom_section)]

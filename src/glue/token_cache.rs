@@ -196,6 +196,11 @@ impl CacheInner {
         })
     }
 
+    /// `minValiditySeconds`, in milliseconds (for diagnosing tokens).
+    pub(crate) fn min_validity_ms(&self) -> f64 {
+        self.options.policy.min_validity_ms
+    }
+
     pub(crate) fn default_key(&self) -> EntryKey {
         EntryKey {
             template: self.options.template.clone(),

@@ -135,3 +135,40 @@ export interface FaunaClient {
   /** Sends a GraphQL request to `graphqlEndpoint` and resolves to its `data`. */
   graphql<T = unknown>(query: string, variables?: Record<string, unknown>): Promise<T>;
 }
+
+export interface DiagnoseOptions {
+  /** The access provider's issuer, exactly as configured in Fauna. */
+  issuer?: string;
+  /** The database's global id: the `<id>` of `https://db.fauna.com/db/<id>`. */
+  databaseId?: string;
+  /** The Fauna endpoint the client sends to. */
+  endpoint?: string;
+  /** The cache's `minValiditySeconds`. Default 5. */
+  minValiditySeconds?: number;
+}
+
+/** Every code a diagnosis finding can carry. */
+export type FindingCode =
+  | 'aud_missing'
+  | 'aud_not_fauna'
+  | 'aud_several_fauna'
+  | 'aud_other_database'
+  | 'iss_missing'
+  | 'iss_trailing_slash'
+  | 'iss_mismatch'
+  | 'alg_unsupported'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'lifetime_too_short'
+  | 'sub_missing'
+  | 'endpoint_hosted_closed'
+  | 'endpoint_has_path'
+  | 'malformed_token';
+
+/** One thing that would make Fauna refuse the token, and how to fix it. */
+export interface Finding {
+  code: FindingCode;
+  message: string;
+  /** A one-line fix. */
+  fix: string;
+}
