@@ -894,3 +894,45 @@ async fn the_unauthorized_hint_says_what_diagnose_finds() {
         "{hint}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn http_client_for_the_fauna_driver() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    let http = db.http_client();
+    let request = json(
+        r#"{"client_timeout_ms":5000,"data":{"query":"Query.token().sub","arguments":{}},
+            "headers":{"Authorization":"Bearer placeholder","X-Format":"tagged","X-Driver-Env":null},
+            "method":"POST","path":"/query/1"}"#,
+    );
+    let call = || -> Promise {
+        let f: js_sys::Function = prop(&http, "request").into();
+        f.call1(&http, &request).unwrap().into()
+    };
+    let response = ok(call()).await;
+    assert_eq!(number(&response, "status"), 200.0);
+    let body: JsValue = JSON::parse(&string(&response, "body")).unwrap();
+    assert_eq!(string(&body, "data"), ALICE);
+    assert!(prop(&response, "headers").is_object());
+    let sent = fauna.request(0);
+    assert_eq!(string(&sent, "url"), "http://fauna.test/query/1");
+    assert_eq!(
+        header(&sent, "authorization"),
+        format!("Bearer {}", c.peek(None).unwrap())
+    );
+    assert_eq!(header(&sent, "x-format"), "tagged");
+    assert_eq!(
+        string(&sent, "body"),
+        r#"{"query":"Query.token().sub","arguments":{}}"#
+    );
+    // A 401 refreshes the token once.
+    fauna.reject(&c.peek(None).unwrap());
+    assert_eq!(number(&ok(call()).await, "status"), 200.0);
+    assert_eq!(issuer.count(), 2);
+    // Closed: further requests reject.
+    let close: js_sys::Function = prop(&http, "close").into();
+    close.call0(&http).unwrap();
+    assert!(string(&err(call()).await, "message").contains("closed"));
+}

@@ -7,6 +7,7 @@ import init, {
   TokenCache,
   decodeJwt,
   diagnose,
+  type FaunaHttpClient,
   type Finding,
   type FindingCode,
   type ClerkFaunaErrorCode,
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
   const gql: { whoami: string } = await fauna.graphql<{ whoami: string }>('{ whoami }', { a: 1 });
   const response: Response = await fauna.fetch('http://127.0.0.1:8443/query/1', { method: 'POST' });
   const last: number | undefined = fauna.lastTxnTs;
+  const http: FaunaHttpClient = fauna.httpClient();
+  const answer: { body: string; status: number } = await http.request({
+    client_timeout_ms: 5000, data: { query: '1' }, headers: { 'X-Format': 'simple', 'X-Driver-Env': undefined }, method: 'POST', path: '/query/1',
+  });
+  http.close();
   const { header, payload } = decodeJwt(token);
   const alg: unknown = header.alg;
   const sub: unknown = payload.sub;
@@ -76,7 +82,7 @@ async function main(): Promise<void> {
   fauna.free();
   tokens.clear();
   tokens.free();
-  void [firstCode, fixes, peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
+  void [answer, firstCode, fixes, peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
 
   // Wrong uses must not compile: the declarations are not `any`.
   // @ts-expect-error template is a string

@@ -26,6 +26,8 @@ extern "C" {
     fn send(call: FaunaCall) -> Promise;
     #[wasm_bindgen(js_name = authenticatedFetch)]
     fn authenticated_fetch(source: TokenSource, fetch: &JsValue) -> Function;
+    #[wasm_bindgen(js_name = httpClient)]
+    fn http_client(source: TokenSource, endpoint: &str, fetch: &JsValue) -> JsValue;
 }
 
 /// A client for Fauna's HTTP APIs that authenticates every request with the
@@ -152,6 +154,22 @@ impl FaunaClient {
             authenticated_fetch(source, &fetch)
         })
         .clone()
+    }
+
+    /// An HTTP client for the official `fauna` driver (v2, FQL v10), sending
+    /// to this client's `endpoint` through the authenticated `fetch`:
+    /// `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
+    #[wasm_bindgen(js_name = httpClient, unchecked_return_type = "FaunaHttpClient")]
+    pub fn http_client(&self) -> JsValue {
+        let source = TokenSource {
+            tokens: self.inner.tokens.clone(),
+        };
+        let fetch = self
+            .inner
+            .fetch
+            .clone()
+            .map_or(JsValue::UNDEFINED, JsValue::from);
+        http_client(source, &self.inner.options.endpoint, &fetch)
     }
 
     /// The largest `txn_ts` Fauna has reported to this client, sent back as

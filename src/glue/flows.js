@@ -126,3 +126,39 @@ export function authenticatedFetch(source, fetchFn) {
     }
   };
 }
+
+/**
+ * An HTTP client for the official `fauna` (v10) driver's `HTTPClient`
+ * interface, sending through the authenticated fetch to `endpoint`:
+ * `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
+ */
+export function httpClient(source, endpoint, fetchFn) {
+  const send = authenticatedFetch(source, fetchFn);
+  let closed = false;
+  return {
+    async request({ client_timeout_ms, data, headers, method = 'POST', path = '/query/1' }) {
+      if (closed) throw new Error('clerk-fauna: this httpClient was closed');
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), client_timeout_ms);
+      try {
+        const defined = Object.entries(headers ?? {}).filter(([, v]) => v != null);
+        const response = await send(endpoint + path, {
+          method,
+          headers: Object.fromEntries(defined),
+          body: JSON.stringify(data),
+          signal: controller.signal,
+        });
+        return {
+          body: await response.text(),
+          headers: Object.fromEntries(response.headers.entries()),
+          status: response.status,
+        };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close() {
+      closed = true;
+    },
+  };
+}

@@ -172,3 +172,18 @@ export interface Finding {
   /** A one-line fix. */
   fix: string;
 }
+
+/** A request from the official `fauna` driver to its HTTP client. */
+export interface FaunaHttpRequest {
+  client_timeout_ms: number;
+  data: unknown;
+  headers: Record<string, string | undefined>;
+  method: 'POST';
+  path?: string;
+}
+
+/** The official `fauna` driver's `HTTPClient` interface, authenticated by clerk-fauna. */
+export interface FaunaHttpClient {
+  request(request: FaunaHttpRequest): Promise<{ body: string; headers: Record<string, string>; status: number }>;
+  close(): void;
+}
