@@ -86,9 +86,11 @@ async function stopChild(child) {
 
 /**
  * Everything up: resolves to `{ appUrl, clerk, fauna, context, stop }`.
- * `clerk` and `fauna` are the stand-ins' origins.
+ * `clerk` and `fauna` are the stand-ins' origins. `{ app: false }` skips the
+ * demo's build and preview (`appUrl` is then undefined), for tests that
+ * serve their own page.
  */
-export async function start() {
+export async function start({ app = true } = {}) {
   const stack = []; // undo steps, run in reverse by stop()
   const stop = async () => {
     for (const undo of stack.reverse()) await undo().catch((e) => console.error('teardown:', e));
@@ -103,14 +105,17 @@ export async function start() {
     process.once('exit', killOnExit);
     stack.push(async () => process.off('exit', killOnExit));
 
-    await deadline(build({ root: wwwDir, logLevel: 'warn' }), 120_000, 'vite build');
-    const server = await deadline(
-      preview({ root: wwwDir, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: true } }),
-      30_000,
-      'vite preview',
-    );
-    stack.push(() => server.close());
-    const appUrl = server.resolvedUrls.local[0].replace(/\/$/, '');
+    let appUrl;
+    if (app) {
+      await deadline(build({ root: wwwDir, logLevel: 'warn' }), 120_000, 'vite build');
+      const server = await deadline(
+        preview({ root: wwwDir, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: true } }),
+        30_000,
+        'vite preview',
+      );
+      stack.push(() => server.close());
+      appUrl = server.resolvedUrls.local[0].replace(/\/$/, '');
+    }
 
     const { clerk, fauna } = await devserver.ready;
 

