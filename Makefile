@@ -4,7 +4,7 @@
 CHROMEDRIVER ?= /usr/bin/chromedriver
 export CHROMEDRIVER
 
-.PHONY: test setup unit browser package size demo e2e
+.PHONY: test setup unit browser package size demo e2e bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -47,3 +47,13 @@ pkg/web.js:
 
 www/node_modules/.package-lock.json: www/package.json www/package-lock.json
 	cd www && npm ci --no-audit --no-fund
+
+## The benchmark suite (bench/) in headless Chromium and Node: prints a table
+## and writes BENCHMARKS.md. A report, not a test (not part of `make test`);
+## builds pkg/ first when it is missing.
+bench: bench/node_modules/.package-lock.json
+	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory setup
+	@node bench/run.mjs
+
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --ignore-scripts
