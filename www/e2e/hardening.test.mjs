@@ -349,4 +349,149 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     assert.deepEqual(problems, []);
     await assertClean('fault matrix');
   });
+
+  // ------------------------------------------------------ identity under load
+
+  /** Signs Alice and Bob in; `H.who` is the active user, read by getToken at each call. */
+  function twoUsers() {
+    return run(async () => {
+      const H = window.H;
+      H.sids = {
+        alice: await H.signIn('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD'),
+        bob: await H.signIn('user_2bObKp4nH6jG8fE0dC2aZ9yX7wV'),
+      };
+      H.who = 'alice';
+      // The app's getToken follows the signed-in session, as Clerk's does.
+      H.tokens2 = new H.TokenCache((options) => H.mint(H.sids[H.who], options));
+      H.client2 = new H.FaunaClient(H.tokens2, { endpoint: H.fauna });
+      H.switchUser = () => {
+        H.who = H.who === 'alice' ? 'bob' : 'alice';
+        H.tokens2.clear();
+      };
+      /** A query tagged with the user active when it was issued. */
+      H.inFlight = 0;
+      H.tagged = (n) => {
+        const u = H.who;
+        H.inFlight += 1;
+        return H.settle(H.client2.query('Query.token().sub', {}, { queryTags: { u, n: String(n) } }), 30_000).then(
+          (outcome) => {
+            H.inFlight -= 1;
+            return { u, n, ...outcome, value: outcome.value && { data: outcome.value.data, queryTags: outcome.value.queryTags } };
+          },
+        );
+      };
+      /** Requests as the page sent them: the query's tags and the token's jti and sub. */
+      H.sentTagged = () =>
+        H.sent
+          .filter((r) => r.tags)
+          .map((r) => {
+            const token = r.auth.replace(/^Bearer /, '');
+            const payload = H.decodeJwt(token).payload;
+            return { tags: r.tags, jti: payload.jti, sub: payload.sub };
+          });
+    });
+  }
+
+  /**
+   * Checks every query and every request of an identity run: a query
+   * resolves to the sub of the user who issued it or fails with `cleared`;
+   * every request the page sent carries the issuing user's token, and the
+   * stand-in saw exactly those requests, each authenticated as that user.
+   */
+  function identityProblems(results, sent, log) {
+    const problems = [];
+    for (const r of results) {
+      if (r.status === 'fulfilled') {
+        if (r.value.data !== USERS[r.u]) problems.push(`query ${r.n} by ${r.u} returned ${r.value.data}`);
+        if (!String(r.value.queryTags).split(',').includes(`u=${r.u}`)) problems.push(`query ${r.n}: tags ${r.value.queryTags}`);
+      } else if (r.status === 'rejected') {
+        if (r.error.code !== 'cleared') problems.push(`query ${r.n} by ${r.u}: ${r.error.code} ${r.error.message}`);
+      } else {
+        problems.push(`query ${r.n} by ${r.u} still pending`);
+      }
+    }
+    const subByJti = new Map(log.map((e) => [e.jti, e.sub]));
+    for (const req of sent) {
+      const u = /(?:^|,)u=(\w+)/.exec(req.tags)?.[1];
+      if (req.sub !== USERS[u]) problems.push(`request tagged ${req.tags} sent with ${req.sub}'s token`);
+      if (subByJti.get(req.jti) !== USERS[u]) problems.push(`request tagged ${req.tags} reached Fauna as ${subByJti.get(req.jti)}`);
+    }
+    const sentJtis = new Set(sent.map((r) => r.jti));
+    for (const e of log) {
+      if (e.auth !== 'ok') problems.push(`Fauna rejected a token: ${JSON.stringify(e)}`);
+      if (!sentJtis.has(e.jti)) problems.push(`Fauna saw a token the page never sent: ${e.jti}`);
+    }
+    if (log.length !== sent.length) problems.push(`${sent.length} requests sent, ${log.length} logged`);
+    return problems;
+  }
+
+  it('identity under load: two users switching with hundreds of queries in flight', { timeout: 120_000 }, async () => {
+    const SWITCHES = 10;
+    const PER_PHASE = 150;
+    await twoUsers();
+    const started = Date.now();
+    const { results, sent, inFlightAtSwitch } = await run(
+      async ({ SWITCHES, PER_PHASE }) => {
+        const H = window.H;
+        const pending = [];
+        const inFlightAtSwitch = [];
+        let n = 0;
+        for (let phase = 0; phase <= SWITCHES; phase++) {
+          for (let i = 0; i < PER_PHASE; i++) {
+            pending.push(H.tagged(n++));
+            // Some queries get a token and reach fetch before the switch, others still wait for one.
+            if (i % 30 === 29) await H.sleep(Math.floor(Math.random() * 4));
+          }
+          await H.sleep(Math.floor(Math.random() * 15));
+          if (phase < SWITCHES) {
+            inFlightAtSwitch.push(H.inFlight);
+            H.switchUser();
+          }
+        }
+        const results = await Promise.all(pending);
+        return { results, sent: H.sentTagged(), inFlightAtSwitch };
+      },
+      { SWITCHES, PER_PHASE },
+      100_000,
+    );
+    const log = await faunaLog();
+    const stats = await api(`${env.clerk}/__admin/stats`);
+    const count = (f) => results.filter(f).length;
+    console.log(
+      `# ${results.length} queries over ${SWITCHES} switches in ${((Date.now() - started) / 1000).toFixed(1)} s:` +
+        ` ${count((r) => r.status === 'fulfilled' && r.u === 'alice')} ok as Alice,` +
+        ` ${count((r) => r.status === 'fulfilled' && r.u === 'bob')} ok as Bob,` +
+        ` ${count((r) => r.error?.code === 'cleared')} cleared; ${log.length} requests reached Fauna,` +
+        ` ${new Set(log.map((e) => e.jti)).size} tokens used, ${stats.token_requests} token requests;` +
+        ` queries in flight at each switch: ${inFlightAtSwitch.join(' ')}`,
+    );
+    assert.ok(Math.min(...inFlightAtSwitch) >= 100, `too few queries in flight at a switch: ${inFlightAtSwitch}`);
+    assert.deepEqual(identityProblems(results, sent, log).slice(0, 20), []);
+    assert.ok(count((r) => r.status === 'fulfilled' && r.u === 'alice') > 0, 'no query succeeded as Alice');
+    assert.ok(count((r) => r.status === 'fulfilled' && r.u === 'bob') > 0, 'no query succeeded as Bob');
+    await assertClean('identity under load');
+  });
+
+  it(
+    'identity: a query whose 401 comes back after a user switch is not retried with the new user\'s token',
+    { timeout: 60_000, todo: 'BUG: the 401 retry takes whatever token the cache holds after clear() (the next user\'s)' },
+    async () => {
+      await twoUsers();
+      // Alice has a cached token; her next query's answer is a 401, 400 ms late.
+      const warm = await run(() => window.H.tagged(0));
+      assert.equal(warm.value?.data, ALICE);
+      await api(`${env.fauna}/__admin/faults`, { status: 401, delay_ms: 400, paths: ['/query/1'] });
+      const { results, sent } = await run(async () => {
+        const H = window.H;
+        const alice = H.tagged(1);
+        await H.sleep(150); // her request is at Fauna, its 401 not yet back
+        H.switchUser();
+        const bob = H.tagged(2);
+        return { results: await Promise.all([alice, bob]), sent: H.sentTagged() };
+      });
+      const log = await faunaLog();
+      console.log(`# Alice's query after the switch: ${JSON.stringify(results[0])}; requests: ${JSON.stringify(sent)}`);
+      assert.deepEqual(identityProblems([warm, ...results], sent, log), []);
+    },
+  );
 });
