@@ -3,6 +3,9 @@
 
 CHROMEDRIVER ?= /usr/bin/chromedriver
 export CHROMEDRIVER
+# Seconds the browser suite may take (about 7 s alone; room for a busy machine).
+WASM_BINDGEN_TEST_TIMEOUT ?= 90
+export WASM_BINDGEN_TEST_TIMEOUT
 
 .PHONY: test setup unit browser package size demo e2e bench
 

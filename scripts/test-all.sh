@@ -7,6 +7,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run() { echo "== $*"; "$@" 2>&1 | tee -a "$log"; }
 
+# The browser suite takes about 7 s alone; leave room for a busy machine.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-90}
 run cargo test --workspace
 run wasm-pack test --headless --chrome
 run scripts/build-package.sh

@@ -117,6 +117,7 @@ export class FakeFauna {
     this.requests = [];
     this.answers = [];
     this.rejected = new Set();
+    this.held = [];
     this.txn = 1_700_000_000_000_000;
     this.fetch = (input, init) => this.#fetch(input, init);
   }
@@ -138,6 +139,13 @@ export class FakeFauna {
     this.rejected.add(token);
   }
 
+  /** Lets every held answer go. */
+  releaseHeld() {
+    const held = this.held.splice(0);
+    for (const resolve of held) resolve();
+    return held.length;
+  }
+
   /** Every token from now on gets a 401. */
   rejectAll() {
     this.rejectEverything = true;
@@ -155,6 +163,10 @@ export class FakeFauna {
     }
     const answer = this.answers.shift();
     if (answer?.hang) return new Promise(() => {});
+    // Held: answered (as scripted, minus `hold`) when releaseHeld() is called.
+    if (answer?.hold) {
+      await new Promise((resolve) => this.held.push(resolve));
+    }
     if (answer?.fail) throw new TypeError('Failed to fetch');
     if (answer) {
       const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);

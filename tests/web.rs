@@ -49,6 +49,8 @@ extern "C" {
     fn reject(this: &FakeFauna, token: &str);
     #[wasm_bindgen(method, js_name = rejectAll)]
     fn reject_all(this: &FakeFauna);
+    #[wasm_bindgen(method, js_name = releaseHeld)]
+    fn release_held(this: &FakeFauna) -> u32;
 
     #[wasm_bindgen(js_name = mintToken)]
     fn mint_token(claims: JsValue, header: JsValue) -> String;
@@ -935,4 +937,57 @@ async fn http_client_for_the_fauna_driver() {
     let close: js_sys::Function = prop(&http, "close").into();
     close.call0(&http).unwrap();
     assert!(string(&err(call()).await, "message").contains("closed"));
+}
+
+const HELD_401: &str = r#"[{"hold":true,"status":401,"body":{"error":{"code":"unauthorized","message":"Access token required"}}}]"#;
+
+#[wasm_bindgen_test]
+async fn a_401_after_a_user_switch_is_not_retried_with_the_new_users_token() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    ok(c.get(JsValue::UNDEFINED)).await;
+    fauna.script(json(HELD_401));
+    let alices = db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    pause(20.0).await;
+    // Alice signs out and Bob signs in while her query is out.
+    c.clear();
+    issuer.set_sub(BOB);
+    ok(c.get(JsValue::UNDEFINED)).await;
+    assert_eq!(fauna.release_held(), 1);
+    let e = err(alices).await;
+    assert_eq!(string(&e, "code"), "cleared");
+    assert_eq!(fauna.count(), 1, "Alice's query was retried");
+    // The fetch wrapper holds to the same rule.
+    let f: js_sys::Function = db.fetch();
+    fauna.script(json(HELD_401));
+    let init = json(r#"{"method":"POST","body":"{}"}"#);
+    let fetched: Promise = f
+        .call2(&JsValue::NULL, &"http://fauna.test/query/1".into(), &init)
+        .unwrap()
+        .into();
+    pause(20.0).await;
+    c.clear();
+    issuer.set_sub(ALICE);
+    ok(c.get(JsValue::UNDEFINED)).await;
+    fauna.release_held();
+    assert_eq!(string(&err(fetched).await, "code"), "cleared");
+    assert_eq!(fauna.count(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn sign_out_during_a_429_backoff_sends_nothing_more() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    let fauna = FakeFauna::new();
+    let db = client(&c, &fauna, "{}");
+    fauna.script(json(r#"[{"status":429,"headers":{"Retry-After":"1"},"body":{"error":{"code":"limit_exceeded","message":"x"}}}]"#));
+    let waiting = db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    pause(50.0).await;
+    assert_eq!(fauna.count(), 1);
+    c.clear();
+    let e = err(waiting).await;
+    assert_eq!(string(&e, "code"), "cleared");
+    assert_eq!(fauna.count(), 1, "the retry went out after sign-out");
 }

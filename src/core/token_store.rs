@@ -125,6 +125,11 @@ pub struct TokenStore<F> {
     entries: Vec<Entry<F>>,
     next_flight: FlightId,
     stats: Stats,
+    /// Bumped on every sign-out, `clear()` and change of user: a request
+    /// begun in an older epoch must not go on with a newer epoch's token.
+    epoch: u64,
+    /// The `sub` of the last token received since the last clear.
+    last_sub: Option<Option<String>>,
 }
 
 impl<F: Clone> TokenStore<F> {
@@ -136,11 +141,21 @@ impl<F: Clone> TokenStore<F> {
             entries: Vec::new(),
             next_flight: 1,
             stats: Stats::default(),
+            epoch: 0,
+            last_sub: None,
         }
     }
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// Which signed-in user's era this is: it changes on sign-out, `clear()`
+    /// and when a token for another user arrives. A call that began in an
+    /// earlier epoch fails with `cleared` rather than retry with a token that
+    /// may be another user's.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Decides how to answer a caller. `start(id, forced)` must start a
@@ -248,6 +263,8 @@ impl<F: Clone> TokenStore<F> {
                     for entry in &mut self.entries {
                         entry.token = None;
                     }
+                    self.epoch += 1;
+                    self.last_sub = None;
                 }
                 return Completion::Fail(failure_error(failure));
             }
@@ -284,17 +301,17 @@ impl<F: Clone> TokenStore<F> {
             expiry: Expiry::from_claims(&decoded.claims, now),
             decoded,
         });
-        // Another user signed in: no entry may keep the previous user's token.
-        for (i, other) in self.entries.iter_mut().enumerate() {
-            if i != index
-                && other
-                    .token
-                    .as_ref()
-                    .is_some_and(|t| t.decoded.claims.sub != sub)
-            {
-                other.token = None;
+        // Another user signed in: no entry may keep the previous user's token,
+        // and no call begun for that user may go on with this one's.
+        if self.last_sub.as_ref().is_some_and(|last| *last != sub) {
+            self.epoch += 1;
+            for (i, other) in self.entries.iter_mut().enumerate() {
+                if i != index {
+                    other.token = None;
+                }
             }
         }
+        self.last_sub = Some(sub);
         Completion::Deliver(token)
     }
 
@@ -326,6 +343,8 @@ impl<F: Clone> TokenStore<F> {
     /// Drops every token and forgets every call in flight; returns their
     /// handles so the glue can reject their waiters with `cleared` at once.
     pub fn clear(&mut self) -> Vec<F> {
+        self.epoch += 1;
+        self.last_sub = None;
         self.entries
             .drain(..)
             .flat_map(|e| e.flights.into_iter().map(|f| f.handle))
@@ -685,6 +704,35 @@ mod tests {
         s.complete(&b, id, 1.0, Ok(&jwt("user_b", 1000, 3)));
         assert_eq!(s.peek(&a, 2.0), None);
         assert!(s.peek(&b, 2.0).is_some());
+    }
+
+    #[test]
+    fn the_epoch_changes_with_the_user_and_only_then() {
+        let mut s = store();
+        let (a, b) = (key("fauna"), key("other"));
+        let e0 = s.epoch();
+        fill(&mut s, &a, &jwt("user_a", 1000, 1), 0.0);
+        fill(&mut s, &b, &jwt("user_a", 1000, 2), 0.0);
+        let (id, _) = started(&get(&mut s, &a, Demand::Forced, 1.0));
+        s.complete(&a, id, 1.0, Ok(&jwt("user_a", 1001, 3)));
+        assert_eq!(
+            s.epoch(),
+            e0,
+            "a new token for the same user is the same epoch"
+        );
+        // The same entry refreshed with another user's token: a new epoch.
+        let (id, _) = started(&get(&mut s, &a, Demand::Forced, 2.0));
+        s.complete(&a, id, 2.0, Ok(&jwt("user_b", 1002, 4)));
+        assert_eq!(s.epoch(), e0 + 1);
+        assert_eq!(s.peek(&b, 3.0), None);
+        s.clear();
+        assert_eq!(s.epoch(), e0 + 2);
+        // The first token after a clear does not start yet another epoch.
+        fill(&mut s, &a, &jwt("user_c", 1003, 5), 4.0);
+        assert_eq!(s.epoch(), e0 + 2);
+        let (id, _) = started(&get(&mut s, &b, Demand::Ordinary, 5.0));
+        s.complete(&b, id, 5.0, Err(TokenFailure::SignedOut));
+        assert_eq!(s.epoch(), e0 + 3);
     }
 
     #[test]

@@ -196,6 +196,7 @@ impl FaunaClient {
     fn send(&self, payload: Result<(Payload, QueryOptions), JsValue>) -> Promise {
         match payload {
             Ok((payload, options)) => send(FaunaCall {
+                epoch: self.inner.tokens.epoch(),
                 client: self.inner.clone(),
                 options,
                 payload,
@@ -244,6 +245,9 @@ enum Payload {
 /// questions. Internal to clerk-fauna.
 #[wasm_bindgen(skip_typescript)]
 pub struct FaunaCall {
+    /// The token cache's epoch when the call began: after a sign-out or user
+    /// switch the call fails with `cleared` instead of going on.
+    epoch: u64,
     client: Rc<ClientInner>,
     options: QueryOptions,
     payload: Payload,
@@ -252,12 +256,14 @@ pub struct FaunaCall {
 #[wasm_bindgen]
 impl FaunaCall {
     /// A token (or the promise of one); after a 401, anything but `rejected`.
-    pub fn token(&self, rejected: Option<String>) -> JsValue {
-        token(&self.client.tokens, rejected)
+    pub fn token(&self, rejected: Option<String>) -> Result<JsValue, JsValue> {
+        token(&self.client.tokens, rejected, self.epoch)
     }
 
-    /// `{ url, init }` for `fetch`.
-    pub fn request(&self, token: String) -> JsValue {
+    /// `{ url, init }` for `fetch`; throws `cleared` if the user signed out
+    /// or changed since the call began (a retry must not send their token).
+    pub fn request(&self, token: String) -> Result<JsValue, JsValue> {
+        self.client.tokens.check_epoch(self.epoch)?;
         let o = &self.options;
         let last_txn_ts = self.client.last_txn_ts.get();
         let req: HttpRequest = match &self.payload {
@@ -280,7 +286,7 @@ impl FaunaCall {
         let out: JsValue = Object::new().into();
         js::set(&out, "url", &JsValue::from_str(&req.url));
         js::set(&out, "init", &init);
-        out
+        Ok(out)
     }
 
     /// How long to wait for an answer: `queryTimeoutMs` plus 5 s.
@@ -461,18 +467,30 @@ pub struct TokenSource {
 
 #[wasm_bindgen]
 impl TokenSource {
-    /// A token (or the promise of one); after a 401, anything but `rejected`.
-    pub fn token(&self, rejected: Option<String>) -> JsValue {
-        token(&self.tokens, rejected)
+    /// The cache's epoch now: pass it back to `token` for a retry.
+    #[wasm_bindgen(getter)]
+    pub fn epoch(&self) -> f64 {
+        self.tokens.epoch() as f64
+    }
+
+    /// A token (or the promise of one); after a 401, anything but `rejected`,
+    /// and only if the cache is still in `epoch` (else throws `cleared`).
+    pub fn token(&self, rejected: Option<String>, epoch: f64) -> Result<JsValue, JsValue> {
+        token(&self.tokens, rejected, epoch as u64)
     }
 }
 
-fn token(tokens: &Rc<CacheInner>, rejected: Option<String>) -> JsValue {
+fn token(
+    tokens: &Rc<CacheInner>,
+    rejected: Option<String>,
+    epoch: u64,
+) -> Result<JsValue, JsValue> {
+    tokens.check_epoch(epoch)?;
     let demand = match &rejected {
         Some(r) => Demand::Replacing(r),
         None => Demand::Ordinary,
     };
-    tokens.token(&tokens.default_key(), demand)
+    Ok(tokens.token(&tokens.default_key(), demand))
 }
 
 /// A JSON-serialisable object argument (`arguments`, `variables`), or `None`.

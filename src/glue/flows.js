@@ -115,14 +115,16 @@ export function authenticatedFetch(source, fetchFn) {
   return async (input, init) => {
     const request = new Request(input, init);
     const fetch = fetchFn ?? globalThis.fetch;
-    let token = await source.token();
+    // A retry after a sign-out or user switch fails with `cleared`.
+    const epoch = source.epoch;
+    let token = await source.token(undefined, epoch);
     for (let retried = false; ; retried = true) {
       // A clone per attempt keeps the original body replayable.
       const attempt = request.clone();
       attempt.headers.set('Authorization', `Bearer ${token}`);
       const response = await fetch(attempt);
       if (response.status !== 401 || retried) return response;
-      token = await source.token(token);
+      token = await source.token(token, epoch);
     }
   };
 }

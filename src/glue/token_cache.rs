@@ -196,6 +196,21 @@ impl CacheInner {
         })
     }
 
+    /// The store's epoch (see `TokenStore::epoch`).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.store.borrow().epoch()
+    }
+
+    /// Fails with `cleared` if the cache has been cleared, or has seen
+    /// another user, since `epoch`: a call begun then must not go on.
+    pub(crate) fn check_epoch(&self, epoch: u64) -> Result<(), JsValue> {
+        if self.epoch() == epoch {
+            Ok(())
+        } else {
+            Err(errors::plain(&crate::core::token_store::cleared()))
+        }
+    }
+
     /// `minValiditySeconds`, in milliseconds (for diagnosing tokens).
     pub(crate) fn min_validity_ms(&self) -> f64 {
         self.options.policy.min_validity_ms
