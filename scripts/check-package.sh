@@ -9,7 +9,8 @@ trap 'rm -rf "$scratch"' EXIT
 tarball=$(npm pack ./pkg --pack-destination "$scratch" --silent | tail -n 1)
 here=$PWD; cd "$scratch"
 echo '{"name":"scratch","private":true,"type":"module"}' > package.json
-npm install --silent --no-audit --no-fund "./$tarball"
+# @types/react: the React entry's declarations import from it.
+npm install --silent --no-audit --no-fund "./$tarball" @types/react@19.3.0
 node "$here/scripts/check-package.mjs"
 
 # The declarations, from a consumer's side: strict, and wrong uses rejected.

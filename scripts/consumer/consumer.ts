@@ -16,6 +16,28 @@ import init, {
   type TokenCacheStats,
 } from 'clerk-fauna/web';
 import * as bundler from 'clerk-fauna';
+import {
+  FaunaProvider,
+  useFauna,
+  useFaunaQuery,
+  useFaunaSession,
+  type FaunaSession,
+  type UseFaunaQueryResult,
+} from 'clerk-fauna/react';
+
+// The hooks, typed as a component would use them (not called: no React here).
+function Component(): unknown {
+  const fauna = useFauna(getToken, { userId: 'user_1', sessionId: null, template: 'fauna', endpoint: 'http://127.0.0.1:8443' });
+  const session: FaunaSession | undefined = useFaunaSession(getToken, { userId: null });
+  const result: UseFaunaQueryResult<{ id: string }> = useFaunaQuery<{ id: string }>('Query.token()', { a: 1 }, { client: fauna, enabled: !!fauna });
+  const id: string | undefined = result.data?.id;
+  const code: ClerkFaunaErrorCode | undefined = result.error?.code;
+  result.refetch();
+  // @ts-expect-error the options are FaunaClient and TokenCache options
+  useFauna(getToken, { endpoint: 5 });
+  return [FaunaProvider({ client: fauna, children: null }), session, id, code];
+}
+void Component;
 
 const getToken: GetToken = async (options) => (options?.skipCache ? 'ey.new.token' : null);
 

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
+import { useFaunaQuery } from 'clerk-fauna/react';
 import { useFauna } from '../fauna';
 import { toShownError } from '../errors';
 import type { ShownError } from '../errors';
@@ -40,14 +41,19 @@ export function Todos() {
     }
   }, []);
 
-  const load = useCallback(
-    () => run(async () => setTodos((await fauna.query<Todo[]>(LIST)).data)),
-    [fauna, run],
-  );
-
+  // The list comes from the package's query hook; changes are applied locally.
+  const listed = useFaunaQuery<Todo[]>(LIST, undefined, { client: fauna });
   useEffect(() => {
-    void load();
-  }, [load]);
+    if (listed.data) setTodos(listed.data);
+  }, [listed.data]);
+  useEffect(() => {
+    if (listed.error) setError(toShownError(listed.error));
+  }, [listed.error]);
+
+  function load() {
+    setError(undefined);
+    listed.refetch();
+  }
 
   function add(event: FormEvent) {
     event.preventDefault();
@@ -80,7 +86,7 @@ export function Todos() {
     <section className="card">
       <div className="row spread">
         <h2>My todos</h2>
-        <button type="button" className="link" onClick={() => void load()} disabled={busy} data-testid="todos-reload">
+        <button type="button" className="link" onClick={load} disabled={busy || listed.isLoading} data-testid="todos-reload">
           Reload
         </button>
       </div>
