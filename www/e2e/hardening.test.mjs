@@ -75,7 +75,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     page.on('pageerror', (e) => pageErrors.push(String(e?.stack ?? e)));
     const query = new URLSearchParams({ clerk: env.clerk, fauna: env.fauna });
     await page.goto(`${site.origin}/hardening.html?${query}`);
-    await page.waitForFunction(() => window.H && (window.H.ready || window.H.loadError), null, { timeout: 20_000 });
+    await page.waitForFunction(() => window.H && (window.H.ready || window.H.loadError), null, { polling: 50, timeout: 20_000 });
     const loadError = await page.evaluate(() => window.H.loadError);
     if (loadError) assert.fail(`clerk-fauna/web did not load: ${loadError}`);
   });
@@ -132,11 +132,13 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
   // options, the outcome the README specifies, how many /query/1 requests
   // the rules allow, and the longest the call may take.
   const FAULT_ROWS = [
-    // Chromium resends a request once, on a new connection, when a reused
-    // keep-alive connection closes before any answer: the stand-in may log
-    // two requests (same token) for the package's one. Two drops make the
+    // Chromium's network stack resends a request by itself when a reused
+    // keep-alive connection closes before any answer, on another pooled
+    // connection (up to 6 per origin) or a new one, and gives up only when a
+    // new connection fails: the stand-in logs 1 to 7 copies (same token, all
+    // dropped) of the package's one request. Ten queued drops make the
     // outcome certain; the page's own count of sent requests stays exact.
-    { name: 'connection dropped', faults: [{ drop: true, count: 2 }], expect: 'network_error', requests: 1, logged: [1, 2] },
+    { name: 'connection dropped', faults: [{ drop: true, count: 10 }], expect: 'network_error', requests: 1, logged: [1, 7], allStatus: 0 },
     {
       name: '401 once',
       faults: [{ status: 401 }],
@@ -294,6 +296,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     if (row.statuses && JSON.stringify(log.map((r) => r.status)) !== JSON.stringify(row.statuses)) {
       problems.push(`statuses ${log.map((r) => r.status)}`);
     }
+    if (row.allStatus !== undefined && log.some((r) => r.status !== row.allStatus)) problems.push(`statuses ${log.map((r) => r.status)}`);
     if (row.logged && new Set(log.map((r) => r.jti)).size > 1) problems.push('Chromium resent a request with another token?');
     if (log.some((r) => r.sub !== ALICE)) problems.push(`a request with sub ${log.map((r) => r.sub)}`);
     if (row.expect === 'ok' || row.expect === 'unauthorized') {
@@ -425,13 +428,17 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     return problems;
   }
 
-  it('identity under load: two users switching with hundreds of queries in flight', { timeout: 120_000 }, async () => {
+  for (const with401 of [false, true]) {
+  const title = with401
+    ? 'identity under load, with delayed 401s crossing every switch (their retries must not take the next user\'s token)'
+    : 'identity under load: two users switching with hundreds of queries in flight';
+  it(title, { timeout: 120_000 }, async () => {
     const SWITCHES = 10;
     const PER_PHASE = 150;
     await twoUsers();
     const started = Date.now();
     const { results, sent, inFlightAtSwitch } = await run(
-      async ({ SWITCHES, PER_PHASE }) => {
+      async ({ SWITCHES, PER_PHASE, with401 }) => {
         const H = window.H;
         const pending = [];
         const inFlightAtSwitch = [];
@@ -442,6 +449,17 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
             // Some queries get a token and reach fetch before the switch, others still wait for one.
             if (i % 30 === 29) await H.sleep(Math.floor(Math.random() * 4));
           }
+          if (with401 && phase < SWITCHES) {
+            // The next requests to reach Fauna (the current user's) get a 401 after
+            // the switch below: their refresh happens under the other user. Sent to
+            // `localhost`, another host for Chromium's 6-connections-per-host limit,
+            // so it does not queue behind the queries.
+            await fetch(`${H.fauna.replace('127.0.0.1', 'localhost')}/__admin/faults`, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ status: 401, count: 4, delay_ms: 60, paths: ['/query/1'] }),
+            });
+          }
           await H.sleep(Math.floor(Math.random() * 15));
           if (phase < SWITCHES) {
             inFlightAtSwitch.push(H.inFlight);
@@ -451,7 +469,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
         const results = await Promise.all(pending);
         return { results, sent: H.sentTagged(), inFlightAtSwitch };
       },
-      { SWITCHES, PER_PHASE },
+      { SWITCHES, PER_PHASE, with401 },
       100_000,
     );
     const log = await faunaLog();
@@ -463,18 +481,22 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
         ` ${count((r) => r.status === 'fulfilled' && r.u === 'bob')} ok as Bob,` +
         ` ${count((r) => r.error?.code === 'cleared')} cleared; ${log.length} requests reached Fauna,` +
         ` ${new Set(log.map((e) => e.jti)).size} tokens used, ${stats.token_requests} token requests;` +
-        ` queries in flight at each switch: ${inFlightAtSwitch.join(' ')}`,
+        ` queries in flight at each switch: ${inFlightAtSwitch.join(' ')}` +
+        (with401 ? `; ${log.filter((e) => e.status === 401).length} answered 401` : ''),
     );
+    if (with401) assert.ok(log.filter((e) => e.status === 401).length >= SWITCHES, 'the 401s were not consumed');
     assert.ok(Math.min(...inFlightAtSwitch) >= 100, `too few queries in flight at a switch: ${inFlightAtSwitch}`);
     assert.deepEqual(identityProblems(results, sent, log).slice(0, 20), []);
     assert.ok(count((r) => r.status === 'fulfilled' && r.u === 'alice') > 0, 'no query succeeded as Alice');
     assert.ok(count((r) => r.status === 'fulfilled' && r.u === 'bob') > 0, 'no query succeeded as Bob');
-    await assertClean('identity under load');
+    await assertClean(title);
   });
+  }
 
   it(
     'identity: a query whose 401 comes back after a user switch is not retried with the new user\'s token',
-    { timeout: 60_000, todo: 'BUG: the 401 retry takes whatever token the cache holds after clear() (the next user\'s)' },
+    // Found by this file (the retry took the next user's token); fixed in ccdd4e7.
+    { timeout: 60_000 },
     async () => {
       await twoUsers();
       // Alice has a cached token; her next query's answer is a 401, 400 ms late.
@@ -640,7 +662,8 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
 
   it(
     'sign-out while a query waits out a 429 backoff: the retry does not send the signed-out token',
-    { timeout: 60_000, todo: 'BUG: the 429 retry resends the token taken before tokens.clear(), after the sign-out' },
+    // Found by this file (the retry resent the old token); fixed in ccdd4e7.
+    { timeout: 60_000 },
     async () => {
       await signedInApp();
       const warm = await run(() => window.H.settle(window.H.app.query('warm')));
@@ -664,4 +687,125 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       assert.equal(r.outcome, 'cleared');
     },
   );
+
+  // ------------------------------------------------------------- secrecy
+
+  it('secrecy: the instrumentation catches a token in every sink (control)', { timeout: 30_000 }, async () => {
+    const r = await run(async () => {
+      const H = window.H;
+      const token = await H.mint(await H.signIn('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD'));
+      localStorage.setItem('control', token);
+      sessionStorage.setItem('control', token);
+      document.cookie = `control=${token}; path=/`;
+      const request = indexedDB.open(`control-${token.split('.')[2]}`);
+      await new Promise((resolve) => {
+        request.onsuccess = () => {
+          request.result.close();
+          resolve();
+        };
+        request.onerror = resolve;
+      });
+      console.debug('control', token);
+      await H.settle(Promise.reject(new Error('control', { cause: { detail: token } })));
+      const report = await H.report();
+      // Leave nothing behind for the next page of this browser profile.
+      localStorage.removeItem('control');
+      sessionStorage.removeItem('control');
+      document.cookie = 'control=; path=/; max-age=0';
+      await new Promise((resolve) => {
+        const del = indexedDB.deleteDatabase(`control-${token.split('.')[2]}`);
+        del.onsuccess = del.onerror = del.onblocked = resolve;
+      });
+      return report;
+    });
+    const found = (where, text) => leaksIn(String(text), r.tokens).length > 0 || `${where} missed`;
+    const misses = [
+      found('localStorage.setItem', r.sinks.find((x) => x.sink === 'localStorage.setItem')?.text),
+      found('sessionStorage.setItem', r.sinks.find((x) => x.sink === 'sessionStorage.setItem')?.text),
+      found('document.cookie', r.sinks.find((x) => x.sink === 'document.cookie')?.text),
+      found('indexedDB.open', r.sinks.find((x) => x.sink === 'indexedDB.open')?.text),
+      found('console.debug', r.sinks.find((x) => x.sink === 'console.debug')?.text),
+      found('error cause', r.errorTexts[0]),
+      found('stored localStorage', r.stored.local.join('\n')),
+      found('stored cookie', r.stored.cookie),
+    ].filter((x) => x !== true);
+    assert.deepEqual(misses, []);
+  });
+
+  it('secrecy: no token reaches storage, cookies, the console or an error, on success and on every fault', { timeout: 120_000 }, async () => {
+    // A token Fauna refuses (wrong audience), for a real `unauthorized` with its hint.
+    const { jwt: wrongAud } = await api(`${env.clerk}/__admin/mint`, { user_id: ALICE, kind: 'wrong_aud' });
+    const r = await run(
+      async ({ wrongAud }) => {
+        const H = window.H;
+        const sid = await H.signIn('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD');
+        const tokens = new H.TokenCache(H.fapiGetToken(sid));
+        const client = new H.FaunaClient(tokens, { endpoint: H.fauna, graphqlEndpoint: `${H.fauna}/graphql` });
+        const calls = {
+          query: () => client.query('Query.token().sub'),
+          queryArgs: () => client.query('x', { x: 1 }),
+          queryV4: () => client.queryV4({ current_token: null }),
+          currentIdentity: () => client.currentIdentity(),
+          graphql: () => client.graphql('{ whoami }'),
+          fetch: () =>
+            client
+              .fetch(`${H.fauna}/query/1`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ query: 'Query.token().sub' }),
+              })
+              .then((response) => response.json()),
+          get: () => tokens.get(),
+          getSkipCache: () => tokens.get({ skipCache: true }),
+          peek: async () => tokens.peek() !== undefined,
+          claims: async () => tokens.claims()?.sub,
+          stats: async () => tokens.stats.misses,
+          queryFailed: () => client.query('abort("no")'),
+        };
+        const outcomes = {};
+        for (const [name, call] of Object.entries(calls)) {
+          const o = await H.settle(Promise.resolve().then(call), 10_000);
+          outcomes[name] = o.status === 'fulfilled' ? 'ok' : o.error?.code ?? o.status;
+        }
+        // Fauna refuses the token twice: `unauthorized`, with a hint about the token.
+        H.tokens.add(wrongAud);
+        const refused = new H.TokenCache(async () => wrongAud);
+        const refusedClient = new H.FaunaClient(refused, { endpoint: H.fauna });
+        const unauthorized = await H.settle(refusedClient.query('1'), 10_000);
+        outcomes.unauthorized = unauthorized.error?.code;
+        // Errors about values that hold a token must not repeat the value.
+        const token = await tokens.get();
+        const broken = `${token.slice(0, token.indexOf('.') + 1)}!!${token.slice(token.indexOf('.') + 1)}`;
+        H.tokens.add(broken);
+        for (const [name, call] of Object.entries({
+          decodeBroken: () => H.decodeJwt(broken),
+          templateOption: () => new H.TokenCache(async () => null, { template: token }),
+          queryTagOption: () => client.query('1', {}, { queryTags: { t: token } }),
+          traceparentOption: () => client.query('1', {}, { traceparent: token }),
+          endpointOption: () => new H.FaunaClient(tokens, { endpoint: `not a url ${token}` }),
+        })) {
+          const o = await H.settle(Promise.resolve().then(call), 10_000);
+          outcomes[name] = o.status === 'fulfilled' ? 'ok' : o.error?.code ?? o.status;
+        }
+        return { outcomes, hint: unauthorized.error?.hint };
+      },
+      { wrongAud },
+    );
+    console.log(`# success and error paths: ${JSON.stringify(r.outcomes)}`);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(r.outcomes).filter(([k]) => !/Option$|^decode/.test(k))),
+      {
+        query: 'ok', queryArgs: 'ok', queryV4: 'ok', currentIdentity: 'ok', graphql: 'ok', fetch: 'ok', get: 'ok',
+        getSkipCache: 'ok', peek: 'ok', claims: 'ok', stats: 'ok', queryFailed: 'query_failed', unauthorized: 'unauthorized',
+      },
+    );
+    assert.match(r.hint ?? '', /aud/);
+    await assertClean('secrecy, success paths');
+
+    // Every fault of the matrix again, on this page: its errors are scanned too.
+    const problems = [];
+    for (const row of FAULT_ROWS) for (const p of (await runFaultRow(row)).problems) problems.push(`${row.name}: ${p}`);
+    assert.deepEqual(problems, []);
+    await assertClean('secrecy, every fault');
+  });
 });
