@@ -50,22 +50,25 @@ function authorizationOf(init) {
   return new Headers(init?.headers).get('authorization');
 }
 
-/** ns per call of `n` awaited calls of `fn`. */
-async function perCall(fn, n) {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await fn();
-  return ((performance.now() - t0) * 1e6) / n;
-}
-
-/** Runs `thunks` in the order rotated by `round`, so no variant is always first. */
-async function rotated(round, variants) {
+/**
+ * ns per call of each variant: `n` sequential awaited calls of each, run in
+ * `blocks` interleaved blocks (A B C, then B C A, ...) so that drift and
+ * background load fall on every variant alike.
+ */
+async function interleaved(round, variants, n, blocks = 10) {
   const names = Object.keys(variants);
-  const out = {};
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(i + round) % names.length];
-    out[name] = await variants[name]();
+  const total = Object.fromEntries(names.map((name) => [name, 0]));
+  const size = Math.max(1, Math.round(n / blocks));
+  for (let b = 0; b < blocks; b++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + b + round) % names.length];
+      const fn = variants[name];
+      const t0 = performance.now();
+      for (let k = 0; k < size; k++) await fn();
+      total[name] += performance.now() - t0;
+    }
   }
-  return out;
+  return Object.fromEntries(names.map((name) => [name, (total[name] * 1e6) / (size * blocks)]));
 }
 
 /** A full GC when Chromium runs with --js-flags=--expose-gc; finalizers get a turn. */
@@ -147,11 +150,11 @@ async function cacheHit(round, n) {
     await tokens.get();
     await reference.get();
     const before = tokens.stats.hits;
-    const ns = await rotated(round, {
-      package: () => perCall(() => tokens.get(), n),
-      reference: () => perCall(() => reference.get(), n),
-      getToken: () => perCall(() => getToken(), n),
-    });
+    const ns = await interleaved(round, {
+      package: () => tokens.get(),
+      reference: () => reference.get(),
+      getToken: () => getToken(),
+    }, n);
     const hits = tokens.stats.hits - before;
     return { ...ns, hits, n };
   } finally {
@@ -226,7 +229,7 @@ async function unauthorizedStampede(n) {
  * `getToken` are the in-page ones (target 'inpage') or the real ones against
  * the stand-ins (target 'loopback').
  */
-async function overhead(round, n, target) {
+async function overhead(round, n, target, blockSize) {
   let fetchFn;
   let getToken;
   let endpoint;
@@ -263,12 +266,30 @@ async function overhead(round, n, target) {
       if (!response.ok) throw new Error(`plain fetch: HTTP ${response.status}`);
       return response.json();
     };
+    // The same, with what the package adds around fetch: an AbortController
+    // signal and a deadline timer (cleared on the answer).
+    const abortable = async () => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 10_000);
+      try {
+        const response = await fetchFn(url, { ...request, signal: controller.signal });
+        if (!response.ok) throw new Error(`plain fetch: HTTP ${response.status}`);
+        return response.json();
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     for (let i = 0; i < 20; i++) await plain();
-    const ns = await rotated(round, {
-      package: () => perCall(() => fauna.query('1'), n),
-      fetch: () => perCall(plain, n),
-    });
-    return { packageUs: ns.package / 1000, fetchUs: ns.fetch / 1000, n, url, headerNames: Object.keys(headers) };
+    for (let i = 0; i < 20; i++) await abortable();
+    const ns = await interleaved(round, {
+      package: () => fauna.query('1'),
+      fetch: plain,
+      abortable,
+    }, n, Math.max(1, Math.round(n / blockSize)));
+    return {
+      packageUs: ns.package / 1000, fetchUs: ns.fetch / 1000, abortableUs: ns.abortable / 1000,
+      n, url, headerNames: Object.keys(headers),
+    };
   } finally {
     fauna.free();
     tokens.free();
@@ -284,7 +305,7 @@ async function memorySnapshot() {
   };
 }
 
-/** 5. WASM linear memory and JS heap after 1,000 and after 100,000 queries (in-page fetch). */
+/** 5. WASM linear memory and JS heap after 1,000, 100,000 and 200,000 queries (in-page fetch). */
 async function memory(first, total, batch) {
   const token = mint(3600);
   const tokens = new TokenCache(() => Promise.resolve(token));
@@ -305,7 +326,10 @@ async function memory(first, total, batch) {
     await runTo(total);
     const ms = performance.now() - t0;
     const afterTotal = { ...(await memorySnapshot()), queries: done };
-    return { start, afterFirst, afterTotal, ms };
+    // As many again: does the heap keep growing, or was it a one-time cost?
+    await runTo(2 * total);
+    const afterTwice = { ...(await memorySnapshot()), queries: done };
+    return { start, afterFirst, afterTotal, afterTwice, ms };
   } finally {
     fauna.free();
     tokens.free();
