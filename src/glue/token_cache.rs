@@ -2,6 +2,7 @@
 //! is run by `flows.js` (`startFlight`), which reports back through a
 //! [`FlightTicket`]; the store decides everything.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -38,7 +39,13 @@ pub(crate) struct Flight {
 pub(crate) struct CacheInner {
     get_token: Function,
     options: CacheOptions,
+    /// The entry of the cache's own template and organization.
+    default_key: EntryKey,
     store: RefCell<TokenStore<Flight>>,
+    /// The last token served from the cache and a promise resolved with it:
+    /// a hit hands out that promise instead of copying the token out of
+    /// WebAssembly memory into a new string and promise each time.
+    last_hit: RefCell<Option<(Rc<str>, Promise)>>,
 }
 
 /// A cache of Clerk session tokens over any `getToken(options)` function.
@@ -72,7 +79,12 @@ impl TokenCache {
             inner: Rc::new(CacheInner {
                 get_token,
                 store: RefCell::new(TokenStore::new(options.policy, js::read_json_object)),
+                default_key: EntryKey {
+                    template: options.template.clone(),
+                    organization_id: options.organization_id.clone(),
+                },
                 options,
+                last_hit: RefCell::new(None),
             }),
         })
     }
@@ -105,9 +117,8 @@ impl TokenCache {
             Demand::Ordinary
         };
         match self.inner.lookup(&key, demand) {
-            Lookup::Hit(token) => Promise::resolve(&JsValue::from_str(&token)),
-            // flows.js has made the background refresh's failure quiet.
-            Lookup::HitAndRefresh(token, _) => Promise::resolve(&JsValue::from_str(&token)),
+            // flows.js has made a background refresh's failure quiet.
+            Lookup::Hit(token) | Lookup::HitAndRefresh(token, _) => self.inner.resolved(token),
             Lookup::Wait(flight) => flight.promise,
         }
     }
@@ -187,13 +198,29 @@ fn read_options(value: &JsValue) -> Result<RawCacheOptions, String> {
 }
 
 impl CacheInner {
-    fn key(&self, template: Option<String>) -> Result<EntryKey, JsValue> {
-        let template = template.unwrap_or_else(|| self.options.template.clone());
+    /// The entry for `template` (default: the cache's own, without copying).
+    fn key(&self, template: Option<String>) -> Result<Cow<'_, EntryKey>, JsValue> {
+        let Some(template) = template else {
+            return Ok(Cow::Borrowed(&self.default_key));
+        };
         check_template(&template).map_err(|e| errors::plain(&e))?;
-        Ok(EntryKey {
+        Ok(Cow::Owned(EntryKey {
             template,
             organization_id: self.options.organization_id.clone(),
-        })
+        }))
+    }
+
+    /// A promise resolved with `token`, the same one for repeated hits.
+    fn resolved(&self, token: Rc<str>) -> Promise {
+        let mut last = self.last_hit.borrow_mut();
+        if let Some((t, promise)) = last.as_ref() {
+            if Rc::ptr_eq(t, &token) {
+                return promise.clone();
+            }
+        }
+        let promise = Promise::resolve(&JsValue::from_str(&token));
+        *last = Some((token, promise.clone()));
+        promise
     }
 
     /// The store's epoch (see `TokenStore::epoch`).
@@ -216,11 +243,8 @@ impl CacheInner {
         self.options.policy.min_validity_ms
     }
 
-    pub(crate) fn default_key(&self) -> EntryKey {
-        EntryKey {
-            template: self.options.template.clone(),
-            organization_id: self.options.organization_id.clone(),
-        }
+    pub(crate) fn default_key(&self) -> &EntryKey {
+        &self.default_key
     }
 
     fn lookup(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> Lookup<Flight> {
@@ -252,6 +276,8 @@ impl CacheInner {
     }
 
     pub(crate) fn clear(&self) {
+        // The signed-out user's token leaves memory too.
+        self.last_hit.borrow_mut().take();
         let flights = self.store.borrow_mut().clear();
         for flight in flights {
             let _ = flight.cancel.call0(&JsValue::NULL);
