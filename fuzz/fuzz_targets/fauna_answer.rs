@@ -5,9 +5,7 @@
 
 use arbitrary::Arbitrary;
 use clerk_fauna::core::backoff::{after_throttle, Throttle};
-use clerk_fauna::core::classify::{
-    classify, parse_retry_after, Api, Reply, Verdict,
-};
+use clerk_fauna::core::classify::{classify, parse_retry_after, Api, Reply, Verdict};
 use clerk_fauna::core::diagnose::{unauthorized_hint, Expectations};
 use clerk_fauna::core::jwt::Claims;
 use clerk_fauna::core::options::{QueryOptions, RawQueryOptions};
@@ -82,5 +80,10 @@ fuzz_target!(|input: Input| {
         aud: input.claims.2,
         ..Claims::default()
     };
-    let _ = unauthorized_hint(Some(&claims), &Expectations::default(), input.random, 5_000.0);
+    let _ = unauthorized_hint(
+        Some(&claims),
+        &Expectations::default(),
+        input.random,
+        5_000.0,
+    );
 });
