@@ -5,15 +5,15 @@
 // figures are, and non-zero only when the setup is broken (no package, no
 // browser, a stand-in that does not start, a page that throws).
 
-import { spawn, execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { weigh } from './weight.mjs';
+import { buildDevserver, deadline, startDevserver, stopChild } from '../devserver/launch.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = dirname(benchDir);
@@ -48,13 +48,6 @@ const CHROMIUM_ARGS = [
 
 // ---------------------------------------------------------------- helpers
 
-function deadline(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 const log = (...args) => console.error('bench:', ...args);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -167,39 +160,9 @@ function serve(pkgCopy) {
 
 // ------------------------------------------------------------ stand-ins
 
-async function startDevserver() {
-  await deadline(
-    promisify(execFile)('cargo', ['build', '--quiet', '-p', 'clerk-fauna-devserver'], { cwd: repoDir, maxBuffer: 16 << 20 }),
-    15 * 60_000,
-    'cargo build -p clerk-fauna-devserver',
-  );
-  const binary = join(repoDir, 'target', 'debug', 'clerk-fauna-devserver');
-  const child = spawn(binary, ['--clerk-port', '0', '--fauna-port', '0'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  const ready = new Promise((resolve, reject) => {
-    let stdout = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const line = stdout.split('\n').find((l) => l.startsWith('READY '));
-      if (line) resolve(JSON.parse(line.slice('READY '.length)));
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`devserver exited (${code}) before READY:\n${stderr}`)));
-  });
-  return { child, ready: deadline(ready, 30_000, 'devserver READY') };
-}
-
-async function stopChild(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await deadline(exited, 5000, 'devserver exit').catch(() => {
-    child.kill('SIGKILL');
-    return exited;
-  });
+/** The stand-ins, built and started on ephemeral ports (devserver/launch.mjs). */
+async function startStandIns() {
+  return startDevserver(await buildDevserver(repoDir), repoDir);
 }
 
 async function api(url, body) {
@@ -598,7 +561,7 @@ async function main() {
     const weight = await weigh({ pkgDir: pkgCopy, benchDir });
 
     log('starting the stand-ins, the static server and Chromium');
-    const devserver = await startDevserver();
+    const devserver = await startStandIns();
     stack.push(() => stopChild(devserver.child));
     const killOnExit = () => devserver.child.kill('SIGKILL');
     process.once('exit', killOnExit);

@@ -143,14 +143,7 @@ impl FaunaClient {
     pub fn fetch(&self) -> Function {
         let mut made = self.inner.authenticated_fetch.borrow_mut();
         made.get_or_insert_with(|| {
-            let source = TokenSource {
-                tokens: self.inner.tokens.clone(),
-            };
-            let fetch = self
-                .inner
-                .fetch
-                .clone()
-                .map_or(JsValue::UNDEFINED, JsValue::from);
+            let (source, fetch) = self.token_source();
             authenticated_fetch(source, &fetch)
         })
         .clone()
@@ -161,14 +154,7 @@ impl FaunaClient {
     /// `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
     #[wasm_bindgen(js_name = httpClient, unchecked_return_type = "FaunaHttpClient")]
     pub fn http_client(&self) -> JsValue {
-        let source = TokenSource {
-            tokens: self.inner.tokens.clone(),
-        };
-        let fetch = self
-            .inner
-            .fetch
-            .clone()
-            .map_or(JsValue::UNDEFINED, JsValue::from);
+        let (source, fetch) = self.token_source();
         http_client(source, &self.inner.options.endpoint, &fetch)
     }
 
@@ -181,6 +167,20 @@ impl FaunaClient {
 }
 
 impl FaunaClient {
+    /// Tokens for the fetch wrappers, and the `fetch` they send with
+    /// (`undefined`: the global one).
+    fn token_source(&self) -> (TokenSource, JsValue) {
+        let source = TokenSource {
+            tokens: self.inner.tokens.clone(),
+        };
+        let fetch = self
+            .inner
+            .fetch
+            .clone()
+            .map_or(JsValue::UNDEFINED, JsValue::from);
+        (source, fetch)
+    }
+
     fn v4(&self, expr: &JsValue, want_string: bool) -> Result<(Payload, QueryOptions), JsValue> {
         match js::to_json(expr).filter(|_| !expr.is_undefined()) {
             Some(expr) => Ok((

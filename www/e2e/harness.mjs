@@ -3,14 +3,15 @@
 // stand-ins (the devserver binary, ports 0, parsed from its READY line) and a
 // headless Chromium. Every step has a deadline; stop() leaves no process.
 
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { build, preview } from 'vite';
 import { chromium } from 'playwright-core';
+import { buildDevserver, deadline, startDevserver, stopChild } from '../../devserver/launch.mjs';
+
+export { deadline };
 
 export const wwwDir = dirname(dirname(fileURLToPath(import.meta.url)));
 export const repoDir = dirname(wwwDir);
@@ -27,62 +28,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Rejects when `promise` has not settled after `ms`. */
-export function deadline(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Builds the stand-ins' binary (a no-op when up to date) and returns its path. */
-async function buildDevserver() {
-  await deadline(
-    promisify(execFile)('cargo', ['build', '--quiet', '-p', 'clerk-fauna-devserver'], {
-      cwd: repoDir,
-      maxBuffer: 16 << 20,
-    }),
-    15 * 60_000,
-    'cargo build -p clerk-fauna-devserver',
-  );
-  return join(repoDir, 'target', 'debug', 'clerk-fauna-devserver');
-}
-
-/** Starts the stand-ins on ephemeral ports; resolves at their READY line. */
-function startDevserver(binary) {
-  const child = spawn(binary, ['--clerk-port', '0', '--fauna-port', '0'], {
-    cwd: repoDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    // Kept for the error message only, and bounded.
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  const ready = new Promise((resolve, reject) => {
-    let stdout = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const line = stdout.split('\n').find((l) => l.startsWith('READY '));
-      if (line) resolve(JSON.parse(line.slice('READY '.length)));
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`devserver exited (${code}) before READY:\n${stderr}`)));
-  });
-  return { child, ready: deadline(ready, 30_000, 'devserver READY') };
-}
-
-/** Ends a child process: SIGTERM, then SIGKILL if it lingers. */
-async function stopChild(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await deadline(exited, 5000, 'devserver exit').catch(() => {
-    child.kill('SIGKILL');
-    return exited;
-  });
-}
 
 /**
  * Everything up: resolves to `{ appUrl, clerk, fauna, context, stop }`.
@@ -97,8 +42,8 @@ export async function start({ app = true } = {}) {
     stack.length = 0;
   };
   try {
-    const binary = await buildDevserver();
-    const devserver = startDevserver(binary);
+    const binary = await buildDevserver(repoDir);
+    const devserver = startDevserver(binary, repoDir);
     stack.push(() => stopChild(devserver.child));
     // A crashed test process must not leave the stand-ins running.
     const killOnExit = () => devserver.child.kill('SIGKILL');
