@@ -350,21 +350,44 @@ async fn session_token(
             }
         }
     };
-    let Some(template) = state.config.template(&template_name) else {
+    mint_response(
+        &state,
+        &headers,
+        &user_id,
+        &template_name,
+        MintKind::Valid,
+        None,
+        None,
+    )
+}
+
+/// Mints a token of `template_name` for `user_id` and answers it as
+/// `{"jwt": ...}`, with Clerk's error shapes for an unknown template or a
+/// failure.
+fn mint_response(
+    state: &ClerkState,
+    headers: &HeaderMap,
+    user_id: &str,
+    template_name: &str,
+    kind: MintKind,
+    lifetime: Option<u64>,
+    overrides: Option<&Map<String, Json>>,
+) -> Response {
+    let Some(template) = state.config.template(template_name) else {
         return clerk_error(
             StatusCode::NOT_FOUND,
             "resource_not_found",
             &format!("No JWT template exists with name: {template_name}"),
         );
     };
-    let azp = origin_of(&headers).unwrap_or_else(|| state.origin.clone());
+    let azp = origin_of(headers).unwrap_or_else(|| state.origin.clone());
     let req = MintRequest {
-        user_id: &user_id,
+        user_id,
         template,
         azp: &azp,
-        kind: MintKind::Valid,
-        lifetime: None,
-        overrides: None,
+        kind,
+        lifetime,
+        overrides,
     };
     match state.mint(&req) {
         Ok(jwt) => json_response(StatusCode::OK, json!({ "jwt": jwt })),
@@ -409,30 +432,15 @@ async fn admin_mint(
         }
     };
     let template_name = body.template.as_deref().unwrap_or("fauna");
-    let Some(template) = state.config.template(template_name) else {
-        return clerk_error(
-            StatusCode::NOT_FOUND,
-            "resource_not_found",
-            &format!("No JWT template exists with name: {template_name}"),
-        );
-    };
-    let azp = origin_of(&headers).unwrap_or_else(|| state.origin.clone());
-    let req = MintRequest {
-        user_id: &body.user_id,
-        template,
-        azp: &azp,
-        kind: body.kind.unwrap_or(MintKind::Valid),
-        lifetime: body.lifetime,
-        overrides: body.claims.as_ref(),
-    };
-    match state.mint(&req) {
-        Ok(jwt) => json_response(StatusCode::OK, json!({ "jwt": jwt })),
-        Err(e) => clerk_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_clerk_error",
-            &e,
-        ),
-    }
+    mint_response(
+        &state,
+        &headers,
+        &body.user_id,
+        template_name,
+        body.kind.unwrap_or(MintKind::Valid),
+        body.lifetime,
+        body.claims.as_ref(),
+    )
 }
 
 async fn admin_stats(State(state): State<Arc<ClerkState>>) -> Response {
