@@ -37,6 +37,13 @@ pub struct FaunaClient {
     inner: Rc<ClientInner>,
 }
 
+impl ClientInner {
+    /// The configured `fetch`, or `undefined` for flows.js to use the global one.
+    fn fetch_or_global(&self) -> JsValue {
+        self.fetch.clone().map_or(JsValue::UNDEFINED, JsValue::from)
+    }
+}
+
 struct ClientInner {
     tokens: Rc<CacheInner>,
     options: QueryOptions,
@@ -173,12 +180,7 @@ impl FaunaClient {
         let source = TokenSource {
             tokens: self.inner.tokens.clone(),
         };
-        let fetch = self
-            .inner
-            .fetch
-            .clone()
-            .map_or(JsValue::UNDEFINED, JsValue::from);
-        (source, fetch)
+        (source, self.inner.fetch_or_global())
     }
 
     fn v4(&self, expr: &JsValue, want_string: bool) -> Result<(Payload, QueryOptions), JsValue> {
@@ -298,10 +300,7 @@ impl FaunaCall {
     /// The `fetch` to send with (`undefined`: the global one).
     #[wasm_bindgen(getter)]
     pub fn fetch(&self) -> JsValue {
-        self.client
-            .fetch
-            .clone()
-            .map_or(JsValue::UNDEFINED, JsValue::from)
+        self.client.fetch_or_global()
     }
 
     /// What the answer means: `{ done: result }`, `{ refresh: true }` (get a
@@ -490,7 +489,7 @@ fn token(
         Some(r) => Demand::Replacing(r),
         None => Demand::Ordinary,
     };
-    Ok(tokens.token(&tokens.default_key(), demand))
+    Ok(tokens.token(tokens.default_key(), demand))
 }
 
 /// A JSON-serialisable object argument (`arguments`, `variables`), or `None`.
