@@ -30,7 +30,7 @@ cp -r "$work/bundler" "$work/web" "$out/"
 # entries re-export it from there, so `instanceof` sees the one class.
 error_module=$(cd "$out/web" && find snippets -name error.js | head -n 1)
 [ -n "$error_module" ] || { echo "build-package: error.js snippet not found" >&2; exit 1; }
-for f in index.js index.d.ts web.js web.d.ts react.js react.d.ts package.json LICENSE; do
+for f in index.js index.d.ts web.js web.d.ts node.js react.js react.d.ts package.json LICENSE; do
   sed "s|@ERROR_MODULE@|$error_module|g" "pkg-template/$f" > "$out/$f"
 done
 cp README.md "$out/README.md"

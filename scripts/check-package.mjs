@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const require = createRequire(join(process.cwd(), 'package.json'));
 const root = dirname(require.resolve('clerk-fauna/package.json'));
@@ -19,7 +20,7 @@ for (const [entry, target] of Object.entries(pkg.exports)) {
   }
 }
 for (const file of ['bundler/clerk_fauna_bg.wasm', 'web/clerk_fauna_bg.wasm']) must(file, 'wasm');
-for (const entry of ['index.js', 'web.js']) {
+for (const entry of ['index.js', 'web.js', 'node.js']) {
   const source = readFileSync(join(root, entry), 'utf8');
   const errorModule = source.match(/ClerkFaunaError \} from '\.\/([^']+)'/)?.[1];
   if (!errorModule) throw new Error(`${entry} does not re-export ClerkFaunaError`);
@@ -28,18 +29,31 @@ for (const entry of ['index.js', 'web.js']) {
 console.log(`package: ${pkg.name}@${pkg.version} installs from its tarball; ${checked} export targets present`);
 
 // The module must instantiate and work, not just be present: load the web
-// entry in Node with the .wasm bytes and run a token through it.
-const web = await import(require.resolve('clerk-fauna/web'));
+// entry (its browser file: in Node, `clerk-fauna/web` resolves to node.js) with
+// the .wasm bytes and run a token through it.
+const web = await import(pathToFileURL(join(root, pkg.exports['./web'].default)).href);
 web.initSync({ module: readFileSync(join(root, 'web/clerk_fauna_bg.wasm')) });
 const segment = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const now = Math.floor(Date.now() / 1000);
 const token = `${segment({ alg: 'RS256' })}.${segment({ sub: 'user_1', iat: now, exp: now + 60 })}.c2ln`;
-const tokens = new web.TokenCache(async () => token);
-if ((await tokens.get()) !== token || tokens.stats.misses !== 1) throw new Error('TokenCache did not work');
-if (web.decodeJwt(token).payload.sub !== 'user_1') throw new Error('decodeJwt did not work');
-const refused = await new web.TokenCache(async () => null).get().catch((e) => e);
-if (!(refused instanceof web.ClerkFaunaError) || refused.code !== 'signed_out') {
-  throw new Error(`expected a ClerkFaunaError signed_out, got ${refused}`);
+
+/** A TokenCache of `api` serves a token, and errors are its ClerkFaunaError. */
+async function works(api, entry) {
+  const tokens = new api.TokenCache(async () => token);
+  if ((await tokens.get()) !== token || tokens.stats.misses !== 1) throw new Error(`${entry}: TokenCache did not work`);
+  if (api.decodeJwt(token).payload.sub !== 'user_1') throw new Error(`${entry}: decodeJwt did not work`);
+  const refused = await new api.TokenCache(async () => null).get().catch((e) => e);
+  if (!(refused instanceof api.ClerkFaunaError) || refused.code !== 'signed_out') {
+    throw new Error(`${entry}: expected a ClerkFaunaError signed_out, got ${refused}`);
+  }
+  tokens.free();
 }
-tokens.free();
+await works(web, 'web.js');
 console.log('package: the web entry instantiates its .wasm and serves a token; errors are ClerkFaunaError');
+
+// Node resolves `clerk-fauna` through the `node` condition to node.js, which
+// loads its .wasm at import: no init call.
+const nodeEntry = require.resolve('clerk-fauna');
+if (!nodeEntry.endsWith('/node.js')) throw new Error(`Node resolves clerk-fauna to ${nodeEntry}, not node.js`);
+await works(await import(pathToFileURL(nodeEntry).href), 'node.js');
+console.log('package: in Node, clerk-fauna resolves to node.js and works with no init call');
