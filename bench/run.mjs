@@ -13,7 +13,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { weigh } from './weight.mjs';
-import { buildDevserver, deadline, startDevserver, stopChild } from '../devserver/launch.mjs';
+import { CHROMIUM_ARGS, buildDevserver, deadline, startDevserver, stopChild } from '../devserver/launch.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = dirname(benchDir);
@@ -32,15 +32,8 @@ const INPAGE_BLOCK = 50;
 const LOOPBACK_BLOCK = 5;
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+const CHROMIUM_BENCH_ARGS = [
+  ...CHROMIUM_ARGS,
   '--disable-dev-shm-usage',
   '--js-flags=--expose-gc', // gc() before each heap reading
   '--enable-precise-memory-info', // performance.memory unrounded
@@ -571,7 +564,7 @@ async function main() {
     const { clerk, fauna } = await devserver.ready;
 
     const browser = await deadline(
-      chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
+      chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_BENCH_ARGS }),
       30_000,
       'Chromium launch',
     );

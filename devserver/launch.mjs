@@ -1,8 +1,12 @@
-// Starting the stand-ins from Node, for the end-to-end tests (www/e2e) and
-// the benchmarks (bench/): build the binary, run it on ephemeral ports, read
-// its READY line, and stop it without leaving a process behind.
+// Starting the stand-ins from Node, for the end-to-end tests (www/e2e,
+// tests/clients) and the benchmarks (bench/): build the binary, run it on
+// ephemeral ports, read its READY line, and stop it without leaving a process
+// behind. Also the tests' headless Chromium, launched the one way that works
+// on these machines.
 
 import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -64,4 +68,85 @@ export async function stopChild(child) {
     child.kill('SIGKILL');
     return exited;
   });
+}
+
+/** JSON from a stand-in's endpoint (admin or FAPI). */
+export async function api(url, body) {
+  const response = await fetch(url, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/**
+ * Builds and starts the stand-ins; resolves to `{ clerk, fauna, stop }` once
+ * they listen (`clerk` and `fauna` are their origins). A test process that
+ * dies without calling stop() does not leave them running.
+ */
+export async function launchStandIns(repoDir) {
+  const binary = await buildDevserver(repoDir);
+  const devserver = startDevserver(binary, repoDir);
+  const killOnExit = () => devserver.child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    await stopChild(devserver.child);
+  };
+  try {
+    return { ...(await devserver.ready), stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Flags for Debian's Chromium in tests: headless, and without the
+ * background-networking ones it keeps dialling out and being refused.
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Headless Chromium in a fresh profile, through playwright-core's `chromium`
+ * (passed in: this folder has no node_modules). Resolves to
+ * `{ context, close }`, a persistent context; close() also deletes the profile.
+ */
+export async function launchChromium(chromium, { viewport } = {}) {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'clerk-fauna-chromium-'));
+  const removeProfile = () => rm(userDataDir, { recursive: true, force: true });
+  try {
+    const context = await deadline(
+      chromium.launchPersistentContext(userDataDir, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: CHROMIUM_ARGS,
+        viewport,
+      }),
+      30_000,
+      'Chromium launch',
+    );
+    return {
+      context,
+      close: async () => {
+        await context.close();
+        await removeProfile();
+      },
+    };
+  } catch (e) {
+    await removeProfile();
+    throw e;
+  }
 }

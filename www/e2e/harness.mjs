@@ -3,31 +3,18 @@
 // stand-ins (the devserver binary, ports 0, parsed from its READY line) and a
 // headless Chromium. Every step has a deadline; stop() leaves no process.
 
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
 import { chromium } from 'playwright-core';
-import { buildDevserver, deadline, startDevserver, stopChild } from '../../devserver/launch.mjs';
+import { api, deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
 
-export { deadline };
+export { api, deadline };
 
 export const wwwDir = dirname(dirname(fileURLToPath(import.meta.url)));
 export const repoDir = dirname(wwwDir);
 export const resultsDir = join(wwwDir, 'test-results');
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 
 /**
  * Everything up: resolves to `{ appUrl, clerk, fauna, context, stop }`.
@@ -42,13 +29,8 @@ export async function start({ app = true } = {}) {
     stack.length = 0;
   };
   try {
-    const binary = await buildDevserver(repoDir);
-    const devserver = startDevserver(binary, repoDir);
-    stack.push(() => stopChild(devserver.child));
-    // A crashed test process must not leave the stand-ins running.
-    const killOnExit = () => devserver.child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    stack.push(async () => process.off('exit', killOnExit));
+    const { clerk, fauna, stop: stopStandIns } = await launchStandIns(repoDir);
+    stack.push(stopStandIns);
 
     let appUrl;
     if (app) {
@@ -62,21 +44,8 @@ export async function start({ app = true } = {}) {
       appUrl = server.resolvedUrls.local[0].replace(/\/$/, '');
     }
 
-    const { clerk, fauna } = await devserver.ready;
-
-    const userDataDir = await mkdtemp(join(tmpdir(), 'clerk-fauna-e2e-'));
-    stack.push(() => rm(userDataDir, { recursive: true, force: true }));
-    const context = await deadline(
-      chromium.launchPersistentContext(userDataDir, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: CHROMIUM_ARGS,
-        viewport: { width: 1100, height: 860 },
-      }),
-      30_000,
-      'Chromium launch',
-    );
-    stack.push(() => context.close());
+    const { context, close: closeChromium } = await launchChromium(chromium, { viewport: { width: 1100, height: 860 } });
+    stack.push(closeChromium);
     await mkdir(resultsDir, { recursive: true });
 
     return { appUrl, clerk, fauna, context, stop };
@@ -84,16 +53,4 @@ export async function start({ app = true } = {}) {
     await stop();
     throw e;
   }
-}
-
-/** JSON from a stand-in's endpoint (admin or FAPI). */
-export async function api(url, body) {
-  const response = await fetch(url, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
-  return response.json();
 }
