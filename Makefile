@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup unit browser package size demo e2e bench
+.PHONY: test setup unit browser package size demo e2e clients bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -50,6 +50,16 @@ pkg/web.js:
 
 www/node_modules/.package-lock.json: www/package.json www/package-lock.json
 	cd www && npm ci --no-audit --no-fund
+
+## The README's recipes for the Fauna drivers (faunadb, fauna) and GraphQL
+## clients (graphql-request, Apollo), run with the real npm packages in
+## headless Chromium against the stand-ins (tests/clients). Uses pkg/ as built.
+clients: setup pkg/web.js tests/clients/node_modules/.package-lock.json
+	@cd tests/clients && npm test --silent
+
+# --ignore-scripts: faunadb's postinstall script calls the network.
+tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --ignore-scripts
 
 ## The benchmark suite (bench/) in headless Chromium and Node: prints a table
 ## and writes BENCHMARKS.md. A report, not a test (not part of `make test`);

@@ -16,6 +16,7 @@ run scripts/check-package.sh
 run scripts/size-report.sh
 run scripts/fuzz.sh
 run make -s e2e
+run make -s clients
 
 # Cargo and the wasm-bindgen test runner both close with "test result: ok. N passed; M failed".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
