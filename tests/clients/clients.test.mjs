@@ -8,6 +8,8 @@
 // 2. Many concurrent queries on a cold cache make one getToken call.
 // 3. A 401 leads to exactly one forced refresh, and the client gets the
 //    answer, not the 401.
+// 4. After a sign-out, a query rejects with clerk-fauna's `signed_out`
+//    error, and nothing reaches Fauna.
 //
 // Counts come from the stand-ins (Clerk's token requests, Fauna's request
 // log) and from the page's getToken. Run with `make clients`.
@@ -107,7 +109,7 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
 
   /**
    * The page's console holds nothing but Chromium's own line for each of
-   * `unauthorized` injected 401s: no error, warning or log from a client.
+   * `unauthorized` 401 answers: no error, warning or log from a client.
    */
   function assertQuietConsole(unauthorized = 0) {
     const expected = Array(unauthorized).fill('error: Failed to load resource: the server responded with a status of 401 (Unauthorized)');
@@ -193,6 +195,28 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
         assert.notEqual(log[2].jti, log[0].jti, 'the retry carries a new token');
         assert.equal(log[2].sub, ALICE);
         assertQuietConsole(1);
+      });
+
+      it('rejects with signed_out after a sign-out, and sends nothing to Fauna', async () => {
+        const r = await inPage(async (name) => {
+          const s = await T.session('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD');
+          const result = await T.recipes[name](s.fauna);
+          // Clerk's session ends, then the app clears the cache (as on sign-out).
+          await s.signOut();
+          s.tokens.clear();
+          try {
+            return { resolved: await T.queryAgain[name](result) };
+          } catch (e) {
+            const error = T.clerkFaunaErrorOf[name](e);
+            return { isClerkFaunaError: error instanceof T.ClerkFaunaError, code: error?.code };
+          }
+        }, name);
+        assert.deepEqual(r, { isClerkFaunaError: true, code: 'signed_out' });
+        const log = await faunaLog(path);
+        assert.equal(log.length, 1, 'only the recipe\'s request reached Fauna');
+        const clerkStats = await api(`${standIns.clerk}/__admin/stats`);
+        assert.equal(clerkStats.token_requests, 2, 'the recipe\'s token and the refused one');
+        assertQuietConsole(1); // the Clerk stand-in's 401 for the ended session
       });
     });
   }

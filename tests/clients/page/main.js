@@ -3,9 +3,9 @@
 // the tests as window.T. Tokens come from the Clerk stand-in's Frontend API,
 // as Clerk's getToken gets them; nothing here logs or returns a token.
 
-import init, { TokenCache, FaunaClient } from 'clerk-fauna/web';
+import init, { TokenCache, FaunaClient, ClerkFaunaError } from 'clerk-fauna/web';
 import faunadb from 'faunadb';
-import { fql } from 'fauna';
+import { ClientError, fql } from 'fauna';
 import { gql } from '@apollo/client';
 import recipes from 'recipes';
 
@@ -13,7 +13,10 @@ const params = new URLSearchParams(location.search);
 const clerk = params.get('clerk');
 const endpoint = params.get('fauna');
 
-/** Clerk's getToken for a new session of `userId`, counting its calls. */
+/**
+ * A new Clerk session of `userId`: its getToken (counting calls) and signOut,
+ * which ends the session at the stand-in (getToken then resolves null).
+ */
 async function signIn(userId) {
   const response = await fetch(`${clerk}/v1/client/sign_ins`, {
     method: 'POST',
@@ -31,11 +34,16 @@ async function signIn(userId) {
     if (!r.ok) throw new Error(`token request: HTTP ${r.status}`);
     return (await r.json()).jwt;
   };
+  counter.signOut = async () => {
+    const r = await fetch(`${clerk}/v1/client/sessions/${sid}/end`, { method: 'POST' });
+    if (!r.ok) throw new Error(`sign-out: HTTP ${r.status}`);
+  };
   return counter;
 }
 
 window.T = {
   recipes,
+  ClerkFaunaError,
   /** The user id a recipe's result holds. */
   userIdOf: {
     faunadb: ({ userId }) => userId,
@@ -52,6 +60,16 @@ window.T = {
     apollo: async ({ client }) => (await client.query({ query: gql`{ whoami }`, fetchPolicy: 'network-only' })).data.whoami,
   },
   /**
+   * Where a client puts clerk-fauna's error from its fetch: the error it
+   * throws, or for the `fauna` driver the `cause` of its `ClientError`.
+   */
+  clerkFaunaErrorOf: {
+    faunadb: (e) => e,
+    fauna: (e) => (e instanceof ClientError ? e.cause : undefined),
+    'graphql-request': (e) => e,
+    apollo: (e) => e,
+  },
+  /**
    * A signed-in user's `FaunaClient` (as `fauna` in the README), on a cold
    * cache; `getTokenCalls()` counts the calls of Clerk's getToken.
    */
@@ -59,7 +77,7 @@ window.T = {
     const clerkSession = await signIn(userId);
     const tokens = new TokenCache(clerkSession.getToken, { template: 'fauna' });
     const fauna = new FaunaClient(tokens, { endpoint });
-    return { fauna, tokens, getTokenCalls: () => clerkSession.calls };
+    return { fauna, tokens, signOut: clerkSession.signOut, getTokenCalls: () => clerkSession.calls };
   },
 };
 
