@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup unit browser package size demo e2e clients bench
+.PHONY: test setup unit browser package size demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -45,7 +45,8 @@ demo:
 e2e: setup pkg/web.js www/node_modules/.package-lock.json
 	@cd www && npm run --silent e2e
 
-pkg/web.js:
+# One build makes both (a pkg/ built before node.js existed lacks it).
+pkg/web.js pkg/node.js &:
 	scripts/build-package.sh
 
 www/node_modules/.package-lock.json: www/package.json www/package-lock.json
@@ -60,6 +61,18 @@ clients: setup pkg/web.js tests/clients/node_modules/.package-lock.json
 # --ignore-scripts: faunadb's postinstall script calls the network.
 tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund --ignore-scripts
+
+## The package in each environment it serves (tests/environments): built by
+## Vite and by webpack 5 and run in headless Chromium, as plain ES modules with
+## init(), and in Node (queries through the global fetch, server-side
+## rendering), against the stand-ins. Uses pkg/ as built.
+environments: setup pkg/node.js tests/environments/node_modules/.package-lock.json
+	@cd tests/environments && npm test --silent
+
+# clerk-fauna is installed there as a copy of pkg/, not a link (see its
+# .npmrc): reinstalled whenever pkg/ is rebuilt.
+tests/environments/node_modules/.package-lock.json: tests/environments/package.json tests/environments/package-lock.json pkg/node.js
+	cd tests/environments && npm ci --no-audit --no-fund
 
 ## The benchmark suite (bench/) in headless Chromium and Node: prints a table
 ## and writes BENCHMARKS.md. A report, not a test (not part of `make test`);

@@ -1,5 +1,6 @@
-// Entry for bundlers that load WebAssembly as ES modules (webpack 5 with
-// `experiments.asyncWebAssembly`, Vite with vite-plugin-wasm). Elsewhere, use
-// `clerk-fauna/web` and call its default export `init()` once.
+// Entry for bundlers that load WebAssembly as ES modules (webpack 5, Vite:
+// see the README's "Bundlers, browsers and Node"). Node gets node.js instead
+// (the `node` export condition); elsewhere, use `clerk-fauna/web` and call its
+// default export `init()` once.
 export * from './bundler/clerk_fauna.js';
 export { ClerkFaunaError } from './bundler/@ERROR_MODULE@';

@@ -17,6 +17,7 @@ run scripts/size-report.sh
 run scripts/fuzz.sh
 run make -s e2e
 run make -s clients
+run make -s environments
 
 # Cargo and the wasm-bindgen test runner both close with "test result: ok. N passed; M failed".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

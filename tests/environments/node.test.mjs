@@ -1,0 +1,100 @@
+// clerk-fauna in Node, no browser: the `node` export condition gives node.js,
+// which needs no init call and sends through the global fetch. Queries run
+// against the Clerk and Fauna stand-ins over loopback HTTP; server-side
+// rendering imports every entry and renders the React hooks.
+
+import { describe, it, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createElement } from 'react';
+import { renderToString } from 'react-dom/server';
+import { api, launchStandIns } from '../../devserver/launch.mjs';
+import { signIn, whoAmI } from './app/session.js';
+import { whoami } from './recipes/node.mjs';
+import { ALICE, assertInstalledCopyIsCurrent, repoDir } from './harness.mjs';
+
+describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
+  let standIns;
+
+  before(async () => {
+    await assertInstalledCopyIsCurrent();
+    standIns = await launchStandIns(repoDir);
+  }, { timeout: 16 * 60_000 });
+
+  after(() => standIns?.stop(), { timeout: 30_000 });
+
+  beforeEach(() => api(`${standIns.fauna}/__admin/reset`, {}));
+
+  /** The Fauna stand-in's log, as [path, sub, auth, status] rows. */
+  async function faunaLog() {
+    const requests = await api(`${standIns.fauna}/__admin/requests`);
+    return requests.map((r) => [r.path, r.sub, r.auth, r.status]);
+  }
+
+  it('clerk-fauna and clerk-fauna/web resolve to node.js', () => {
+    for (const entry of ['clerk-fauna', 'clerk-fauna/web']) {
+      assert.match(import.meta.resolve(entry), /\/node_modules\/clerk-fauna\/node\.js$/, entry);
+    }
+    assert.match(import.meta.resolve('clerk-fauna/react'), /\/node_modules\/clerk-fauna\/react\.js$/);
+  });
+
+  it('queries Fauna as the user with no init call, through the global fetch', async () => {
+    const api_ = await import('clerk-fauna');
+    // Count what goes through the global fetch on its way to the Fauna stand-in.
+    const globalFetch = globalThis.fetch;
+    const sent = [];
+    globalThis.fetch = (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.startsWith(standIns.fauna)) sent.push(new URL(url).pathname);
+      return globalFetch(input, init);
+    };
+    let answer;
+    try {
+      answer = await whoAmI(api_, { clerk: standIns.clerk, fauna: standIns.fauna, userId: ALICE });
+    } finally {
+      globalThis.fetch = globalFetch;
+    }
+    assert.deepEqual(answer, { fql: ALICE, identity: ALICE, graphql: ALICE, signedOut: 'signed_out', getTokenCalls: 1 });
+    assert.deepEqual(sent.toSorted(), ['/', '/graphql', '/query/1']);
+    assert.deepEqual((await faunaLog()).toSorted(), [
+      ['/', ALICE, 'ok', 200],
+      ['/graphql', ALICE, 'ok', 200],
+      ['/query/1', ALICE, 'ok', 200],
+    ]);
+  });
+
+  it("the README's Node recipe (recipes/node.mjs) runs a query as the user", async () => {
+    const getToken = await signIn(standIns.clerk, ALICE);
+    assert.equal(await whoami(getToken, standIns.fauna), ALICE);
+    assert.deepEqual(await faunaLog(), [['/query/1', ALICE, 'ok', 200]]);
+  });
+
+  it("clerk-fauna/web's init() resolves at once in Node, so browser code runs unchanged", async () => {
+    const web = await import('clerk-fauna/web');
+    await web.default();
+    web.initSync();
+    const tokens = new web.TokenCache(await signIn(standIns.clerk, ALICE));
+    const fauna = new web.FaunaClient(tokens, { endpoint: standIns.fauna });
+    try {
+      assert.equal((await fauna.query('Query.token().sub')).data, ALICE);
+    } finally {
+      fauna.free();
+      tokens.free();
+    }
+  });
+
+  it('server-side rendering: every entry imports, and the hooks render their signed-out and loading states', async () => {
+    const entries = await Promise.all(['clerk-fauna', 'clerk-fauna/web', 'clerk-fauna/react'].map((e) => import(e)));
+    const [, , react] = entries;
+    for (const entry of entries) assert.ok(Object.keys(entry).length > 0);
+    const getToken = () => assert.fail('rendering on the server must not ask for a token');
+    function Whoami({ userId }) {
+      const fauna = react.useFauna(getToken, { userId, sessionId: 'sess_1', endpoint: standIns.fauna });
+      const { data, isLoading } = react.useFaunaQuery('Query.token().sub', undefined, { client: fauna });
+      return createElement('p', null, fauna ? `ready ${isLoading} ${data}` : `no client yet (${userId ?? 'signed out'})`);
+    }
+    // The .wasm loads in an effect, which never runs on the server.
+    assert.equal(renderToString(createElement(Whoami, { userId: ALICE })), `<p>no client yet (${ALICE})</p>`);
+    assert.equal(renderToString(createElement(Whoami, { userId: null })), '<p>no client yet (signed out)</p>');
+    assert.deepEqual(await faunaLog(), []);
+  });
+});
