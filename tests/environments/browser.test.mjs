@@ -7,25 +7,23 @@
 
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { build as viteBuild } from 'vite';
-import webpack from 'webpack';
 import { api, deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
-import { ALICE, assertInstalledCopyIsCurrent, here, installedDir, repoDir } from './harness.mjs';
+import { ALICE, assertInstalledCopyIsCurrent, buildWithWebpack, here, installedDir, packageFiles, repoDir } from './harness.mjs';
 
 const appDir = join(here, 'app');
 
-/** The package files a build took in: the bundler entry, never node.js or web.js. */
-function assertBundlerEntry(moduleIds) {
-  const prefix = '/node_modules/clerk-fauna/';
-  const pkgFiles = moduleIds.map((id) => id.replaceAll('\\', '/')).filter((id) => id.includes(prefix));
-  const taken = (file) => pkgFiles.some((id) => id.endsWith(prefix + file));
-  assert.ok(taken('index.js'), `the build did not take in clerk-fauna/index.js: ${pkgFiles.join(', ')}`);
-  assert.ok(taken('bundler/clerk_fauna_bg.wasm'), 'the build did not take in the bundler .wasm');
-  for (const file of ['node.js', 'web.js']) assert.ok(!taken(file), `a browser build took in clerk-fauna/${file}`);
+/** A browser build took in the bundler entry and its .wasm, never node.js or web.js. */
+function assertBundlerEntry(modules) {
+  const files = packageFiles(modules);
+  for (const file of ['index.js', 'bundler/clerk_fauna_bg.wasm']) {
+    assert.ok(files.includes(file), `the build did not take in clerk-fauna/${file}: ${files.join(', ')}`);
+  }
+  for (const file of ['node.js', 'web.js']) assert.ok(!files.includes(file), `a browser build took in clerk-fauna/${file}`);
 }
 
 /** Builds app/ with Vite (`configFile`: a path, or false for none); resolves to the output folder. */
@@ -41,24 +39,10 @@ async function buildWithVite(configFile, name) {
   return outDir;
 }
 
-/** Builds app/ with webpack and `config`; resolves to the output folder. */
-async function buildWithWebpack(config, name) {
-  const outDir = join(here, 'dist', name);
-  await rm(outDir, { recursive: true, force: true });
-  // This app's paths in place of a project's ./src and ./dist.
-  const compiler = webpack({ ...config, context: here, entry: join(appDir, 'main.js'), output: { path: outDir } });
-  const stats = await deadline(
-    new Promise((resolve, reject) => compiler.run((e, s) => (e ? reject(e) : resolve(s)))).finally(
-      () => new Promise((resolve) => compiler.close(resolve)),
-    ),
-    120_000,
-    'webpack build',
-  );
-  const info = stats.toJson({ all: false, errors: true, warnings: true, modules: true, nestedModules: true });
-  assert.deepEqual(info.errors.map((e) => e.message), [], 'webpack errors');
-  assert.deepEqual(info.warnings.map((w) => w.message), [], 'webpack warnings');
-  const names = (modules) => modules.flatMap((m) => [m.nameForCondition ?? m.name, ...names(m.modules ?? [])]);
-  assertBundlerEntry(names(info.modules).filter(Boolean));
+/** Builds app/ with webpack and `config`; resolves to the output folder, page included. */
+async function buildAppWithWebpack(config, name) {
+  const { outDir, modules } = await buildWithWebpack(config, { entry: join(appDir, 'main.js'), name });
+  assertBundlerEntry(modules);
   await copyFile(join(appDir, 'index.html'), join(outDir, 'index.html'));
   return outDir;
 }
@@ -128,12 +112,12 @@ describe('browsers: clerk-fauna bundled by Vite and webpack 5, and as plain ES m
 
   it('webpack 5 with recipes/webpack.config.mjs (asyncWebAssembly): the page queries Fauna as the user', async () => {
     const { default: config } = await import('./recipes/webpack.config.mjs');
-    const outDir = await buildWithWebpack(config, 'webpack');
+    const outDir = await buildAppWithWebpack(config, 'webpack');
     await assertAlice(await runPage({ '/': outDir }, '/index.html'));
   }, { timeout: 4 * 60_000 });
 
   it('webpack 5 with no experiments (its default loads async .wasm): the page queries Fauna as the user', async () => {
-    const outDir = await buildWithWebpack({ mode: 'production' }, 'webpack-no-config');
+    const outDir = await buildAppWithWebpack({ mode: 'production' }, 'webpack-no-config');
     await assertAlice(await runPage({ '/': outDir }, '/index.html'));
   }, { timeout: 4 * 60_000 });
 

@@ -5,12 +5,15 @@
 
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { api, launchStandIns } from '../../devserver/launch.mjs';
 import { signIn, whoAmI } from './app/session.js';
 import { whoami } from './recipes/node.mjs';
-import { ALICE, assertInstalledCopyIsCurrent, repoDir } from './harness.mjs';
+import { ALICE, assertInstalledCopyIsCurrent, buildWithWebpack, here, packageFiles, repoDir } from './harness.mjs';
 
 describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
   let standIns;
@@ -67,6 +70,25 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
     assert.equal(await whoami(getToken, standIns.fauna), ALICE);
     assert.deepEqual(await faunaLog(), [['/query/1', ALICE, 'ok', 200]]);
   });
+
+  it('webpack with a Node target (a server bundle, as in SSR) takes node.js, and the bundle queries as the user', async () => {
+    const { outDir, modules } = await buildWithWebpack(
+      // .cjs: webpack's Node output is CommonJS, and this folder's .js files are ES modules.
+      { mode: 'production', target: 'node18', output: { filename: 'server.cjs' } },
+      { entry: join(here, 'app', 'server.mjs'), name: 'webpack-node' },
+    );
+    const files = packageFiles(modules);
+    assert.ok(files.includes('node.js'), `the server bundle did not take in node.js: ${files.join(', ')}`);
+    assert.ok(!files.includes('index.js'), 'the server bundle took in the browser bundler entry');
+    // node.js is listed in `sideEffects`: its initSync at import must survive tree-shaking.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(outDir, 'server.cjs'), standIns.clerk, standIns.fauna, ALICE],
+      { timeout: 20_000 },
+    );
+    assert.equal(stdout.trim(), ALICE);
+    assert.deepEqual(await faunaLog(), [['/query/1', ALICE, 'ok', 200]]);
+  }, { timeout: 4 * 60_000 });
 
   it("clerk-fauna/web's init() resolves at once in Node, so browser code runs unchanged", async () => {
     const web = await import('clerk-fauna/web');
