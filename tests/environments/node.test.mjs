@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
-import { api, launchStandIns } from '../../devserver/launch.mjs';
+import { build as viteBuild } from 'vite';
+import { api, deadline, launchStandIns } from '../../devserver/launch.mjs';
 import { signIn, whoAmI } from './app/session.js';
 import { whoami } from './recipes/node.mjs';
 import { ALICE, assertInstalledCopyIsCurrent, buildWithWebpack, here, packageFiles, repoDir } from './harness.mjs';
@@ -71,6 +72,15 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
     assert.deepEqual(await faunaLog(), [['/query/1', ALICE, 'ok', 200]]);
   });
 
+  /** Runs a server bundle of app/server.mjs as Alice; asserts it printed her id and made one query. */
+  async function runServerBundle(file) {
+    const { stdout } = await promisify(execFile)(process.execPath, [file, standIns.clerk, standIns.fauna, ALICE], {
+      timeout: 20_000,
+    });
+    assert.equal(stdout.trim(), ALICE);
+    assert.deepEqual(await faunaLog(), [['/query/1', ALICE, 'ok', 200]]);
+  }
+
   it('webpack with a Node target (a server bundle, as in SSR) takes node.js, and the bundle queries as the user', async () => {
     const { outDir, modules } = await buildWithWebpack(
       // .cjs: webpack's Node output is CommonJS, and this folder's .js files are ES modules.
@@ -81,13 +91,24 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
     assert.ok(files.includes('node.js'), `the server bundle did not take in node.js: ${files.join(', ')}`);
     assert.ok(!files.includes('index.js'), 'the server bundle took in the browser bundler entry');
     // node.js is listed in `sideEffects`: its initSync at import must survive tree-shaking.
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [join(outDir, 'server.cjs'), standIns.clerk, standIns.fauna, ALICE],
-      { timeout: 20_000 },
+    await runServerBundle(join(outDir, 'server.cjs'));
+  }, { timeout: 4 * 60_000 });
+
+  it("Vite's SSR build (clerk-fauna left external, its default) runs a query as the user", async () => {
+    const outDir = join(here, 'dist', 'vite-ssr');
+    const output = await deadline(
+      viteBuild({
+        configFile: false,
+        root: here,
+        logLevel: 'warn',
+        build: { ssr: join(here, 'app', 'server.mjs'), outDir, emptyOutDir: true },
+      }),
+      120_000,
+      'vite build --ssr',
     );
-    assert.equal(stdout.trim(), ALICE);
-    assert.deepEqual(await faunaLog(), [['/query/1', ALICE, 'ok', 200]]);
+    const [chunk] = [output].flat().flatMap((o) => o.output);
+    assert.match(chunk.code, /from "clerk-fauna"/, 'the SSR build bundled clerk-fauna instead of importing it');
+    await runServerBundle(join(outDir, chunk.fileName));
   }, { timeout: 4 * 60_000 });
 
   it("clerk-fauna/web's init() resolves at once in Node, so browser code runs unchanged", async () => {
