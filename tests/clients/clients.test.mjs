@@ -124,15 +124,15 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
   for (const [name, { path }] of Object.entries(CLIENTS)) {
     describe(name, () => {
       it('runs the README recipe as the signed-in user (Alice, then Bob)', async () => {
-        const ids = await inPage(async (name) => {
+        const ids = await inPage(async ({ name, users }) => {
           const out = [];
-          for (const user of ['user_2aLiCeQk7mXv9pR3sT5wY8zB1cD', 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV']) {
+          for (const user of users) {
             const { fauna, getTokenCalls } = await T.session(user);
             const result = await T.recipes[name](fauna);
             out.push({ id: T.userIdOf[name](result), getTokenCalls: getTokenCalls() });
           }
           return out;
-        }, name);
+        }, { name, users: [ALICE, BOB] });
         assert.deepEqual(ids, [
           { id: ALICE, getTokenCalls: 1 },
           { id: BOB, getTokenCalls: 1 },
@@ -151,12 +151,12 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       });
 
       it('makes one getToken call for 40 concurrent queries on a cold cache', async () => {
-        const r = await inPage(async (name) => {
-          const { fauna, getTokenCalls } = await T.session('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD');
+        const r = await inPage(async ({ name, user }) => {
+          const { fauna, getTokenCalls } = await T.session(user);
           // 40 clients made by the recipe at once, sharing one FaunaClient.
           const results = await Promise.all(Array.from({ length: 40 }, () => T.recipes[name](fauna)));
           return { ids: results.map((x) => T.userIdOf[name](x)), getTokenCalls: getTokenCalls() };
-        }, name);
+        }, { name, user: ALICE });
         assert.deepEqual(r.ids, Array(40).fill(ALICE));
         assert.equal(r.getTokenCalls, 1);
         const clerkStats = await api(`${standIns.clerk}/__admin/stats`);
@@ -169,10 +169,10 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       });
 
       it('answers a 401 with exactly one forced refresh, and the client gets the answer', async () => {
-        await inPage(async (name) => {
-          window.S = await T.session('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD');
+        await inPage(async ({ name, user }) => {
+          window.S = await T.session(user);
           window.S.result = await T.recipes[name](window.S.fauna);
-        }, name);
+        }, { name, user: ALICE });
         await api(`${standIns.fauna}/__admin/faults`, { count: 1, status: 401, paths: [path] });
         const r = await inPage(async (name) => {
           const id = await T.queryAgain[name](window.S.result);
@@ -198,8 +198,8 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       });
 
       it('rejects with signed_out after a sign-out, and sends nothing to Fauna', async () => {
-        const r = await inPage(async (name) => {
-          const s = await T.session('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD');
+        const r = await inPage(async ({ name, user }) => {
+          const s = await T.session(user);
           const result = await T.recipes[name](s.fauna);
           // Clerk's session ends, then the app clears the cache (as on sign-out).
           await s.signOut();
@@ -210,7 +210,7 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
             const error = T.clerkFaunaErrorOf[name](e);
             return { isClerkFaunaError: error instanceof T.ClerkFaunaError, code: error?.code };
           }
-        }, name);
+        }, { name, user: ALICE });
         assert.deepEqual(r, { isClerkFaunaError: true, code: 'signed_out' });
         const log = await faunaLog(path);
         assert.equal(log.length, 1, 'only the recipe\'s request reached Fauna');
