@@ -10,6 +10,8 @@
 //    answer, not the 401.
 // 4. After a sign-out, a query rejects with clerk-fauna's `signed_out`
 //    error, and nothing reaches Fauna.
+// And for the two drivers: every request header they can send gets through
+// the browser's CORS check and Fauna's header validation.
 //
 // Counts come from the stand-ins (Clerk's token requests, Fauna's request
 // log) and from the page's getToken. Run with `make clients`.
@@ -218,6 +220,23 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
         assert.equal(clerkStats.token_requests, 2, 'the recipe\'s token and the refused one');
         assertQuietConsole(1); // the Clerk stand-in's 401 for the ended session
       });
+    });
+  }
+
+  for (const [name, { path }] of Object.entries(CLIENTS).filter(([n]) => n === 'faunadb' || n === 'fauna')) {
+    it(`${name}: every header the driver sends passes CORS and Fauna's checks`, async () => {
+      const options = { tags: { app: 'clients_test' }, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+      const r = await inPage(async ({ name, user, options }) => {
+        const { fauna } = await T.session(user);
+        const result = await T.recipes[name](fauna);
+        return T.queryWithEveryHeader[name](result, options);
+      }, { name, user: ALICE, options });
+      assert.equal(r.id, ALICE);
+      // Fauna v10 echoes the tags: the header arrived, not just passed CORS.
+      if (name === 'fauna') assert.deepEqual(r.tags, options.tags);
+      const log = await faunaLog(path);
+      assert.deepEqual(log.map((e) => e.status), [200, 200]);
+      assertQuietConsole();
     });
   }
 });

@@ -60,6 +60,29 @@ window.T = {
     apollo: async ({ client }) => (await client.query({ query: gql`{ whoami }`, fetchPolicy: 'network-only' })).data.whoami,
   },
   /**
+   * A query through a driver recipe's client with every per-query option
+   * that becomes a request header (and, being its second query, the last
+   * transaction time): the browser lets them through only if the stand-in's
+   * CORS allows them, and the stand-in checks their values as Fauna does.
+   */
+  queryWithEveryHeader: {
+    faunadb: async ({ client }, { tags, traceparent }) => ({
+      id: await client.query(faunadb.query.CurrentIdentity(), { tags, traceparent, queryTimeout: 7000 }),
+    }),
+    fauna: async ({ client }, { tags, traceparent }) => {
+      const { data, query_tags } = await client.query(fql`Query.token()`, {
+        query_tags: tags,
+        traceparent,
+        typecheck: true,
+        performance_hints: true,
+        linearized: true,
+        max_contention_retries: 3,
+        query_timeout_ms: 7000,
+      });
+      return { id: data.sub, tags: query_tags };
+    },
+  },
+  /**
    * Where a client puts clerk-fauna's error from its fetch: the error it
    * throws, or for the `fauna` driver the `cause` of its `ClientError`.
    */
