@@ -42,7 +42,7 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
   });
 
   it('queries Fauna as the user with no init call, through the global fetch', async () => {
-    const api_ = await import('clerk-fauna');
+    const clerkFauna = await import('clerk-fauna');
     // Count what goes through the global fetch on its way to the Fauna stand-in.
     const globalFetch = globalThis.fetch;
     const sent = [];
@@ -53,7 +53,7 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
     };
     let answer;
     try {
-      answer = await whoAmI(api_, { clerk: standIns.clerk, fauna: standIns.fauna, userId: ALICE });
+      answer = await whoAmI(clerkFauna, { clerk: standIns.clerk, fauna: standIns.fauna, userId: ALICE });
     } finally {
       globalThis.fetch = globalFetch;
     }
