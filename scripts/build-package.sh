@@ -14,9 +14,25 @@ rm -rf "$out" "$work"
 [ -x scripts/node_modules/.bin/wasm-opt ] || (cd scripts && npm ci --silent --no-audit --no-fund)
 wasm_opt=scripts/node_modules/.bin/wasm-opt
 
+# The standard library recompiled for size, with panics that trap at once
+# (no panic messages or formatting machinery in the module): about 4 KB of
+# the gzipped .wasm. These are unstable flags, so RUSTC_BOOTSTRAP lets the
+# stable toolchain accept them (rustup offers this machine no nightly). They
+# change the size only: a panic was already a trap (panic = "abort").
+# CLERK_FAUNA_STD_BUILD=0 builds with the prebuilt standard library instead.
+# Own target dir: these flags would otherwise rebuild everything that shares
+# target/ (the browser tests, the stand-ins) and back again.
+size_flags=()
+if [ "${CLERK_FAUNA_STD_BUILD:-1}" = 1 ]; then
+  export RUSTC_BOOTSTRAP=1
+  export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
+  export CARGO_TARGET_DIR=target/wasm-std
+  size_flags=(-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
+fi
+
 for target in bundler web; do
   wasm-pack --quiet build --release --no-pack --target "$target" \
-    --out-dir "$work/$target" --out-name clerk_fauna >/dev/null
+    --out-dir "$work/$target" --out-name clerk_fauna . "${size_flags[@]}" >/dev/null
   rm -f "$work/$target/.gitignore"
   # Rust's wasm32 target emits these features by default.
   "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

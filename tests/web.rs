@@ -361,6 +361,24 @@ async fn invalidate_claims_and_options() {
     assert_eq!(string(&e, "code"), "invalid_option");
     let e = err(c.get(json(r#"{"skipCache":"yes"}"#))).await;
     assert_eq!(string(&e, "code"), "invalid_option");
+    assert_eq!(
+        string(&e, "message"),
+        "get options.skipCache must be a boolean."
+    );
+    let e = TokenCache::new(issuer.get_token(), json(r#"{"getTokenTimeoutMs":"soon"}"#))
+        .err()
+        .unwrap();
+    assert_eq!(
+        string(&e, "message"),
+        "TokenCache options.getTokenTimeoutMs must be a number."
+    );
+    let e = TokenCache::new(issuer.get_token(), json("5"))
+        .err()
+        .unwrap();
+    assert_eq!(
+        string(&e, "message"),
+        "TokenCache options must be an object."
+    );
 }
 
 // ---- Fauna requests ----
@@ -614,6 +632,16 @@ async fn every_failure_has_its_code_and_is_not_retried() {
     ))
     .await;
     assert_eq!(string(&e, "code"), "invalid_option");
+    let e = err(db.query(
+        "1".into(),
+        JsValue::UNDEFINED,
+        json(r#"{"queryTags":{"a":1}}"#),
+    ))
+    .await;
+    assert_eq!(
+        string(&e, "message"),
+        "query options.queryTags must be an object of strings."
+    );
 }
 
 #[wasm_bindgen_test]

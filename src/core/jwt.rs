@@ -7,9 +7,7 @@
 //! serde_json in native tests. This module decides everything else: the
 //! segments, base64url, UTF-8, which claims must have which types.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD_INDIFFERENT;
-use base64::Engine;
-
+use super::base64url;
 use super::error::{Error, ErrorCode};
 
 /// A JSON member's value, as far as claims need to tell.
@@ -109,9 +107,8 @@ fn members<const N: usize>(
 }
 
 fn segment_text(segment: &str, name: &str) -> Result<String, Error> {
-    let bytes = URL_SAFE_NO_PAD_INDIFFERENT
-        .decode(segment)
-        .map_err(|_| malformed(&["its ", name, " is not base64url"].concat()))?;
+    let bytes = base64url::decode(segment)
+        .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))?;
     String::from_utf8(bytes).map_err(|_| malformed(&["its ", name, " is not UTF-8"].concat()))
 }
 
@@ -177,6 +174,7 @@ pub(crate) mod tests {
     pub(crate) use super::serde_reader::read as serde_reader;
     use super::*;
     use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
 
     fn decode(token: &str) -> Result<DecodedJwt, Error> {
         super::decode(token, serde_reader)

@@ -3,6 +3,7 @@
 //! and code) and tested natively with `cargo test`.
 
 pub mod backoff;
+pub mod base64url;
 pub mod classify;
 pub mod diagnose;
 pub mod error;

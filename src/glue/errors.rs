@@ -1,17 +1,24 @@
-//! Turning a core [`Error`] into the JS `ClerkFaunaError` callers catch.
+//! Turning a core [`Error`] into the JS `ClerkFaunaError` callers catch: one
+//! call to `makeError` (error.js), which shapes the object.
 
 use wasm_bindgen::prelude::*;
 
-use super::js;
-use crate::core::error::{Error, ErrorCode};
+use crate::core::error::Error;
 
 #[wasm_bindgen(module = "/src/glue/error.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = ClerkFaunaError)]
-    type JsClerkFaunaError;
-
-    #[wasm_bindgen(constructor, js_class = ClerkFaunaError)]
-    fn new(code: &str, message: &str) -> JsClerkFaunaError;
+    #[wasm_bindgen(js_name = makeError)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_error(
+        code: &str,
+        message: &str,
+        http_status: Option<u16>,
+        fauna_code: Option<&str>,
+        hint: Option<&str>,
+        retry_after_ms: Option<f64>,
+        cause: &JsValue,
+        body: &JsValue,
+    ) -> JsValue;
 }
 
 /// Extra fields some errors carry, taken from the JS side.
@@ -24,47 +31,19 @@ pub struct Extras {
     pub body: Option<JsValue>,
 }
 
-/// Builds the `ClerkFaunaError` for `error`. Only fields with a value are set,
-/// so `'hint' in error` says whether there is one.
+/// Builds the `ClerkFaunaError` for `error`.
 pub fn to_js(error: &Error, extras: Extras) -> JsValue {
-    let js: JsValue = JsClerkFaunaError::new(error.code.as_str(), &error.message).into();
-    if let Some(status) = error.http_status {
-        js::set(&js, "httpStatus", &JsValue::from(status));
-    }
-    if let Some(code) = &error.fauna_code {
-        js::set(&js, "faunaCode", &JsValue::from_str(code));
-    }
-    if let Some(hint) = &error.hint {
-        js::set(&js, "hint", &JsValue::from_str(hint));
-    }
-    if let Some(ms) = error.retry_after_ms {
-        js::set(&js, "retryAfterMs", &JsValue::from(ms));
-    }
-    if let Some(cause) = extras.cause {
-        js::set(&js, "cause", &cause);
-    }
-    if let Some(body) = extras.body {
-        let fauna_error = js::get(&body, "error");
-        copy(&fauna_error, "abort", &js, "abort");
-        copy(
-            &fauna_error,
-            "constraint_failures",
-            &js,
-            "constraintFailures",
-        );
-        copy(&body, "summary", &js, "summary");
-        if error.code == ErrorCode::GraphqlError {
-            copy(&body, "errors", &js, "errors");
-        }
-    }
-    js
-}
-
-fn copy(from: &JsValue, name: &str, to: &JsValue, as_name: &str) {
-    let v = js::get(from, name);
-    if !v.is_undefined() {
-        js::set(to, as_name, &v);
-    }
+    let undefined = JsValue::UNDEFINED;
+    make_error(
+        error.code.as_str(),
+        &error.message,
+        error.http_status,
+        error.fauna_code.as_deref(),
+        error.hint.as_deref(),
+        error.retry_after_ms,
+        extras.cause.as_ref().unwrap_or(&undefined),
+        extras.body.as_ref().unwrap_or(&undefined),
+    )
 }
 
 /// An `invalid_option` error for a message from option parsing.

@@ -64,8 +64,7 @@ impl FaunaClient {
         tokens: &TokenCache,
         #[wasm_bindgen(unchecked_optional_param_type = "FaunaClientOptions")] options: JsValue,
     ) -> Result<FaunaClient, JsValue> {
-        let (raw, fetch) =
-            read_options(&options, "FaunaClient options").map_err(errors::invalid_option)?;
+        let (raw, fetch) = read_options(&options, "FaunaClient options")?;
         let options = QueryOptions::default()
             .merged(raw)
             .map_err(|e| errors::plain(&e))?;
@@ -90,8 +89,7 @@ impl FaunaClient {
                     "query needs the FQL text as a string.".into(),
                 ));
             };
-            let (raw, _) =
-                read_options(&options, "query options").map_err(errors::invalid_option)?;
+            let (raw, _) = read_options(&options, "query options")?;
             let options = self
                 .inner
                 .options
@@ -210,23 +208,28 @@ impl FaunaClient {
 
 fn read_options(
     value: &JsValue,
-    what: &'static str,
-) -> Result<(RawQueryOptions, Option<Function>), String> {
-    let o = Options::new(value, what)?;
+    what: &str,
+) -> Result<(RawQueryOptions, Option<Function>), JsValue> {
+    let o = Options::read(
+        value,
+        what,
+        "s:endpoint s:graphqlEndpoint s:format n:queryTimeoutMs n:maxAttempts n:maxBackoffMs \
+         b:typecheck b:linearized n:maxContentionRetries r:queryTags s:traceparent f:fetch",
+    )?;
     let raw = RawQueryOptions {
-        endpoint: o.string("endpoint")?,
-        graphql_endpoint: o.string("graphqlEndpoint")?,
-        format: o.string("format")?,
-        query_timeout_ms: o.number("queryTimeoutMs")?,
-        max_attempts: o.number("maxAttempts")?,
-        max_backoff_ms: o.number("maxBackoffMs")?,
-        typecheck: o.boolean("typecheck")?,
-        linearized: o.boolean("linearized")?,
-        max_contention_retries: o.number("maxContentionRetries")?,
-        query_tags: o.string_record("queryTags")?,
-        traceparent: o.string("traceparent")?,
+        endpoint: o.string(0),
+        graphql_endpoint: o.string(1),
+        format: o.string(2),
+        query_timeout_ms: o.number(3),
+        max_attempts: o.number(4),
+        max_backoff_ms: o.number(5),
+        typecheck: o.boolean(6),
+        linearized: o.boolean(7),
+        max_contention_retries: o.number(8),
+        query_tags: o.string_record(9),
+        traceparent: o.string(10),
     };
-    Ok((raw, o.function("fetch")?))
+    Ok((raw, o.function(11)))
 }
 
 /// What one call sends besides the token, by API.

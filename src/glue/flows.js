@@ -4,6 +4,8 @@
 // `source`); this file only carries them out. Async Rust compiled to
 // WebAssembly would cost about half the module's size for the same loops.
 
+import { makeError } from './error.js';
+
 const TIMED_OUT = Symbol('timed out');
 const CANCELLED = Symbol('cancelled');
 const noop = () => {};
@@ -163,4 +165,32 @@ export function httpClient(source, endpoint, fetchFn) {
       closed = true;
     },
   };
+}
+
+const KINDS = { s: 'string', n: 'number', b: 'boolean', f: 'function' };
+const WANTED = { s: 'a string', n: 'a number', b: 'a boolean', f: 'a function', r: 'an object of strings' };
+const NONE = [];
+const specs = new Map();
+
+/**
+ * Reads the options Rust asks for off `value`, checking their types: `spec`
+ * lists them as `kind:name`, kind s (string), n (number), b (boolean), f
+ * (function) or r (`Record<string, string>`, flattened to key, value, ...).
+ * Returns their values in order (undefined when absent or null), or throws
+ * `invalid_option` naming the first one of the wrong type.
+ */
+export function readOptions(value, what, spec) {
+  if (value == null) return NONE;
+  if (typeof value !== 'object') throw makeError('invalid_option', `${what} must be an object.`);
+  let fields = specs.get(spec);
+  if (!fields) specs.set(spec, (fields = spec.split(' ').map((f) => f.split(':'))));
+  return fields.map(([kind, name]) => {
+    const v = value[name];
+    if (v == null) return undefined;
+    const record = kind === 'r' && typeof v === 'object' ? Object.entries(v).flat() : undefined;
+    if (record ? record.some((x) => typeof x !== 'string') : typeof v !== KINDS[kind]) {
+      throw makeError('invalid_option', `${what}.${name} must be ${WANTED[kind]}.`);
+    }
+    return record ?? v;
+  });
 }

@@ -1,7 +1,7 @@
 //! Small bindings to the JS environment: the clock, reading plain option
 //! objects and JSON. (Waiting and timers live in `flows.js`.)
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -18,75 +18,48 @@ pub fn random() -> f64 {
     js_sys::Math::random()
 }
 
-/// Reads properties off an options object (`undefined` and `null` count as
-/// absent), with a clear `invalid_option` message when a type is wrong.
-pub struct Options<'a> {
-    object: Option<&'a Object>,
-    /// What the object is, for messages: "TokenCache options".
-    what: &'static str,
+#[wasm_bindgen(module = "/src/glue/flows.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = readOptions, catch)]
+    fn read_options(value: &JsValue, what: &str, spec: &str) -> Result<Array, JsValue>;
 }
 
-impl<'a> Options<'a> {
-    pub fn new(value: &'a JsValue, what: &'static str) -> Result<Options<'a>, String> {
-        if value.is_undefined() || value.is_null() {
-            return Ok(Options { object: None, what });
-        }
-        match value.dyn_ref::<Object>() {
-            Some(object) if !value.is_function() => Ok(Options {
-                object: Some(object),
-                what,
-            }),
-            _ => Err([what, " must be an object."].concat()),
-        }
+/// An options object's values, read and type-checked by `readOptions`
+/// (flows.js; it throws `invalid_option` for a wrong type). `spec` names them
+/// as `kind:name` (s string, n number, b boolean, f function, r record of
+/// strings); the getters take their index in `spec`.
+pub struct Options(Array);
+
+impl Options {
+    pub fn read(value: &JsValue, what: &str, spec: &str) -> Result<Options, JsValue> {
+        read_options(value, what, spec).map(Options)
     }
 
-    pub fn value(&self, name: &str) -> Option<JsValue> {
-        let v = Reflect::get(self.object?, &JsValue::from_str(name)).ok()?;
-        (!v.is_undefined() && !v.is_null()).then_some(v)
+    pub fn string(&self, index: u32) -> Option<String> {
+        self.0.get(index).as_string()
     }
 
-    fn typed<T>(
-        &self,
-        name: &str,
-        kind: &str,
-        read: impl Fn(&JsValue) -> Option<T>,
-    ) -> Result<Option<T>, String> {
-        match self.value(name) {
-            None => Ok(None),
-            Some(v) => read(&v)
-                .map(Some)
-                .ok_or_else(|| [self.what, ".", name, " must be ", kind, "."].concat()),
-        }
+    pub fn number(&self, index: u32) -> Option<f64> {
+        self.0.get(index).as_f64()
     }
 
-    pub fn string(&self, name: &str) -> Result<Option<String>, String> {
-        self.typed(name, "a string", JsValue::as_string)
+    pub fn boolean(&self, index: u32) -> Option<bool> {
+        self.0.get(index).as_bool()
     }
 
-    pub fn number(&self, name: &str) -> Result<Option<f64>, String> {
-        self.typed(name, "a number", JsValue::as_f64)
+    pub fn function(&self, index: u32) -> Option<Function> {
+        self.0.get(index).dyn_into().ok()
     }
 
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, String> {
-        self.typed(name, "a boolean", JsValue::as_bool)
-    }
-
-    pub fn function(&self, name: &str) -> Result<Option<Function>, String> {
-        self.typed(name, "a function", |v| v.dyn_ref::<Function>().cloned())
-    }
-
-    /// A `Record<string, string>`, as `[key, value]` pairs in order.
-    pub fn string_record(&self, name: &str) -> Result<Option<Vec<(String, String)>>, String> {
-        self.typed(name, "an object of strings", |v| {
-            let object = v.dyn_ref::<Object>()?;
-            Object::entries(object)
-                .iter()
-                .map(|pair| {
-                    let pair: Array = pair.unchecked_into();
-                    Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-                })
-                .collect()
-        })
+    /// A record of strings, as `[key, value]` pairs in order.
+    pub fn string_record(&self, index: u32) -> Option<Vec<(String, String)>> {
+        let flat: Array = self.0.get(index).dyn_into().ok()?;
+        let text = |i| flat.get(i).as_string().unwrap_or_default();
+        Some(
+            (0..flat.length() / 2)
+                .map(|i| (text(2 * i), text(2 * i + 1)))
+                .collect(),
+        )
     }
 }
 

@@ -52,19 +52,17 @@ pub fn diagnose(
     #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "DiagnoseOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let read = || -> Result<_, String> {
-        let o = js::Options::new(&options, "diagnose options")?;
-        let expect = diagnose::Expectations {
-            issuer: o.string("issuer")?,
-            database_id: o.string("databaseId")?,
-            endpoint: o.string("endpoint")?,
-        };
-        Ok((
-            expect,
-            o.number("minValiditySeconds")?.unwrap_or(5.0) * 1000.0,
-        ))
+    let o = js::Options::read(
+        &options,
+        "diagnose options",
+        "s:issuer s:databaseId s:endpoint n:minValiditySeconds",
+    )?;
+    let expect = diagnose::Expectations {
+        issuer: o.string(0),
+        database_id: o.string(1),
+        endpoint: o.string(2),
     };
-    let (expect, min_validity_ms) = read().map_err(errors::invalid_option)?;
+    let min_validity_ms = o.number(3).unwrap_or(5.0) * 1000.0;
     let findings = match token
         .as_string()
         .map(|t| jwt::decode(&t, js::read_json_object))

@@ -73,7 +73,7 @@ impl TokenCache {
                 "TokenCache needs a getToken function, e.g. useAuth().getToken.".into(),
             ));
         };
-        let raw = read_options(&options).map_err(errors::invalid_option)?;
+        let raw = read_options(&options)?;
         let options = CacheOptions::from_raw(raw).map_err(|e| errors::plain(&e))?;
         Ok(TokenCache {
             inner: Rc::new(CacheInner {
@@ -99,14 +99,11 @@ impl TokenCache {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "TokenGetOptions")] options: JsValue,
     ) -> Promise {
-        let request = Options::new(&options, "get options").and_then(|o| {
-            let skip_cache = o.boolean("skipCache")?.unwrap_or(false);
-            Ok((o.string("template")?, skip_cache))
-        });
-        let (template, skip_cache) = match request {
-            Ok(r) => r,
-            Err(message) => return Promise::reject(&errors::invalid_option(message)),
+        let o = match Options::read(&options, "get options", "s:template b:skipCache") {
+            Ok(o) => o,
+            Err(e) => return Promise::reject(&e),
         };
+        let (template, skip_cache) = (o.string(0), o.boolean(1).unwrap_or(false));
         let key = match self.inner.key(template) {
             Ok(key) => key,
             Err(e) => return Promise::reject(&e),
@@ -186,14 +183,18 @@ impl TokenCache {
     }
 }
 
-fn read_options(value: &JsValue) -> Result<RawCacheOptions, String> {
-    let o = Options::new(value, "TokenCache options")?;
+fn read_options(value: &JsValue) -> Result<RawCacheOptions, JsValue> {
+    let o = Options::read(
+        value,
+        "TokenCache options",
+        "s:template s:organizationId n:refreshAheadSeconds n:minValiditySeconds n:getTokenTimeoutMs",
+    )?;
     Ok(RawCacheOptions {
-        template: o.string("template")?,
-        organization_id: o.string("organizationId")?,
-        refresh_ahead_seconds: o.number("refreshAheadSeconds")?,
-        min_validity_seconds: o.number("minValiditySeconds")?,
-        get_token_timeout_ms: o.number("getTokenTimeoutMs")?,
+        template: o.string(0),
+        organization_id: o.string(1),
+        refresh_ahead_seconds: o.number(2),
+        min_validity_seconds: o.number(3),
+        get_token_timeout_ms: o.number(4),
     })
 }
 
