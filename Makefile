@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup unit browser package size demo e2e clients environments bench
+.PHONY: test setup unit glue browser package size demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -18,9 +18,14 @@ test: setup
 setup:
 	@scripts/setup.sh
 
-## Native tests: the pure core and the local stand-ins.
-unit:
+## Native tests: the pure core, the local stand-ins and the JS glue's pure parts.
+unit: glue
 	cargo test --workspace
+
+## The JS glue's pure parts (src/glue/*.js) in Node.
+glue:
+	@node --test --test-reporter=spec --test-reporter-destination=stdout \
+	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/glue/
 
 ## The exported API in headless Chromium.
 browser:

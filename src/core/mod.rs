@@ -5,7 +5,6 @@
 pub mod backoff;
 pub mod base64url;
 pub mod classify;
-pub mod diagnose;
 pub mod error;
 pub mod freshness;
 pub mod jwt;

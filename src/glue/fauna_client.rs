@@ -13,13 +13,24 @@ use super::js::{self, Options};
 use super::token_cache::{CacheInner, TokenCache};
 use crate::core::backoff::{self, Throttle};
 use crate::core::classify::{classify, Api, Reply, Verdict};
-use crate::core::diagnose::{unauthorized_hint, Expectations};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::jwt;
 use crate::core::options::{QueryOptions, RawQueryOptions};
 use crate::core::request::{self, HttpRequest};
 use crate::core::text;
 use crate::core::token_store::Demand;
+
+#[wasm_bindgen(module = "/src/glue/diagnose.js")]
+extern "C" {
+    /// The `hint` of an `unauthorized` error (see diagnose.js).
+    #[wasm_bindgen(js_name = unauthorizedHint)]
+    fn unauthorized_hint(
+        header: &JsValue,
+        payload: &JsValue,
+        endpoint: &str,
+        min_validity_ms: f64,
+    ) -> String;
+}
 
 #[wasm_bindgen(module = "/src/glue/flows.js")]
 extern "C" {
@@ -333,21 +344,19 @@ impl FaunaCall {
             Verdict::Success => Ok(next("done", &self.result(answer.body)?)),
             Verdict::Unauthorized if !refreshed => Ok(next("refresh", &JsValue::TRUE)),
             Verdict::Unauthorized => {
-                let claims = jwt::decode(&token, js::read_json_object)
-                    .ok()
-                    .map(|d| d.claims);
+                let (header, payload) = jwt::decode(&token, js::read_json_object)
+                    .map(|d| js::parsed_segments(&d))
+                    .unwrap_or((JsValue::UNDEFINED, JsValue::UNDEFINED));
+                let hint = unauthorized_hint(
+                    &header,
+                    &payload,
+                    &self.options.endpoint,
+                    self.client.tokens.min_validity_ms(),
+                );
                 let error = Error::new(ErrorCode::Unauthorized, "Fauna rejected the user's token.")
                     .with_status(status)
                     .with_fauna_code(answer.reply.error_code)
-                    .with_hint(unauthorized_hint(
-                        claims.as_ref(),
-                        &Expectations {
-                            endpoint: Some(self.options.endpoint.clone()),
-                            ..Expectations::default()
-                        },
-                        js::now_ms(),
-                        self.client.tokens.min_validity_ms(),
-                    ));
+                    .with_hint(hint);
                 Err(errors::plain(&error))
             }
             Verdict::Throttled { retry_after_ms } => {

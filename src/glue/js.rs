@@ -5,7 +5,7 @@ use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::core::jwt::Json;
+use crate::core::jwt::{DecodedJwt, Json};
 
 /// The local wall clock in milliseconds. Wall time rather than
 /// `performance.now()`: it keeps running while a laptop sleeps, and token
@@ -79,6 +79,13 @@ pub fn set(target: &JsValue, name: &str, value: &JsValue) {
 /// `JSON.parse`, `None` when the text is not JSON.
 pub fn parse_json(text: &str) -> Option<JsValue> {
     js_sys::JSON::parse(text).ok()
+}
+
+/// A decoded token's header and payload as objects (the core has checked
+/// both are JSON objects).
+pub fn parsed_segments(decoded: &DecodedJwt) -> (JsValue, JsValue) {
+    let parse = |text: &str| parse_json(text).unwrap_or(JsValue::UNDEFINED);
+    (parse(&decoded.header_json), parse(&decoded.payload_json))
 }
 
 /// `JSON.stringify`, `None` for values JSON cannot hold (functions, cycles,

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 pub use fauna_client::FaunaClient;
 pub use token_cache::TokenCache;
 
-use crate::core::{diagnose, jwt};
+use crate::core::jwt;
 
 /// Decodes a JWT's header and payload without verifying its signature (Fauna
 /// verifies it). Throws `ClerkFaunaError` with code `malformed_token`.
@@ -26,19 +26,22 @@ pub fn decode_jwt(
         )));
     };
     let decoded = jwt::decode(&token, js::read_json_object).map_err(|e| errors::plain(&e))?;
+    let (header, payload) = js::parsed_segments(&decoded);
     let result: JsValue = js_sys::Object::new().into();
-    // The core has checked both segments are JSON objects.
-    js::set(
-        &result,
-        "header",
-        &js::parse_json(&decoded.header_json).unwrap_or(JsValue::UNDEFINED),
-    );
-    js::set(
-        &result,
-        "payload",
-        &js::parse_json(&decoded.payload_json).unwrap_or(JsValue::UNDEFINED),
-    );
+    js::set(&result, "header", &header);
+    js::set(&result, "payload", &payload);
     Ok(result)
+}
+
+#[wasm_bindgen(module = "/src/glue/diagnose.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = diagnoseDecoded, catch)]
+    fn diagnose_decoded(
+        header: &JsValue,
+        payload: &JsValue,
+        malformed: Option<String>,
+        options: &JsValue,
+    ) -> Result<JsValue, JsValue>;
 }
 
 /// Diagnoses a token against Fauna's rules for third-party JWTs: a list of
@@ -47,49 +50,28 @@ pub fn decode_jwt(
 /// than `minValiditySeconds`, no `sub`, a closed or malformed endpoint), each
 /// with a stable `code`, a `message` and a one-line `fix`. Empty: nothing
 /// found. Never throws for a bad token: that is a `malformed_token` finding.
+/// The core decodes the token; diagnose.js judges its claims.
 #[wasm_bindgen(unchecked_return_type = "Finding[]")]
 pub fn diagnose(
     #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "DiagnoseOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let o = js::Options::read(
-        &options,
-        "diagnose options",
-        "s:issuer s:databaseId s:endpoint n:minValiditySeconds",
-    )?;
-    let expect = diagnose::Expectations {
-        issuer: o.string(0),
-        database_id: o.string(1),
-        endpoint: o.string(2),
+    let decoded = match token.as_string() {
+        Some(token) => jwt::decode(&token, js::read_json_object).map_err(|e| e.message),
+        None => Err("The token is not a string.".into()),
     };
-    let min_validity_ms = o.number(3).unwrap_or(5.0) * 1000.0;
-    let findings = match token
-        .as_string()
-        .map(|t| jwt::decode(&t, js::read_json_object))
-    {
-        Some(Ok(decoded)) => {
-            diagnose::diagnose(&decoded.claims, &expect, js::now_ms(), min_validity_ms)
+    match decoded {
+        Ok(d) => {
+            let (header, payload) = js::parsed_segments(&d);
+            diagnose_decoded(&header, &payload, None, &options)
         }
-        Some(Err(e)) => vec![diagnose::Finding {
-            code: "malformed_token",
-            message: e.message,
-            fix: "Pass the string that getToken({ template }) resolves to.".into(),
-        }],
-        None => vec![diagnose::Finding {
-            code: "malformed_token",
-            message: "The token is not a string.".into(),
-            fix: "Pass the string that getToken({ template }) resolves to.".into(),
-        }],
-    };
-    let list = js_sys::Array::new();
-    for f in findings {
-        let item: JsValue = js_sys::Object::new().into();
-        js::set(&item, "code", &JsValue::from_str(f.code));
-        js::set(&item, "message", &JsValue::from_str(&f.message));
-        js::set(&item, "fix", &JsValue::from_str(&f.fix));
-        list.push(&item);
+        Err(why) => diagnose_decoded(
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+            Some(why),
+            &options,
+        ),
     }
-    Ok(list.into())
 }
 
 #[wasm_bindgen(typescript_custom_section)]

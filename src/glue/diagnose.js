@@ -1,0 +1,175 @@
+// Setup diagnosis: what in a token (and the client's configuration) would
+// make Fauna refuse it, each with a stable code and a one-line fix. Fauna
+// answers every such mistake with the same bare 401; these findings say
+// which one it is. The token is decoded and its claims' types checked by the
+// Rust core first. Plain JS: this is mostly text, which costs about 2 KB of
+// the gzipped package less here than compiled into the .wasm.
+
+import { readOptions } from './flows.js';
+
+const FAUNA_AUD = 'https://db.fauna.com/db/';
+const ADD_AUD = 'Add "aud": "https://db.fauna.com/db/<database id>" to the `fauna` JWT template in Clerk.';
+const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
+
+/**
+ * `diagnose(token, options)` once Rust has decoded the token: `header` and
+ * `payload` are its parsed segments, or `malformed` says why it is no JWT.
+ * Throws `invalid_option` for bad options.
+ */
+export function diagnoseDecoded(header, payload, malformed, options) {
+  const [issuer, databaseId, endpoint, minValiditySeconds = 5] = readOptions(
+    options,
+    'diagnose options',
+    's:issuer s:databaseId s:endpoint n:minValiditySeconds',
+  );
+  if (malformed !== undefined) return [{ code: 'malformed_token', message: malformed, fix: PASS_TOKEN }];
+  return findings(header, payload, { issuer, databaseId, endpoint }, Date.now(), minValiditySeconds * 1000);
+}
+
+/**
+ * Everything wrong with a decoded token for Fauna, judged at `nowMs` on the
+ * local clock: `[{ code, message, fix }]`. `expect` holds what the caller
+ * knows (`issuer`, `databaseId`, `endpoint`); `minValidityMs` is the cache's
+ * `minValiditySeconds`.
+ */
+export function findings(header, payload, expect, nowMs, minValidityMs) {
+  const found = [];
+  const add = (code, message, fix) => found.push({ code, message, fix });
+  const { iss, sub, exp, iat, nbf } = payload;
+
+  const aud = audiences(payload);
+  const ids = aud.filter((a) => a.startsWith(FAUNA_AUD)).map((a) => a.slice(FAUNA_AUD.length));
+  if (aud.length === 0) {
+    add('aud_missing', 'The token has no `aud` claim.', ADD_AUD);
+  } else if (ids.length === 0) {
+    add('aud_not_fauna', `The token's \`aud\` (${aud.join(', ')}) names no Fauna database.`, ADD_AUD);
+  } else if (ids.length > 1) {
+    add(
+      'aud_several_fauna',
+      "The token's `aud` names several Fauna databases; Fauna needs exactly one.",
+      "Keep one https://db.fauna.com/db/<id> value in the template's `aud`.",
+    );
+  } else {
+    if (expect.databaseId !== undefined && ids[0] !== expect.databaseId) {
+      add(
+        'aud_other_database',
+        `The token's \`aud\` names database ${ids[0]}, not ${expect.databaseId}.`,
+        "Set the template's `aud` to https://db.fauna.com/db/<this database's id>.",
+      );
+    }
+    if (ids[0] === '') add('aud_not_fauna', "The token's Fauna `aud` has no database id.", ADD_AUD);
+  }
+
+  if (iss === undefined) {
+    add(
+      'iss_missing',
+      'The token has no `iss`: Fauna cannot match it to an access provider.',
+      "Keep Clerk's default `iss` claim in the JWT template.",
+    );
+  } else if (expect.issuer !== undefined && expect.issuer !== iss) {
+    // Fauna compares issuers exactly, so a slash is a mismatch of its own.
+    const slashOnly = trimSlashes(expect.issuer) === trimSlashes(iss);
+    add(
+      slashOnly ? 'iss_trailing_slash' : 'iss_mismatch',
+      `The token's \`iss\` is ${iss} but the access provider expects ${expect.issuer}.`,
+      slashOnly
+        ? "Fauna compares issuers exactly: make the access provider's issuer equal the token's `iss`, trailing slash included or not."
+        : "Set the access provider's issuer to your Clerk Frontend API URL, exactly as the token's `iss`.",
+    );
+  } else if (iss.endsWith('/')) {
+    add(
+      'iss_trailing_slash',
+      `The token's \`iss\` (${iss}) ends with a slash.`,
+      "Fauna compares issuers exactly: the access provider's issuer must end with the same slash.",
+    );
+  }
+
+  if (!['RS256', 'RS384', 'RS512'].includes(header.alg)) {
+    add(
+      'alg_unsupported',
+      `The token is signed with ${header.alg ?? 'no algorithm'}; Fauna accepts only RS256, RS384 and RS512.`,
+      'Use a Clerk JWT template: Clerk signs them with RS256.',
+    );
+  }
+
+  const now = nowMs / 1000;
+  if (exp !== undefined && now >= exp) {
+    add(
+      'expired',
+      `The token expired ${Math.round(now - exp)} s ago by this device's clock.`,
+      "Get a new token (the cache does this); if it keeps happening, check this device's clock.",
+    );
+  }
+  if (nbf !== undefined && now <= nbf) {
+    add(
+      'not_yet_valid',
+      `The token is not valid for another ${Math.round(nbf - now)} s by this device's clock.`,
+      "Keep the template's allowed clock skew (Clerk's default is 5 s), and check this device's clock.",
+    );
+  }
+  if (exp !== undefined && iat !== undefined && (exp - iat) * 1000 < minValidityMs) {
+    add(
+      'lifetime_too_short',
+      `The token lives ${Math.round(exp - iat)} s, less than the cache's minValiditySeconds.`,
+      "Lengthen the template's token lifetime, or lower minValiditySeconds.",
+    );
+  }
+
+  if (sub === undefined) {
+    add(
+      'sub_missing',
+      "The token has no `sub`: Fauna's identity for it would be missing.",
+      "Keep Clerk's default `sub` claim (the user id) in the JWT template.",
+    );
+  }
+
+  if (expect.endpoint !== undefined) {
+    const base = trimSlashes(expect.endpoint);
+    if (base === 'https://db.fauna.com') {
+      add(
+        'endpoint_hosted_closed',
+        'The client sends to https://db.fauna.com: the hosted Fauna service closed on 2025-05-30.',
+        "Set the FaunaClient's endpoint to your self-hosted Fauna's URL.",
+      );
+    }
+    if (base.endsWith('/query/1')) {
+      add(
+        'endpoint_has_path',
+        'The endpoint ends with /query/1; the client adds the path itself.',
+        "Set endpoint to the server's base URL, e.g. https://fauna.example.com.",
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * The `hint` of an `unauthorized` error: what `findings` sees in the rejected
+ * token (`payload` undefined: it could not be decoded), else the usual
+ * causes; then what the token claims. Never the token itself.
+ */
+export function unauthorizedHint(header, payload, endpoint, minValidityMs, nowMs = Date.now()) {
+  const found = payload ? findings(header, payload, { endpoint }, nowMs, minValidityMs) : [];
+  let hint = 'Fauna rejected the token twice.';
+  for (const f of found) hint += ` ${f.message} Fix: ${f.fix}`;
+  if (found.length === 0) {
+    hint +=
+      " Check the access provider: its issuer must equal the token's `iss` exactly (no trailing slash)," +
+      " its JWKS URI must be the issuer's /.well-known/jwks.json, the token's `aud` must be" +
+      " https://db.fauna.com/db/<database id>, and a role's predicate must match the token.";
+  }
+  if (payload) {
+    const aud = audiences(payload);
+    hint += ` The token has iss ${payload.iss ?? '(none)'}, aud ${aud.length ? aud.join(', ') : '(none)'}`;
+    hint +=
+      payload.exp === undefined
+        ? ', and no exp.'
+        : `, and exp ${Math.round((payload.exp * 1000 - nowMs) / 1000)} s from now by this device's clock.`;
+  }
+  return hint;
+}
+
+/** `aud` as a list, whether the token carried a string or an array. */
+const audiences = (payload) => (payload.aud === undefined ? [] : [].concat(payload.aud));
+
+const trimSlashes = (s) => s.replace(/\/+$/, '');
