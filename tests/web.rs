@@ -116,8 +116,13 @@ async fn all(promises: Vec<Promise>) -> Array {
         .into()
 }
 
+/// Constructor options as the JS caller passes them (`undefined`: none).
+fn opts<T: JsCast>(value: JsValue) -> Option<T> {
+    (!value.is_undefined()).then(|| value.unchecked_into())
+}
+
 fn cache(issuer: &Issuer, options: &str) -> TokenCache {
-    TokenCache::new(issuer.get_token(), json(options)).unwrap()
+    TokenCache::new(issuer.get_token(), opts(json(options))).unwrap()
 }
 
 fn client(tokens: &TokenCache, fauna: &FakeFauna, options: &str) -> FaunaClient {
@@ -130,7 +135,7 @@ fn client(tokens: &TokenCache, fauna: &FakeFauna, options: &str) -> FaunaClient 
     )
     .unwrap();
     Reflect::set(&o, &"fetch".into(), &fauna.fetch()).unwrap();
-    FaunaClient::new(tokens, o).unwrap()
+    FaunaClient::new(tokens, opts(o)).unwrap()
 }
 
 fn stats(c: &TokenCache) -> [f64; 5] {
@@ -350,12 +355,12 @@ async fn invalidate_claims_and_options() {
         r#"{"getTokenTimeoutMs":"soon"}"#,
         "5",
     ] {
-        let e = TokenCache::new(issuer.get_token(), json(bad))
+        let e = TokenCache::new(issuer.get_token(), opts(json(bad)))
             .err()
             .expect(bad);
         assert_eq!(string(&e, "code"), "invalid_option");
     }
-    let e = TokenCache::new(JsValue::from("not a function"), JsValue::UNDEFINED)
+    let e = TokenCache::new(JsValue::from("not a function"), None)
         .err()
         .unwrap();
     assert_eq!(string(&e, "code"), "invalid_option");
@@ -365,14 +370,17 @@ async fn invalidate_claims_and_options() {
         string(&e, "message"),
         "get options.skipCache must be a boolean."
     );
-    let e = TokenCache::new(issuer.get_token(), json(r#"{"getTokenTimeoutMs":"soon"}"#))
-        .err()
-        .unwrap();
+    let e = TokenCache::new(
+        issuer.get_token(),
+        opts(json(r#"{"getTokenTimeoutMs":"soon"}"#)),
+    )
+    .err()
+    .unwrap();
     assert_eq!(
         string(&e, "message"),
         "TokenCache options.getTokenTimeoutMs must be a number."
     );
-    let e = TokenCache::new(issuer.get_token(), json("5"))
+    let e = TokenCache::new(issuer.get_token(), opts(json("5")))
         .err()
         .unwrap();
     assert_eq!(

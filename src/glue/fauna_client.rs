@@ -41,6 +41,13 @@ extern "C" {
     fn http_client(source: TokenSource, endpoint: &str, fetch: &JsValue) -> JsValue;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The constructor's options, typed in types.d.ts.
+    #[wasm_bindgen(typescript_type = "FaunaClientOptions")]
+    pub type FaunaClientOptions;
+}
+
 /// A client for Fauna's HTTP APIs that authenticates every request with the
 /// signed-in user's token from a `TokenCache`.
 #[wasm_bindgen]
@@ -73,8 +80,9 @@ impl FaunaClient {
     #[wasm_bindgen(constructor)]
     pub fn new(
         tokens: &TokenCache,
-        #[wasm_bindgen(unchecked_optional_param_type = "FaunaClientOptions")] options: JsValue,
+        options: Option<FaunaClientOptions>,
     ) -> Result<FaunaClient, JsValue> {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let (raw, fetch) = read_options(&options, "FaunaClient options")?;
         let options = QueryOptions::default()
             .merged(raw)

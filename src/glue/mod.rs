@@ -51,11 +51,9 @@ extern "C" {
 /// with a stable `code`, a `message` and a one-line `fix`. Empty: nothing
 /// found. Never throws for a bad token: that is a `malformed_token` finding.
 /// The core decodes the token; diagnose.js judges its claims.
-#[wasm_bindgen(unchecked_return_type = "Finding[]")]
-pub fn diagnose(
-    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
-    #[wasm_bindgen(unchecked_optional_param_type = "DiagnoseOptions")] options: JsValue,
-) -> Result<JsValue, JsValue> {
+/// (Its TypeScript declaration is in types.d.ts: `options` is optional.)
+#[wasm_bindgen(skip_typescript)]
+pub fn diagnose(token: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let decoded = match token.as_string() {
         Some(token) => jwt::decode(&token, js::read_json_object).map_err(|e| e.message),
         None => Err("The token is not a string.".into()),

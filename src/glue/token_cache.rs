@@ -28,6 +28,13 @@ extern "C" {
     fn cancel(this: &JsFlight) -> Function;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The constructor's options, typed in types.d.ts.
+    #[wasm_bindgen(typescript_type = "TokenCacheOptions")]
+    pub type TokenCacheOptions;
+}
+
 /// One `getToken` call in flight, as the store keeps it: the promise its
 /// waiters share, and how to cancel it.
 #[derive(Clone)]
@@ -66,14 +73,14 @@ impl TokenCache {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "GetToken")] get_token: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "TokenCacheOptions")] options: JsValue,
+        options: Option<TokenCacheOptions>,
     ) -> Result<TokenCache, JsValue> {
         let Some(get_token) = get_token.dyn_ref::<Function>().cloned() else {
             return Err(errors::invalid_option(
                 "TokenCache needs a getToken function, e.g. useAuth().getToken.".into(),
             ));
         };
-        let raw = read_options(&options)?;
+        let raw = read_options(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
         let options = CacheOptions::from_raw(raw).map_err(|e| errors::plain(&e))?;
         Ok(TokenCache {
             inner: Rc::new(CacheInner {
@@ -94,11 +101,9 @@ impl TokenCache {
     /// asks the issuer for a new token and replaces the cached one.
     /// Rejects with a `ClerkFaunaError`: `signed_out`, `token_unavailable`,
     /// `token_timeout`, `malformed_token`, `cleared` or `invalid_option`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "TokenGetOptions")] options: JsValue,
-    ) -> Promise {
+    /// (Its TypeScript declaration is in types.d.ts: `options` is optional.)
+    #[wasm_bindgen(skip_typescript)]
+    pub fn get(&self, options: JsValue) -> Promise {
         let o = match Options::read(&options, "get options", "s:template b:skipCache") {
             Ok(o) => o,
             Err(e) => return Promise::reject(&e),

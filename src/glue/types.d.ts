@@ -129,6 +129,28 @@ export declare class ClerkFaunaError extends Error {
   summary?: string;
 }
 
+export interface TokenCache {
+  /**
+   * A token with at least `minValiditySeconds` left: from the cache, from a
+   * `getToken` call already in flight, or from a new one. `skipCache` asks
+   * the issuer for a new token and replaces the cached one. Rejects with a
+   * `ClerkFaunaError`: `signed_out`, `token_unavailable`, `token_timeout`,
+   * `malformed_token`, `cleared` or `invalid_option`.
+   */
+  get(options?: TokenGetOptions): Promise<string>;
+}
+
+/**
+ * Diagnoses a token against Fauna's rules for third-party JWTs: a list of
+ * findings (`aud` missing or wrong, issuer with a trailing slash or
+ * different, unsupported `alg`, expired, not yet valid, a lifetime shorter
+ * than `minValiditySeconds`, no `sub`, a closed or malformed endpoint), each
+ * with a stable `code`, a `message` and a one-line `fix`. Empty: nothing
+ * found. Never throws for a bad token: that is a `malformed_token` finding;
+ * throws `invalid_option` for bad options.
+ */
+export function diagnose(token: string, options?: DiagnoseOptions): Finding[];
+
 export interface FaunaClient {
   /** Runs an FQL v10 query (`POST /query/1`) as the signed-in user. */
   query<T = unknown>(fql: string, args?: Record<string, unknown>, options?: QueryOptions): Promise<QueryResult<T>>;
