@@ -304,6 +304,16 @@ async fn malformed_tokens_are_rejected() {
     assert_eq!(string(&e, "code"), "malformed_token");
     let e = decode_jwt(JsValue::from(5)).unwrap_err();
     assert_eq!(string(&e, "code"), "malformed_token");
+    // Segments the platform's JSON reader must refuse: a payload of bytes
+    // that are not UTF-8 (0xff 0xfe), and one starting with a BOM.
+    for payload in ["__4", "77u_e30"] {
+        let e = decode_jwt(format!("e30.{payload}.c2ln").into()).unwrap_err();
+        assert_eq!(
+            string(&e, "message"),
+            "The token is not a valid JWT: its payload is not a JSON object."
+        );
+    }
+    assert!(decode_jwt("e30.e30.c2ln".into()).is_ok());
 }
 
 #[wasm_bindgen_test]

@@ -2,10 +2,11 @@
 //! is Fauna's job; the cache only needs the claims that say how long the token
 //! lives and whose it is).
 //!
-//! Parsing the JSON itself is left to the platform: `JSON.parse` in the
-//! browser (a JSON parser compiled into the module would double its size),
-//! serde_json in native tests. This module decides everything else: the
-//! segments, base64url, UTF-8, which claims must have which types.
+//! Parsing the JSON itself (UTF-8 included) is left to the platform:
+//! `JSON.parse` in the browser (a JSON parser compiled into the module would
+//! double its size), serde_json in native tests. This module decides
+//! everything else: the segments, base64url, which claims must have which
+//! types.
 
 use super::base64url;
 use super::error::{Error, ErrorCode};
@@ -21,9 +22,10 @@ pub enum Json {
     Other,
 }
 
-/// Parses `text` as a JSON object and returns its members `names`, in order
-/// (`None` for an absent one); `None` when `text` is not a JSON object.
-pub type ReadJsonObject = fn(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>>;
+/// Parses `json` (UTF-8 bytes) as a JSON object and returns its members
+/// `names`, in order (`None` for an absent one); `None` when `json` is not
+/// a UTF-8 JSON object.
+pub type ReadJsonObject = fn(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>>;
 
 /// The claims the cache and the error hints look at. Times are JWT
 /// NumericDates: seconds since the epoch, possibly fractional.
@@ -40,49 +42,47 @@ pub struct Claims {
     pub alg: Option<String>,
 }
 
-/// A decoded token: both JSON segments as text (handed to JS as they are) and
-/// the claims read from them.
+/// A decoded token: both JSON segments as UTF-8 bytes (handed to JS to
+/// parse) and the claims read from them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecodedJwt {
-    pub header_json: String,
-    pub payload_json: String,
+    pub header_json: Vec<u8>,
+    pub payload_json: Vec<u8>,
     pub claims: Claims,
 }
 
 /// Decodes `token` as a compact JWS (`header.payload.signature`). The error
 /// message names what is wrong but never repeats the token.
 pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
-    let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
+    let three = token
+        .split_once('.')
+        .and_then(|(header, rest)| Some((header, rest.split_once('.')?)));
+    let Some((header, (payload, signature))) = three else {
         return Err(malformed("it does not have three dot-separated segments"));
     };
     // The signature is not decoded, but it goes into a header: only base64url
-    // characters may pass (no CR/LF smuggled into `Authorization`).
+    // characters may pass (no CR/LF smuggled into `Authorization`, and no
+    // fourth segment).
     let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=';
     if !signature.bytes().all(base64url) {
         return Err(malformed("its signature is not base64url"));
     }
-    let header_json = segment_text(header, "header")?;
-    let payload_json = segment_text(payload, "payload")?;
-    let not_object = |name: &str| malformed(&["its ", name, " is not a JSON object"].concat());
-    let [alg] = members(read(&header_json, &["alg"]), not_object("header"))?;
-    let [exp, iat, nbf, sub, iss, aud] = members(
+    let header_json = segment(header, "header")?;
+    let payload_json = segment(payload, "payload")?;
+    let mut header_members = members(read(&header_json, &["alg"]), "header")?;
+    let mut payload_members = members(
         read(&payload_json, &["exp", "iat", "nbf", "sub", "iss", "aud"]),
-        not_object("payload"),
+        "payload",
     )?;
+    let mut next = || payload_members.next().flatten();
     let claims = Claims {
-        exp: number_claim(exp, "exp")?,
-        iat: number_claim(iat, "iat")?,
-        nbf: number_claim(nbf, "nbf")?,
-        sub: string_claim(sub, "sub")?,
-        iss: string_claim(iss, "iss")?,
-        aud: audience(aud)?,
-        alg: string_claim(alg, "alg")?,
+        exp: number_claim(next(), "exp")?,
+        iat: number_claim(next(), "iat")?,
+        nbf: number_claim(next(), "nbf")?,
+        sub: string_claim(next(), "sub")?,
+        iss: string_claim(next(), "iss")?,
+        aud: audience(next())?,
+        alg: string_claim(header_members.next().flatten(), "alg")?,
     };
     Ok(DecodedJwt {
         header_json,
@@ -98,18 +98,19 @@ fn malformed(why: &str) -> Error {
     )
 }
 
-/// The reader's answer as exactly `N` members, or `error` if it found no object.
-fn members<const N: usize>(
+/// The reader's answer, member by member, or an error if it found no object.
+fn members(
     found: Option<Vec<Option<Json>>>,
-    error: Error,
-) -> Result<[Option<Json>; N], Error> {
-    found.and_then(|v| v.try_into().ok()).ok_or(error)
+    name: &str,
+) -> Result<std::vec::IntoIter<Option<Json>>, Error> {
+    found
+        .map(Vec::into_iter)
+        .ok_or_else(|| malformed(&["its ", name, " is not a JSON object"].concat()))
 }
 
-fn segment_text(segment: &str, name: &str) -> Result<String, Error> {
-    let bytes = base64url::decode(segment)
-        .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))?;
-    String::from_utf8(bytes).map_err(|_| malformed(&["its ", name, " is not UTF-8"].concat()))
+fn segment(segment: &str, name: &str) -> Result<Vec<u8>, Error> {
+    base64url::decode(segment)
+        .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))
 }
 
 fn number_claim(value: Option<Json>, name: &str) -> Result<Option<f64>, Error> {
@@ -151,8 +152,8 @@ pub mod serde_reader {
     use super::Json;
     use serde_json::Value;
 
-    pub fn read(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>> {
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+    pub fn read(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(json) else {
             return None;
         };
         let json = |v: &Value| match v {
@@ -209,7 +210,7 @@ pub(crate) mod tests {
             vec!["https://db.fauna.com/db/ywx".to_string()]
         );
         assert_eq!(d.claims.alg.as_deref(), Some("RS256"));
-        assert_eq!(d.header_json, HEADER);
+        assert_eq!(d.header_json, HEADER.as_bytes());
     }
 
     #[test]
@@ -222,8 +223,8 @@ pub(crate) mod tests {
                 URL_SAFE.encode(HEADER),
                 URL_SAFE.encode(payload)
             );
-            assert_eq!(decode(&unpadded).unwrap().payload_json, payload);
-            assert_eq!(decode(&padded).unwrap().payload_json, payload);
+            assert_eq!(decode(&unpadded).unwrap().payload_json, payload.as_bytes());
+            assert_eq!(decode(&padded).unwrap().payload_json, payload.as_bytes());
         }
     }
 
@@ -257,6 +258,7 @@ pub(crate) mod tests {
                 URL_SAFE_NO_PAD.encode(HEADER),
                 URL_SAFE_NO_PAD.encode([0xff, 0xfe])
             ),
+            token(HEADER, "\u{feff}{}"),
             token(HEADER, r#"{"exp":"1700000060"}"#),
             token(HEADER, r#"{"iat":null}"#),
             token(HEADER, r#"{"sub":42}"#),

@@ -167,6 +167,19 @@ export function httpClient(source, endpoint, fetchFn) {
   };
 }
 
+// Fatal: bytes that are not UTF-8 are no JSON. A BOM is kept, and fails
+// JSON.parse, as it fails serde_json in the native tests.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** UTF-8 JSON bytes parsed (a JWT segment), or undefined when they are not. */
+export function parseJsonBytes(bytes) {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
 const KINDS = { s: 'string', n: 'number', b: 'boolean', f: 'function' };
 const WANTED = { s: 'a string', n: 'a number', b: 'a boolean', f: 'a function', r: 'an object of strings' };
 const NONE = [];

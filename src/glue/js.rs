@@ -20,6 +20,9 @@ pub fn random() -> f64 {
 
 #[wasm_bindgen(module = "/src/glue/flows.js")]
 extern "C" {
+    /// UTF-8 JSON bytes parsed, `undefined` when they are not.
+    #[wasm_bindgen(js_name = parseJsonBytes)]
+    fn parse_json_bytes(json: &[u8]) -> JsValue;
     #[wasm_bindgen(js_name = readOptions, catch)]
     fn read_options(value: &JsValue, what: &str, spec: &str) -> Result<Array, JsValue>;
 }
@@ -84,8 +87,15 @@ pub fn parse_json(text: &str) -> Option<JsValue> {
 /// A decoded token's header and payload as objects (the core has checked
 /// both are JSON objects).
 pub fn parsed_segments(decoded: &DecodedJwt) -> (JsValue, JsValue) {
-    let parse = |text: &str| parse_json(text).unwrap_or(JsValue::UNDEFINED);
-    (parse(&decoded.header_json), parse(&decoded.payload_json))
+    (
+        parse_json_bytes(&decoded.header_json),
+        parse_json_bytes(&decoded.payload_json),
+    )
+}
+
+/// A decoded token's payload as an object.
+pub fn parsed_payload(decoded: &DecodedJwt) -> JsValue {
+    parse_json_bytes(&decoded.payload_json)
 }
 
 /// `JSON.stringify`, `None` for values JSON cannot hold (functions, cycles,
@@ -94,10 +104,10 @@ pub fn to_json(value: &JsValue) -> Option<String> {
     js_sys::JSON::stringify(value).ok()?.as_string()
 }
 
-/// The browser's JSON reader for the core's JWT decoding: `JSON.parse`, then
-/// the members asked for (see `core::jwt::ReadJsonObject`).
-pub fn read_json_object(text: &str, names: &[&str]) -> Option<Vec<Option<Json>>> {
-    let object = parse_json(text)?;
+/// The browser's JSON reader for the core's JWT decoding: `TextDecoder` and
+/// `JSON.parse`, then the members asked for (see `core::jwt::ReadJsonObject`).
+pub fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
+    let object = parse_json_bytes(json);
     if !object.is_object() || Array::is_array(&object) {
         return None;
     }

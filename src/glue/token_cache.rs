@@ -142,8 +142,7 @@ impl TokenCache {
         let store = self.inner.store.borrow();
         store
             .cached(&key)
-            .and_then(|c| js::parse_json(&c.decoded.payload_json))
-            .unwrap_or(JsValue::UNDEFINED)
+            .map_or(JsValue::UNDEFINED, |c| js::parsed_payload(&c.decoded))
     }
 
     /// Drops one template's token; the next `get` fetches a new one.
