@@ -34,9 +34,11 @@ for target in bundler web; do
   wasm-pack --quiet build --release --no-pack --target "$target" \
     --out-dir "$work/$target" --out-name clerk_fauna . "${size_flags[@]}" >/dev/null
   rm -f "$work/$target/.gitignore"
-  # Rust's wasm32 target emits these features by default.
+  # Rust's wasm32 target emits these features by default. The custom
+  # sections naming the toolchain and the features are metadata no engine reads.
   "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --strip-producers --strip-target-features \
     "$work/$target/clerk_fauna_bg.wasm" -o "$work/$target/clerk_fauna_bg.wasm"
 done
 

@@ -34,7 +34,7 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/glue/flows.js")]
 extern "C" {
-    fn send(call: FaunaCall) -> Promise;
+    fn send(call: FaunaCall, deadline_ms: f64, fetch: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = authenticatedFetch)]
     fn authenticated_fetch(source: TokenSource, fetch: &JsValue) -> Function;
     #[wasm_bindgen(js_name = httpClient)]
@@ -214,12 +214,19 @@ impl FaunaClient {
 
     fn send(&self, payload: Result<(Payload, QueryOptions), JsValue>) -> Promise {
         match payload {
-            Ok((payload, options)) => send(FaunaCall {
-                epoch: self.inner.tokens.epoch(),
-                client: self.inner.clone(),
-                options,
-                payload,
-            }),
+            Ok((payload, options)) => {
+                let deadline_ms = deadline_ms(&options);
+                send(
+                    FaunaCall {
+                        epoch: self.inner.tokens.epoch(),
+                        client: self.inner.clone(),
+                        options,
+                        payload,
+                    },
+                    deadline_ms,
+                    &self.inner.fetch_or_global(),
+                )
+            }
             Err(e) => Promise::reject(&e),
         }
     }
@@ -313,18 +320,6 @@ impl FaunaCall {
         Ok(out)
     }
 
-    /// How long to wait for an answer: `queryTimeoutMs` plus 5 s.
-    #[wasm_bindgen(getter, js_name = deadlineMs)]
-    pub fn deadline_ms(&self) -> f64 {
-        f64::from(self.options.query_timeout_ms) + 5_000.0
-    }
-
-    /// The `fetch` to send with (`undefined`: the global one).
-    #[wasm_bindgen(getter)]
-    pub fn fetch(&self) -> JsValue {
-        self.client.fetch_or_global()
-    }
-
     /// What the answer means: `{ done: result }`, `{ refresh: true }` (get a
     /// new token, once), `{ wait: ms }` (then attempt `attempt + 1`), or
     /// throws the `ClerkFaunaError`.
@@ -410,7 +405,7 @@ impl FaunaCall {
         if kind == "timeout" {
             let message = [
                 "No answer from Fauna within ",
-                &text::uint(self.deadline_ms() as u64),
+                &text::uint(deadline_ms(&self.options) as u64),
                 " ms.",
             ]
             .concat();
@@ -510,6 +505,11 @@ fn token(
         None => Demand::Ordinary,
     };
     Ok(tokens.token(tokens.default_key(), demand))
+}
+
+/// How long to wait for an answer: `queryTimeoutMs` plus 5 s.
+fn deadline_ms(options: &QueryOptions) -> f64 {
+    f64::from(options.query_timeout_ms) + 5_000.0
 }
 
 /// A JSON-serialisable object argument (`arguments`, `variables`), or `None`.

@@ -11,10 +11,11 @@ const CANCELLED = Symbol('cancelled');
 const noop = () => {};
 
 /**
- * Starts one getToken call for `ticket` (a Rust `FlightTicket`). Returns the
- * promise its waiters share and a `cancel` that rejects them with `cleared`.
+ * Starts one getToken call for `ticket` (a Rust `FlightTicket`), with
+ * `skipCache` when `forced`. Returns the promise its waiters share and a
+ * `cancel` that rejects them with `cleared`.
  */
-export function startFlight(ticket, getToken, timeoutMs) {
+export function startFlight(ticket, getToken, timeoutMs, forced) {
   let cancel;
   const cancelled = new Promise((_, reject) => {
     cancel = () => reject(CANCELLED);
@@ -22,7 +23,7 @@ export function startFlight(ticket, getToken, timeoutMs) {
   cancelled.catch(noop);
   const promise = (async () => {
     try {
-      for (let forced = ticket.forced; ; forced = true) {
+      for (; ; forced = true) {
         const [token, failure, cause] = await callGetToken(getToken, ticket.args(forced), timeoutMs, cancelled);
         // A token, undefined to call again with skipCache, or a throw.
         const settled = ticket.complete(token, failure, cause);
@@ -62,13 +63,15 @@ async function callGetToken(getToken, args, timeoutMs, cancelled) {
 /**
  * Runs one Fauna call (a Rust `FaunaCall`) to its end: a token, the request,
  * the answer judged by Rust, then done, a token refresh, or a wait and retry.
+ * Each request is abandoned after `deadlineMs`; `fetchFn` undefined: the
+ * global fetch.
  */
-export async function send(call) {
+export async function send(call, deadlineMs, fetchFn) {
   try {
     let token = await call.token();
     for (let attempt = 1, refreshed = false; ; ) {
       const { url, init } = call.request(token);
-      const [status, text, retryAfter] = await exchange(call, url, init);
+      const [status, text, retryAfter] = await exchange(call, url, init, deadlineMs, fetchFn);
       // { done } | { refresh: true } | { wait: ms }, or a throw.
       const next = call.judge(status, text, retryAfter, attempt, refreshed, token);
       if ('done' in next) return next.done;
@@ -85,15 +88,15 @@ export async function send(call) {
   }
 }
 
-/** fetch + body text, abandoned (and aborted) after `call.deadlineMs`. */
-async function exchange(call, url, init) {
+/** fetch + body text, abandoned (and aborted) after `deadlineMs`. */
+async function exchange(call, url, init, deadlineMs, fetchFn) {
   const controller = new AbortController();
   let timer;
   const timedOut = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(TIMED_OUT), call.deadlineMs);
+    timer = setTimeout(() => reject(TIMED_OUT), deadlineMs);
   });
   try {
-    const fetch = call.fetch ?? globalThis.fetch;
+    const fetch = fetchFn ?? globalThis.fetch;
     const read = Promise.resolve()
       .then(() => fetch(url, { ...init, signal: controller.signal }))
       .then(async (response) => [response.status, await response.text(), response.headers.get('retry-after')]);

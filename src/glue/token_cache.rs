@@ -21,7 +21,12 @@ extern "C" {
     /// `{ promise, cancel }` of a new getToken call.
     type JsFlight;
     #[wasm_bindgen(js_name = startFlight)]
-    fn start_flight(ticket: FlightTicket, get_token: &Function, timeout_ms: f64) -> JsFlight;
+    fn start_flight(
+        ticket: FlightTicket,
+        get_token: &Function,
+        timeout_ms: f64,
+        forced: bool,
+    ) -> JsFlight;
     #[wasm_bindgen(method, getter)]
     fn promise(this: &JsFlight) -> Promise;
     #[wasm_bindgen(method, getter)]
@@ -259,11 +264,15 @@ impl CacheInner {
                 cache: self.clone(),
                 key: key.clone(),
                 id,
-                forced,
             };
             // startFlight defers the getToken call a microtask: no user code
             // runs while the store is borrowed.
-            let flight = start_flight(ticket, &self.get_token, self.options.get_token_timeout_ms);
+            let flight = start_flight(
+                ticket,
+                &self.get_token,
+                self.options.get_token_timeout_ms,
+                forced,
+            );
             Flight {
                 promise: flight.promise(),
                 cancel: flight.cancel(),
@@ -297,17 +306,10 @@ pub struct FlightTicket {
     cache: Rc<CacheInner>,
     key: EntryKey,
     id: FlightId,
-    forced: bool,
 }
 
 #[wasm_bindgen]
 impl FlightTicket {
-    /// Whether the first call is made with `skipCache`.
-    #[wasm_bindgen(getter)]
-    pub fn forced(&self) -> bool {
-        self.forced
-    }
-
     /// The options object for `getToken`.
     pub fn args(&self, forced: bool) -> JsValue {
         let args: JsValue = Object::new().into();
