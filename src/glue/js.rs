@@ -30,33 +30,41 @@ extern "C" {
 /// An options object's values, read and type-checked by `readOptions`
 /// (flows.js; it throws `invalid_option` for a wrong type). `spec` names them
 /// as `kind:name` (s string, n number, b boolean, f function, r record of
-/// strings); the getters take their index in `spec`.
-pub struct Options(Array);
+/// strings); the getters take their index in `spec`. No options (`undefined`
+/// or `null`, the usual case on hot paths) costs no call into JS.
+pub struct Options(Option<Array>);
 
 impl Options {
     pub fn read(value: &JsValue, what: &str, spec: &str) -> Result<Options, JsValue> {
-        read_options(value, what, spec).map(Options)
+        if value.is_undefined() || value.is_null() {
+            return Ok(Options(None));
+        }
+        read_options(value, what, spec).map(|values| Options(Some(values)))
+    }
+
+    fn get(&self, index: u32) -> Option<JsValue> {
+        self.0.as_ref().map(|values| values.get(index))
     }
 
     pub fn string(&self, index: u32) -> Option<String> {
-        self.0.get(index).as_string()
+        self.get(index)?.as_string()
     }
 
     pub fn number(&self, index: u32) -> Option<f64> {
-        self.0.get(index).as_f64()
+        self.get(index)?.as_f64()
     }
 
     pub fn boolean(&self, index: u32) -> Option<bool> {
-        self.0.get(index).as_bool()
+        self.get(index)?.as_bool()
     }
 
     pub fn function(&self, index: u32) -> Option<Function> {
-        self.0.get(index).dyn_into().ok()
+        self.get(index)?.dyn_into().ok()
     }
 
     /// A record of strings, as `[key, value]` pairs in order.
     pub fn string_record(&self, index: u32) -> Option<Vec<(String, String)>> {
-        let flat: Array = self.0.get(index).dyn_into().ok()?;
+        let flat: Array = self.get(index)?.dyn_into().ok()?;
         let text = |i| flat.get(i).as_string().unwrap_or_default();
         Some(
             (0..flat.length() / 2)
