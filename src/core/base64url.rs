@@ -8,12 +8,10 @@
 
 /// The bytes `text` encodes, or `None` when it is not base64url.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let data = text
-        .strip_suffix("==")
-        .or_else(|| text.strip_suffix('='))
-        .unwrap_or(text);
-    // Padding, when present, completes the last group of four.
-    if data.len() != text.len() && text.len() % 4 != 0 {
+    let data = super::text::trim_end_byte(text, b'=');
+    // Padding, when present, is one or two `=` completing the last group of four.
+    let padding = text.len() - data.len();
+    if padding > 2 || (padding > 0 && text.len() % 4 != 0) {
         return None;
     }
     let mut out = Vec::with_capacity(data.len() / 4 * 3 + 2);

@@ -117,7 +117,13 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
 /// `Retry-After` as delay-seconds, a whole number (RFC 9110). An HTTP date
 /// is not honoured: the backoff applies instead.
 pub fn parse_retry_after(value: &str) -> Option<f64> {
-    let seconds: u32 = value.trim().parse().ok()?;
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = digits
+        .bytes()
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
     Some(f64::from(seconds) * 1000.0)
 }
 
@@ -302,5 +308,10 @@ mod tests {
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("inf"), None);
+        assert_eq!(parse_retry_after(""), None);
+        assert_eq!(parse_retry_after("+5"), None);
+        assert_eq!(parse_retry_after("12a"), None);
+        assert_eq!(parse_retry_after("999999999"), Some(999_999_999_000.0));
+        assert_eq!(parse_retry_after("4294967296"), None);
     }
 }

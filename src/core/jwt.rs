@@ -10,6 +10,7 @@
 
 use super::base64url;
 use super::error::{Error, ErrorCode};
+use super::text::split_at_byte;
 
 /// A JSON member's value, as far as claims need to tell.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,9 +55,8 @@ pub struct DecodedJwt {
 /// Decodes `token` as a compact JWS (`header.payload.signature`). The error
 /// message names what is wrong but never repeats the token.
 pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
-    let three = token
-        .split_once('.')
-        .and_then(|(header, rest)| Some((header, rest.split_once('.')?)));
+    let three = split_at_byte(token, b'.')
+        .and_then(|(header, rest)| Some((header, split_at_byte(rest, b'.')?)));
     let Some((header, (payload, signature))) = three else {
         return Err(malformed("it does not have three dot-separated segments"));
     };

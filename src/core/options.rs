@@ -191,12 +191,13 @@ impl QueryOptions {
 }
 
 fn endpoint(url: &str, name: &str) -> Result<String, Error> {
-    let trimmed = url.trim_end_matches('/');
+    let trimmed = text::trim_end_byte(url, b'/');
     let rest = trimmed
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !url.chars().any(char::is_whitespace) => {
+        // No spaces or control characters anywhere.
+        Some(host) if !host.is_empty() && url.bytes().all(|b| b > b' ' && b != 0x7f) => {
             Ok(trimmed.into())
         }
         _ => Err(Error::invalid_option(
@@ -255,17 +256,12 @@ fn query_tags(tags: &[(String, String)]) -> Result<String, Error> {
 
 /// W3C trace context: `version-traceid-parentid-flags`, lowercase hex.
 fn traceparent(t: &str) -> Result<String, Error> {
-    let parts: Vec<&str> = t.split('-').collect();
-    let hex = |s: &str, len: usize| {
-        s.len() == len
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    let ok = parts.len() == 4
-        && hex(parts[0], 2)
-        && hex(parts[1], 32)
-        && hex(parts[2], 16)
-        && hex(parts[3], 2);
+    // 2, 32, 16 and 2 hex digits, dashes at 2, 35 and 52.
+    let ok = t.len() == 55
+        && t.bytes().enumerate().all(|(i, b)| match i {
+            2 | 35 | 52 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        });
     if ok {
         Ok(t.into())
     } else {

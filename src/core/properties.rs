@@ -40,6 +40,13 @@ fn header_value_is_safe(v: &str) -> bool {
 }
 
 proptest! {
+    /// The FQL text and GraphQL query go into the body through `json_string`.
+    #[test]
+    fn any_text_survives_json_string(text in any::<String>()) {
+        let back: String = serde_json::from_str(&request::json_string(&text)).unwrap();
+        prop_assert_eq!(back, text);
+    }
+
     #[test]
     fn freshness_only_worsens_as_time_passes(
         e in expiry(),

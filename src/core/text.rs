@@ -26,6 +26,20 @@ pub fn int(n: i64) -> String {
     }
 }
 
+/// `text` split at the first `byte` (an ASCII byte, so both halves are
+/// whole characters). Byte-wise on purpose: `str`'s char patterns bring a
+/// UTF-8 searcher into the module.
+pub fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let i = text.bytes().position(|b| b == byte)?;
+    Some((&text[..i], &text[i + 1..]))
+}
+
+/// `text` without trailing `byte`s (ASCII).
+pub fn trim_end_byte(text: &str, byte: u8) -> &str {
+    let kept = text.bytes().rev().skip_while(|&b| b == byte).count();
+    &text[..kept]
+}
+
 pub fn boolean(b: bool) -> &'static str {
     if b {
         "true"
@@ -58,5 +72,17 @@ mod tests {
             assert_eq!(int(n), n.to_string());
         }
         assert_eq!((boolean(true), boolean(false)), ("true", "false"));
+    }
+
+    #[test]
+    fn splits_and_trims_at_ascii_bytes() {
+        assert_eq!(split_at_byte("a.b.c", b'.'), Some(("a", "b.c")));
+        assert_eq!(split_at_byte(".", b'.'), Some(("", "")));
+        assert_eq!(split_at_byte("é.ü", b'.'), Some(("é", "ü")));
+        assert_eq!(split_at_byte("abc", b'.'), None);
+        assert_eq!(trim_end_byte("https://x//", b'/'), "https://x");
+        assert_eq!(trim_end_byte("///", b'/'), "");
+        assert_eq!(trim_end_byte("é/", b'/'), "é");
+        assert_eq!(trim_end_byte("", b'/'), "");
     }
 }
