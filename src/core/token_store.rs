@@ -345,10 +345,14 @@ impl<F: Clone> TokenStore<F> {
     pub fn clear(&mut self) -> Vec<F> {
         self.epoch += 1;
         self.last_sub = None;
-        self.entries
-            .drain(..)
-            .flat_map(|e| e.flights.into_iter().map(|f| f.handle))
-            .collect()
+        // Plain loops: the iterator-adapter version costs 1 KB of the .wasm.
+        let mut handles = Vec::new();
+        for entry in std::mem::take(&mut self.entries) {
+            for flight in entry.flights {
+                handles.push(flight.handle);
+            }
+        }
+        handles
     }
 
     fn entry_index(&mut self, key: &EntryKey) -> usize {

@@ -66,11 +66,11 @@ impl Options {
     pub fn string_record(&self, index: u32) -> Option<Vec<(String, String)>> {
         let flat: Array = self.get(index)?.dyn_into().ok()?;
         let text = |i| flat.get(i).as_string().unwrap_or_default();
-        Some(
-            (0..flat.length() / 2)
-                .map(|i| (text(2 * i), text(2 * i + 1)))
-                .collect(),
-        )
+        let mut pairs = Vec::new();
+        for i in (0..flat.length()).step_by(2) {
+            pairs.push((text(i), text(i + 1)));
+        }
+        Some(pairs)
     }
 }
 
@@ -112,6 +112,15 @@ pub fn to_json(value: &JsValue) -> Option<String> {
     js_sys::JSON::stringify(value).ok()?.as_string()
 }
 
+/// The items of `array`, if all are strings.
+fn strings(array: &Array) -> Option<Vec<String>> {
+    let mut items = Vec::new();
+    for i in 0..array.length() {
+        items.push(array.get(i).as_string()?);
+    }
+    Some(items)
+}
+
 /// The browser's JSON reader for the core's JWT decoding: `TextDecoder` and
 /// `JSON.parse`, then the members asked for (see `core::jwt::ReadJsonObject`).
 pub fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
@@ -129,14 +138,14 @@ pub fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>
         } else if let Some(s) = v.as_string() {
             Json::String(s)
         } else if Array::is_array(&v) {
-            Array::from(&v)
-                .iter()
-                .map(|item| item.as_string())
-                .collect::<Option<Vec<_>>>()
-                .map_or(Json::Other, Json::Strings)
+            strings(&Array::from(&v)).map_or(Json::Other, Json::Strings)
         } else {
             Json::Other
         })
     };
-    Some(names.iter().map(member).collect())
+    let mut members = Vec::with_capacity(names.len());
+    for name in names {
+        members.push(member(name));
+    }
+    Some(members)
 }
