@@ -36,7 +36,9 @@ for target in bundler web; do
   rm -f "$work/$target/.gitignore"
   # Rust's wasm32 target emits these features by default. The custom
   # sections naming the toolchain and the features are metadata no engine reads.
-  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  # Flattening and re-looping the control flow before -Oz, run to a fixed
+  # point, saves about 250 B gzipped over -Oz alone.
+  "$wasm_opt" --flatten --rereloop -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     --strip-producers --strip-target-features \
     "$work/$target/clerk_fauna_bg.wasm" -o "$work/$target/clerk_fauna_bg.wasm"
