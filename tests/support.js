@@ -162,7 +162,12 @@ export class FakeFauna {
       return json(401, path === '/' ? v4Unauthorized : v10Unauthorized, { 'www-authenticate': 'Bearer' });
     }
     const answer = this.answers.shift();
-    if (answer?.hang) return new Promise(() => {});
+    // Hangs until aborted, as fetch does.
+    if (answer?.hang) {
+      return new Promise((_, reject) => {
+        request.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+      });
+    }
     // Held: answered (as scripted, minus `hold`) when releaseHeld() is called.
     if (answer?.hold) {
       await new Promise((resolve) => this.held.push(resolve));

@@ -955,10 +955,11 @@ async fn http_client_for_the_fauna_driver() {
             "headers":{"Authorization":"Bearer placeholder","X-Format":"tagged","X-Driver-Env":null},
             "method":"POST","path":"/query/1"}"#,
     );
-    let call = || -> Promise {
+    let send = |request: &JsValue| -> Promise {
         let f: js_sys::Function = prop(&http, "request").into();
-        f.call1(&http, &request).unwrap().into()
+        f.call1(&http, request).unwrap().into()
     };
+    let call = || send(&request);
     let response = ok(call()).await;
     assert_eq!(number(&response, "status"), 200.0);
     let body: JsValue = JSON::parse(&string(&response, "body")).unwrap();
@@ -979,6 +980,20 @@ async fn http_client_for_the_fauna_driver() {
     fauna.reject(&c.peek(None).unwrap());
     assert_eq!(number(&ok(call()).await, "status"), 200.0);
     assert_eq!(issuer.count(), 2);
+    // No answer in time, or no answer at all: the package's own errors, which
+    // the driver keeps as the `cause` of its ClientError.
+    let impatient = json(
+        r#"{"client_timeout_ms":30,"data":{"query":"1","arguments":{}},"headers":{},
+            "method":"POST","path":"/query/1"}"#,
+    );
+    fauna.script(json(r#"[{"hang":true}]"#));
+    let e = err(send(&impatient)).await;
+    assert_eq!(string(&e, "code"), "timeout");
+    assert_eq!(string(&e, "message"), "No answer from Fauna within 30 ms.");
+    fauna.script(json(r#"[{"fail":true}]"#));
+    let e = err(send(&impatient)).await;
+    assert_eq!(string(&e, "code"), "network_error");
+    assert_eq!(string(&prop(&e, "cause"), "name"), "TypeError");
     // Closed: further requests reject.
     let close: js_sys::Function = prop(&http, "close").into();
     close.call0(&http).unwrap();

@@ -4,7 +4,7 @@
 // `source`); this file only carries them out. Async Rust compiled to
 // WebAssembly would cost about half the module's size for the same loops.
 
-import { makeError } from './error.js';
+import { ClerkFaunaError, makeError } from './error.js';
 
 const TIMED_OUT = Symbol('timed out');
 const CANCELLED = Symbol('cancelled');
@@ -134,6 +134,8 @@ export function authenticatedFetch(source, fetchFn) {
   };
 }
 
+const NETWORK_FAILED = 'The request to Fauna failed; the original error is in `cause`.';
+
 /**
  * An HTTP client for the official `fauna` (v10) driver's `HTTPClient`
  * interface, sending through the authenticated fetch to `endpoint`:
@@ -160,6 +162,14 @@ export function httpClient(source, endpoint, fetchFn) {
           headers: Object.fromEntries(response.headers.entries()),
           status: response.status,
         };
+      } catch (e) {
+        // The driver keeps what is thrown here as its ClientError's `cause`:
+        // say what happened in the package's own terms.
+        if (controller.signal.aborted) {
+          throw makeError('timeout', `No answer from Fauna within ${client_timeout_ms} ms.`);
+        }
+        if (e instanceof ClerkFaunaError) throw e;
+        throw makeError('network_error', NETWORK_FAILED, undefined, undefined, undefined, undefined, e);
       } finally {
         clearTimeout(timer);
       }
