@@ -157,7 +157,7 @@ fn header(request: &JsValue, name: &str) -> JsValue {
 async fn a_thousand_concurrent_gets_make_one_call() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
-    let results = all((0..1000).map(|_| c.get(JsValue::UNDEFINED)).collect()).await;
+    let results = all((0..1000).map(|_| c.get(None)).collect()).await;
     assert_eq!(issuer.count(), 1);
     let first = prop(&results.get(0), "value");
     assert!(first.is_string());
@@ -169,7 +169,7 @@ async fn a_thousand_concurrent_gets_make_one_call() {
     assert_eq!(string(&issuer.last_options(), "template"), "fauna");
     assert!(prop(&issuer.last_options(), "skipCache").is_undefined());
     // Warm: served from the cache.
-    assert_eq!(ok(c.get(JsValue::UNDEFINED)).await, first);
+    assert_eq!(ok(c.get(None)).await, first);
     assert_eq!((issuer.count(), stats(&c)[0]), (1, 1.0));
 }
 
@@ -178,10 +178,10 @@ async fn refresh_ahead_returns_the_old_token_and_refreshes_once() {
     // A 30 s token under a 45 s refresh-ahead window is due for refresh at once.
     let issuer = Issuer::new(ALICE, 30.0);
     let c = cache(&issuer, r#"{"refreshAheadSeconds":45}"#);
-    let old = ok(c.get(JsValue::UNDEFINED)).await;
+    let old = ok(c.get(None)).await;
     issuer.script(json(r#"["hold"]"#));
     for _ in 0..20 {
-        assert_eq!(ok(c.get(JsValue::UNDEFINED)).await, old);
+        assert_eq!(ok(c.get(None)).await, old);
     }
     assert_eq!(issuer.count(), 2, "exactly one background refresh");
     assert_eq!(prop(&issuer.last_options(), "skipCache"), JsValue::TRUE);
@@ -201,10 +201,10 @@ async fn below_min_validity_callers_wait_for_a_new_token() {
         &issuer,
         r#"{"minValiditySeconds":15,"refreshAheadSeconds":20}"#,
     );
-    let first = ok(c.get(JsValue::UNDEFINED)).await;
+    let first = ok(c.get(None)).await;
     assert_eq!(c.peek(None), None);
     issuer.script(json(r#"["hold"]"#));
-    let waiting = c.get(JsValue::UNDEFINED);
+    let waiting = c.get(None);
     assert!(
         !settles(&waiting, 50.0).await,
         "served a token below minValiditySeconds"
@@ -220,9 +220,9 @@ async fn skip_cache_shares_only_with_forced_calls() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
     issuer.script(json(r#"["hold","hold"]"#));
-    let ordinary = c.get(JsValue::UNDEFINED);
+    let ordinary = c.get(None);
     let forced: Vec<Promise> = (0..3)
-        .map(|_| c.get(json(r#"{"skipCache":true}"#)))
+        .map(|_| c.get(opts(json(r#"{"skipCache":true}"#))))
         .collect();
     pause(0.0).await;
     assert_eq!(issuer.count(), 2);
@@ -244,10 +244,10 @@ async fn skip_cache_shares_only_with_forced_calls() {
 async fn signed_out_rejects_clears_and_is_not_cached() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
-    ok(c.get(json(r#"{"template":"other"}"#))).await;
+    ok(c.get(opts(json(r#"{"template":"other"}"#)))).await;
     assert!(c.peek(Some("other".into())).is_some());
     issuer.script(json(r#"["null"]"#));
-    let e = err(c.get(JsValue::UNDEFINED)).await;
+    let e = err(c.get(None)).await;
     assert_eq!(string(&e, "code"), "signed_out");
     assert_eq!(string(&e, "name"), "ClerkFaunaError");
     assert!(e.is_instance_of::<js_sys::Error>());
@@ -257,7 +257,7 @@ async fn signed_out_rejects_clears_and_is_not_cached() {
         "sign-out keeps no token"
     );
     // Not cached: the next call asks again and succeeds.
-    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert!(ok(c.get(None)).await.is_string());
     assert_eq!(issuer.count(), 3);
 }
 
@@ -266,10 +266,10 @@ async fn a_throwing_get_token_keeps_its_cause() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
     issuer.script(json(r#"["throw"]"#));
-    let e = err(c.get(JsValue::UNDEFINED)).await;
+    let e = err(c.get(None)).await;
     assert_eq!(string(&e, "code"), "token_unavailable");
     assert_eq!(prop(&e, "cause"), issuer.error());
-    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert!(ok(c.get(None)).await.is_string());
     assert_eq!(stats(&c)[4], 1.0);
 }
 
@@ -278,11 +278,11 @@ async fn a_hanging_get_token_times_out_and_the_next_call_retries() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, r#"{"getTokenTimeoutMs":100}"#);
     issuer.script(json(r#"["hang"]"#));
-    let waiters: Vec<Promise> = (0..5).map(|_| c.get(JsValue::UNDEFINED)).collect();
+    let waiters: Vec<Promise> = (0..5).map(|_| c.get(None)).collect();
     for r in all(waiters).await.iter() {
         assert_eq!(string(&prop(&r, "reason"), "code"), "token_timeout");
     }
-    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert!(ok(c.get(None)).await.is_string());
     assert_eq!(issuer.count(), 2);
 }
 
@@ -292,7 +292,7 @@ async fn malformed_tokens_are_rejected() {
     let c = cache(&issuer, "{}");
     issuer.script(json(r#"["garbage","number"]"#));
     for _ in 0..2 {
-        let e = err(c.get(JsValue::UNDEFINED)).await;
+        let e = err(c.get(None)).await;
         assert_eq!(string(&e, "code"), "malformed_token");
         assert!(
             !string(&e, "message").contains("not.a.jwt"),
@@ -320,10 +320,10 @@ async fn malformed_tokens_are_rejected() {
 async fn another_user_clears_every_other_entry() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
-    ok(c.get(JsValue::UNDEFINED)).await;
-    ok(c.get(json(r#"{"template":"other"}"#))).await;
+    ok(c.get(None)).await;
+    ok(c.get(opts(json(r#"{"template":"other"}"#)))).await;
     issuer.set_sub(BOB);
-    let bob = ok(c.get(json(r#"{"template":"other","skipCache":true}"#))).await;
+    let bob = ok(c.get(opts(json(r#"{"template":"other","skipCache":true}"#)))).await;
     assert_eq!(string(&payload(&bob.as_string().unwrap()), "sub"), BOB);
     assert_eq!(c.peek(None), None, "Alice's token survived Bob's sign-in");
     assert_eq!(string(&c.claims(Some("other".into())), "sub"), BOB);
@@ -334,7 +334,7 @@ async fn clear_during_a_call_rejects_its_waiters_at_once() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
     issuer.script(json(r#"["hold"]"#));
-    let waiters: Vec<Promise> = (0..3).map(|_| c.get(JsValue::UNDEFINED)).collect();
+    let waiters: Vec<Promise> = (0..3).map(|_| c.get(None)).collect();
     c.clear();
     for r in all(waiters).await.iter() {
         assert_eq!(string(&prop(&r, "reason"), "code"), "cleared");
@@ -352,7 +352,7 @@ async fn clear_during_a_call_rejects_its_waiters_at_once() {
 async fn invalidate_claims_and_options() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, r#"{"template":"fauna","organizationId":"org_1"}"#);
-    let t = ok(c.get(JsValue::UNDEFINED)).await;
+    let t = ok(c.get(None)).await;
     assert_eq!(string(&issuer.last_options(), "organizationId"), "org_1");
     assert_eq!(JsValue::from(c.peek(None)), t);
     assert_eq!(string(&c.claims(None), "sub"), ALICE);
@@ -374,7 +374,7 @@ async fn invalidate_claims_and_options() {
         .err()
         .unwrap();
     assert_eq!(string(&e, "code"), "invalid_option");
-    let e = err(c.get(json(r#"{"skipCache":"yes"}"#))).await;
+    let e = err(c.get(opts(json(r#"{"skipCache":"yes"}"#)))).await;
     assert_eq!(string(&e, "code"), "invalid_option");
     assert_eq!(
         string(&e, "message"),
@@ -407,12 +407,7 @@ async fn query_sends_exactly_the_specified_request() {
     let c = cache(&issuer, "{}");
     let fauna = FakeFauna::new();
     let db = client(&c, &fauna, "{}");
-    let result = ok(db.query(
-        "Query.token().sub".into(),
-        json(r#"{"x":1}"#),
-        JsValue::UNDEFINED,
-    ))
-    .await;
+    let result = ok(db.query("Query.token().sub".into(), json(r#"{"x":1}"#), None)).await;
     assert_eq!(string(&result, "data"), ALICE);
     assert_eq!(string(&result, "staticType"), "String");
     assert_eq!(number(&result, "schemaVersion"), 0.0);
@@ -446,7 +441,7 @@ async fn query_sends_exactly_the_specified_request() {
             "queryTags":{"app":"demo"},"queryTimeoutMs":1000,
             "traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}"#,
     );
-    ok(db.query("1".into(), JsValue::UNDEFINED, options)).await;
+    ok(db.query("1".into(), JsValue::UNDEFINED, opts(options))).await;
     let r = fauna.request(1);
     assert_eq!(string(&r, "body"), r#"{"query":"1"}"#);
     assert_eq!(header(&r, "x-last-txn-ts"), format!("{first_ts}"));
@@ -469,8 +464,8 @@ async fn last_txn_ts_keeps_the_largest() {
     fauna.script(json(
         r#"[{"body":{"data":1,"txn_ts":20,"stats":{}}},{"body":{"data":2,"txn_ts":10,"stats":{}}}]"#,
     ));
-    ok(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
-    ok(db.query("2".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    ok(db.query("1".into(), JsValue::UNDEFINED, None)).await;
+    ok(db.query("2".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(db.last_txn_ts(), Some(20.0));
 }
 
@@ -480,9 +475,9 @@ async fn a_hundred_queries_rejected_with_401_share_one_refresh() {
     let c = cache(&issuer, "{}");
     let fauna = FakeFauna::new();
     let db = client(&c, &fauna, "{}");
-    let stale = ok(c.get(JsValue::UNDEFINED)).await.as_string().unwrap();
+    let stale = ok(c.get(None)).await.as_string().unwrap();
     fauna.reject(&stale);
-    let queries = (0..100).map(|_| db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED));
+    let queries = (0..100).map(|_| db.query("1".into(), JsValue::UNDEFINED, None));
     for r in all(queries.collect()).await.iter() {
         assert_eq!(
             string(&r, "status"),
@@ -505,7 +500,7 @@ async fn a_second_401_is_unauthorized_with_a_hint_and_no_token() {
     let db = client(&c, &fauna, "{}");
     let unauthorized = r#"{"status":401,"body":{"error":{"code":"unauthorized","message":"Access token required"}}}"#;
     fauna.script(json(&format!("[{unauthorized},{unauthorized}]")));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&e, "code"), "unauthorized");
     assert_eq!(number(&e, "httpStatus"), 401.0);
     assert_eq!(string(&e, "faunaCode"), "unauthorized");
@@ -529,12 +524,12 @@ async fn throttling_backs_off_and_retries() {
     let throttled = r#"{"status":429,"body":{"error":{"code":"limit_exceeded","message":"Rate limit exceeded"},"stats":{}}}"#;
     let honoured = r#"{"status":429,"headers":{"Retry-After":"0"},"body":{"error":{"code":"limit_exceeded","message":"Rate limit exceeded"}}}"#;
     fauna.script(json(&format!("[{throttled},{honoured}]")));
-    let result = ok(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let result = ok(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&result, "data"), ALICE);
     assert_eq!(fauna.count(), 3);
 
     fauna.script(json(&format!("[{throttled},{throttled},{throttled}]")));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&e, "code"), "throttled");
     assert_eq!(number(&e, "httpStatus"), 429.0);
     assert_eq!(fauna.count(), 6, "three attempts in all");
@@ -542,7 +537,7 @@ async fn throttling_backs_off_and_retries() {
     // A server asking for longer than maxBackoffMs is not hammered.
     let long = r#"{"status":429,"headers":{"Retry-After":"30"},"body":{"error":{"code":"limit_exceeded","message":"x"}}}"#;
     fauna.script(json(&format!("[{long}]")));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(
         (string(&e, "code"), number(&e, "retryAfterMs")),
         ("throttled".into(), 30_000.0)
@@ -622,7 +617,7 @@ async fn every_failure_has_its_code_and_is_not_retried() {
     ];
     for (i, (answer, code, fauna_code)) in cases.iter().enumerate() {
         fauna.script(json(&format!("[{answer}]")));
-        let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+        let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
         assert_eq!(string(&e, "code"), *code, "{answer}");
         assert_eq!(
             prop(&e, "faunaCode").as_string().as_deref(),
@@ -634,26 +629,26 @@ async fn every_failure_has_its_code_and_is_not_retried() {
     fauna.script(json(
         r#"[{"status":400,"body":{"error":{"code":"abort","message":"a","abort":{"why":"no"}}}}]"#,
     ));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&prop(&e, "abort"), "why"), "no");
     fauna.script(json(r#"[{"status":400,"body":{"error":{"code":"constraint_failure","message":"c","constraint_failures":[{"message":"m"}]}}}]"#));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert!(Array::is_array(&prop(&e, "constraintFailures")));
-    let e = err(db.query(JsValue::from(5), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query(JsValue::from(5), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&e, "code"), "invalid_option");
-    let e = err(db.query("1".into(), json("[1]"), JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), json("[1]"), None)).await;
     assert_eq!(string(&e, "code"), "invalid_option");
     let e = err(db.query(
         "1".into(),
         JsValue::UNDEFINED,
-        json(r#"{"queryTags":{"a b":"c"}}"#),
+        opts(json(r#"{"queryTags":{"a b":"c"}}"#)),
     ))
     .await;
     assert_eq!(string(&e, "code"), "invalid_option");
     let e = err(db.query(
         "1".into(),
         JsValue::UNDEFINED,
-        json(r#"{"queryTags":{"a":1}}"#),
+        opts(json(r#"{"queryTags":{"a":1}}"#)),
     ))
     .await;
     assert_eq!(
@@ -673,7 +668,7 @@ async fn a_request_with_no_answer_times_out() {
     let e = err(db.query(
         "1".into(),
         JsValue::UNDEFINED,
-        json(r#"{"queryTimeoutMs":1}"#),
+        opts(json(r#"{"queryTimeoutMs":1}"#)),
     ))
     .await;
     assert_eq!(string(&e, "code"), "timeout");
@@ -687,7 +682,7 @@ async fn token_errors_reach_query_callers() {
     let fauna = FakeFauna::new();
     let db = client(&c, &fauna, "{}");
     issuer.script(json(r#"["null"]"#));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&e, "code"), "signed_out");
     assert_eq!(fauna.count(), 0, "a request was sent without a token");
 }
@@ -798,17 +793,17 @@ async fn one_cache_shared_by_two_clients() {
     let fauna = FakeFauna::new();
     let a = client(&c, &fauna, "{}");
     let b = client(&c, &fauna, "{}");
-    ok(a.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
-    ok(b.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    ok(a.query("1".into(), JsValue::UNDEFINED, None)).await;
+    ok(b.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(issuer.count(), 1);
     // Sign-out through the cache reaches both clients.
     c.clear();
     issuer.set_sub(BOB);
-    let r = ok(b.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let r = ok(b.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&r, "data"), BOB);
     // The clients keep working after the cache object itself is freed.
     drop(c);
-    let r = ok(a.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let r = ok(a.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&r, "data"), BOB);
 }
 
@@ -817,9 +812,9 @@ async fn background_refresh_failures_are_not_unhandled() {
     let seen = watch_unhandled();
     let issuer = Issuer::new(ALICE, 30.0);
     let c = cache(&issuer, r#"{"refreshAheadSeconds":45}"#);
-    ok(c.get(JsValue::UNDEFINED)).await;
+    ok(c.get(None)).await;
     issuer.script(json(r#"["throw"]"#));
-    assert!(ok(c.get(JsValue::UNDEFINED)).await.is_string());
+    assert!(ok(c.get(None)).await.is_string());
     pause(50.0).await;
     assert_eq!(issuer.count(), 2);
     assert_eq!(stats(&c)[4], 1.0);
@@ -934,7 +929,7 @@ async fn the_unauthorized_hint_says_what_diagnose_finds() {
     let db = client(&c, &fauna, "{}");
     let unauthorized = r#"{"status":401,"body":{"error":{"code":"unauthorized","message":"Access token required"}}}"#;
     fauna.script(json(&format!("[{unauthorized},{unauthorized}]")));
-    let e = err(db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await;
+    let e = err(db.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&e, "code"), "unauthorized");
     let hint = string(&e, "hint");
     assert!(
@@ -1008,14 +1003,14 @@ async fn a_401_after_a_user_switch_is_not_retried_with_the_new_users_token() {
     let c = cache(&issuer, "{}");
     let fauna = FakeFauna::new();
     let db = client(&c, &fauna, "{}");
-    ok(c.get(JsValue::UNDEFINED)).await;
+    ok(c.get(None)).await;
     fauna.script(json(HELD_401));
-    let alices = db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let alices = db.query("1".into(), JsValue::UNDEFINED, None);
     pause(20.0).await;
     // Alice signs out and Bob signs in while her query is out.
     c.clear();
     issuer.set_sub(BOB);
-    ok(c.get(JsValue::UNDEFINED)).await;
+    ok(c.get(None)).await;
     assert_eq!(fauna.release_held(), 1);
     let e = err(alices).await;
     assert_eq!(string(&e, "code"), "cleared");
@@ -1031,7 +1026,7 @@ async fn a_401_after_a_user_switch_is_not_retried_with_the_new_users_token() {
     pause(20.0).await;
     c.clear();
     issuer.set_sub(ALICE);
-    ok(c.get(JsValue::UNDEFINED)).await;
+    ok(c.get(None)).await;
     fauna.release_held();
     assert_eq!(string(&err(fetched).await, "code"), "cleared");
     assert_eq!(fauna.count(), 2);
@@ -1044,7 +1039,7 @@ async fn sign_out_during_a_429_backoff_sends_nothing_more() {
     let fauna = FakeFauna::new();
     let db = client(&c, &fauna, "{}");
     fauna.script(json(r#"[{"status":429,"headers":{"Retry-After":"1"},"body":{"error":{"code":"limit_exceeded","message":"x"}}}]"#));
-    let waiting = db.query("1".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let waiting = db.query("1".into(), JsValue::UNDEFINED, None);
     pause(50.0).await;
     assert_eq!(fauna.count(), 1);
     c.clear();

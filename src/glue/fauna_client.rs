@@ -82,8 +82,8 @@ impl FaunaClient {
         tokens: &TokenCache,
         options: Option<FaunaClientOptions>,
     ) -> Result<FaunaClient, JsValue> {
-        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-        let (raw, fetch) = read_options(&options, "FaunaClient options")?;
+        let (raw, fetch) =
+            read_options(options.as_ref().map(AsRef::as_ref), "FaunaClient options")?;
         let options = QueryOptions::default()
             .merged(raw)
             .map_err(|e| errors::plain(&e))?;
@@ -101,14 +101,14 @@ impl FaunaClient {
     /// Runs an FQL v10 query (`POST /query/1`). See the TypeScript
     /// declaration for the result's shape.
     #[wasm_bindgen(skip_typescript)]
-    pub fn query(&self, fql: JsValue, arguments: JsValue, options: JsValue) -> Promise {
+    pub fn query(&self, fql: JsValue, arguments: JsValue, options: Option<Object>) -> Promise {
         let payload = (|| {
             let Some(fql) = fql.as_string() else {
                 return Err(errors::invalid_option(
                     "query needs the FQL text as a string.".into(),
                 ));
             };
-            let (raw, _) = read_options(&options, "query options")?;
+            let (raw, _) = read_options(options.as_ref().map(AsRef::as_ref), "query options")?;
             let options = self
                 .inner
                 .options
@@ -233,7 +233,7 @@ impl FaunaClient {
 }
 
 fn read_options(
-    value: &JsValue,
+    value: Option<&JsValue>,
     what: &str,
 ) -> Result<(RawQueryOptions, Option<Function>), JsValue> {
     let o = Options::read(

@@ -30,16 +30,17 @@ extern "C" {
 /// An options object's values, read and type-checked by `readOptions`
 /// (flows.js; it throws `invalid_option` for a wrong type). `spec` names them
 /// as `kind:name` (s string, n number, b boolean, f function, r record of
-/// strings); the getters take their index in `spec`. No options (`undefined`
-/// or `null`, the usual case on hot paths) costs no call into JS.
+/// strings); the getters take their index in `spec`.
 pub struct Options(Option<Array>);
 
 impl Options {
-    pub fn read(value: &JsValue, what: &str, spec: &str) -> Result<Options, JsValue> {
-        if value.is_undefined() || value.is_null() {
-            return Ok(Options(None));
+    /// `None`: no options (the wasm-bindgen glue maps `undefined` and `null`
+    /// to `None` in JS, so this costs no call into JS).
+    pub fn read(value: Option<&JsValue>, what: &str, spec: &str) -> Result<Options, JsValue> {
+        match value {
+            None => Ok(Options(None)),
+            Some(value) => read_options(value, what, spec).map(|values| Options(Some(values))),
         }
-        read_options(value, what, spec).map(|values| Options(Some(values)))
     }
 
     fn get(&self, index: u32) -> Option<JsValue> {

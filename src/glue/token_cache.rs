@@ -85,7 +85,7 @@ impl TokenCache {
                 "TokenCache needs a getToken function, e.g. useAuth().getToken.".into(),
             ));
         };
-        let raw = read_options(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+        let raw = read_options(options.as_ref().map(AsRef::as_ref))?;
         let options = CacheOptions::from_raw(raw).map_err(|e| errors::plain(&e))?;
         Ok(TokenCache {
             inner: Rc::new(CacheInner {
@@ -108,8 +108,9 @@ impl TokenCache {
     /// `token_timeout`, `malformed_token`, `cleared` or `invalid_option`.
     /// (Its TypeScript declaration is in types.d.ts: `options` is optional.)
     #[wasm_bindgen(skip_typescript)]
-    pub fn get(&self, options: JsValue) -> Promise {
-        let o = match Options::read(&options, "get options", "s:template b:skipCache") {
+    pub fn get(&self, options: Option<Object>) -> Promise {
+        let options = options.as_ref().map(AsRef::as_ref);
+        let o = match Options::read(options, "get options", "s:template b:skipCache") {
             Ok(o) => o,
             Err(e) => return Promise::reject(&e),
         };
@@ -192,7 +193,7 @@ impl TokenCache {
     }
 }
 
-fn read_options(value: &JsValue) -> Result<RawCacheOptions, JsValue> {
+fn read_options(value: Option<&JsValue>) -> Result<RawCacheOptions, JsValue> {
     let o = Options::read(
         value,
         "TokenCache options",
