@@ -426,7 +426,7 @@ function sayWhat(f) {
       `${fmt(h.getToken.median, 'ns')} for awaiting an instantly resolved \`getToken\` (${fmt(h.vsGetToken.median, 'ratio')}). ` +
       (hitOk
         ? 'The hit costs no more than the JS reference.'
-        : `The hit costs more than the JS reference. Each hit crosses into WebAssembly and back, reads the options argument and the clock (\`Date.now()\`) through imports and asks the token store, before returning the promise it keeps for the cached token (\`CacheInner::resolved\` in \`src/glue/token_cache.rs\`); the reference does one \`Map\` lookup and returns the promise it already holds. In absolute terms it is ${fmt(h.package.median, 'ns')} per request, small beside any network round trip but not free.`),
+        : `The hit costs more than the JS reference. Each hit crosses into WebAssembly and back, reads the clock (\`Date.now()\`) through an import and asks the token store, before returning the promise it keeps for the cached token (\`CacheInner::resolved\` in \`src/glue/token_cache.rs\`); the reference does one \`Map\` lookup and returns the promise it already holds. In absolute terms it is ${fmt(h.package.median, 'ns')} per request, small beside any network round trip but not free.`),
   );
   const stampOk = s.cold.calls.max === 1 && s.unauthorized.refreshes.max === 1 && s.cold.allFulfilled && s.unauthorized.allFulfilled;
   out.push(

@@ -15,7 +15,7 @@ rm -rf "$out" "$work"
 wasm_opt=scripts/node_modules/.bin/wasm-opt
 
 # The standard library recompiled for size, with panics that trap at once
-# (no panic messages or formatting machinery in the module): about 4 KB of
+# (no panic messages or formatting machinery in the module): about 7 KB of
 # the gzipped .wasm. These are unstable flags, so RUSTC_BOOTSTRAP lets the
 # stable toolchain accept them (rustup offers this machine no nightly). They
 # change the size only: a panic was already a trap (panic = "abort").
