@@ -15,17 +15,23 @@ async function postJson(url, body) {
 }
 
 /**
- * Signs `userId` in at the Clerk stand-in and returns a Clerk-style
- * `getToken(options)` for that session, minting through the Frontend API's
+ * Signs `userId` in at the Clerk stand-in: resolves to the session's id and a
+ * Clerk-style `getToken(options)` for it, minting through the Frontend API's
  * token endpoint like Clerk's own SDK.
  */
-export async function signIn(clerk, userId) {
+export async function startSession(clerk, userId) {
   const { session_id: sessionId } = await postJson(`${clerk}/v1/client/sign_ins`, { user_id: userId });
-  return async ({ template = 'fauna', skipCache = false } = {}) => {
+  const getToken = async ({ template = 'fauna', skipCache = false } = {}) => {
     const path = `/v1/client/sessions/${sessionId}/tokens/${encodeURIComponent(template)}`;
     const { jwt } = await postJson(`${clerk}${path}${skipCache ? '?debug=skip_cache' : ''}`);
     return jwt;
   };
+  return { sessionId, getToken };
+}
+
+/** Signs `userId` in and returns the session's `getToken` (see startSession). */
+export async function signIn(clerk, userId) {
+  return (await startSession(clerk, userId)).getToken;
 }
 
 /**
