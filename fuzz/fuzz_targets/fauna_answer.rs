@@ -1,6 +1,7 @@
-//! Any answer Fauna (or a proxy) could send, under any options: classifying
-//! it, reading Retry-After and building the next request never panic, and
-//! the backoff stays within its bounds.
+//! Any answer Fauna (or a proxy) could send, under any options that
+//! readOptions (flows.js) lets through: classifying it, reading Retry-After
+//! and building the next request never panic, and the backoff stays within
+//! its bounds.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -24,8 +25,8 @@ struct Input {
     endpoint: Option<String>,
     tags: Option<Vec<(String, String)>>,
     traceparent: Option<String>,
-    timeout: Option<f64>,
-    max_attempts: Option<f64>,
+    timeout: Option<u32>,
+    max_attempts: Option<u32>,
     max_backoff: Option<f64>,
     fql: String,
 }
@@ -44,9 +45,11 @@ fuzz_target!(|input: Input| {
         endpoint: input.endpoint,
         query_tags: input.tags,
         traceparent: input.traceparent,
-        query_timeout_ms: input.timeout,
-        max_attempts: input.max_attempts,
-        max_backoff_ms: input.max_backoff,
+        // As readOptions (flows.js) lets them through: whole numbers in range, a
+        // backoff of zero or more.
+        query_timeout_ms: input.timeout.map(|t| t.clamp(1, 600_000)),
+        max_attempts: input.max_attempts.map(|n| n.clamp(1, 100)),
+        max_backoff_ms: input.max_backoff.filter(|m| m.is_finite() && *m >= 0.0),
         ..RawQueryOptions::default()
     };
     let Ok(options) = QueryOptions::default().merged(raw) else {

@@ -1,18 +1,22 @@
-//! The options of `TokenCache` and `FaunaClient`, validated once so that no
-//! request can carry a header value Fauna's protocol forbids.
+//! The options of `TokenCache` and `FaunaClient`: their defaults, per-query
+//! overrides laid over the client's, and the check that no request can carry
+//! a header value Fauna's protocol forbids.
 //!
-//! The glue reads raw values off JS objects into the `Raw*` structs; these
-//! functions check them and fill in the defaults.
+//! The glue reads the caller's objects with `readOptions` (flows.js), which
+//! checks each value's type and the form or range its option allows (URLs,
+//! whole numbers in range, `format`); the values arrive here in the `Raw*`
+//! structs. The two that go into headers as free text, query tags and
+//! `traceparent`, are checked here.
 
 use super::error::Error;
 use super::freshness::FreshnessPolicy;
-use super::text;
 
 pub const DEFAULT_ENDPOINT: &str = "https://db.fauna.com";
 pub const DEFAULT_GRAPHQL_ENDPOINT: &str = "https://graphql.fauna.com/graphql";
 pub const DEFAULT_TEMPLATE: &str = "fauna";
 
-/// `TokenCache` options as read from JS (`None` = not given).
+/// `TokenCache` options as read from JS (`None` = not given): a non-empty
+/// template, seconds zero or more, a positive timeout.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawCacheOptions {
     pub template: Option<String>,
@@ -31,37 +35,21 @@ pub struct CacheOptions {
 }
 
 impl CacheOptions {
-    pub fn from_raw(raw: RawCacheOptions) -> Result<Self, Error> {
-        let template = raw.template.unwrap_or_else(|| DEFAULT_TEMPLATE.into());
-        check_template(&template)?;
-        let seconds = |v: Option<f64>, default: f64, name: &str| {
-            let v = v.unwrap_or(default);
-            if v.is_finite() && v >= 0.0 {
-                Ok(v * 1000.0)
-            } else {
-                Err(Error::invalid_option(
-                    [name, " must be a number of seconds, zero or more."].concat(),
-                ))
-            }
-        };
-        let timeout = raw.get_token_timeout_ms.unwrap_or(10_000.0);
-        if !(timeout.is_finite() && timeout > 0.0) {
-            return Err(Error::invalid_option(
-                "getTokenTimeoutMs must be a positive number of milliseconds.",
-            ));
-        }
-        Ok(CacheOptions {
-            template,
+    /// `raw` with the defaults filled in.
+    pub fn from_raw(raw: RawCacheOptions) -> Self {
+        CacheOptions {
+            template: raw.template.unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
             organization_id: raw.organization_id,
             policy: FreshnessPolicy {
-                refresh_ahead_ms: seconds(raw.refresh_ahead_seconds, 15.0, "refreshAheadSeconds")?,
-                min_validity_ms: seconds(raw.min_validity_seconds, 5.0, "minValiditySeconds")?,
+                refresh_ahead_ms: raw.refresh_ahead_seconds.unwrap_or(15.0) * 1000.0,
+                min_validity_ms: raw.min_validity_seconds.unwrap_or(5.0) * 1000.0,
             },
-            get_token_timeout_ms: timeout,
-        })
+            get_token_timeout_ms: raw.get_token_timeout_ms.unwrap_or(10_000.0),
+        }
     }
 }
 
+/// A template name passed to `peek`, `claims` or `invalidate`.
 pub fn check_template(template: &str) -> Result<(), Error> {
     if template.is_empty() {
         return Err(Error::invalid_option(
@@ -87,24 +75,31 @@ impl Format {
     }
 }
 
-/// `FaunaClient` options, and per-query overrides, as read from JS.
+/// `FaunaClient` options, and per-query overrides, as read from JS (see the
+/// module's note for what is already checked).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawQueryOptions {
+    /// http(s), without a trailing slash.
     pub endpoint: Option<String>,
     pub graphql_endpoint: Option<String>,
-    pub format: Option<String>,
-    pub query_timeout_ms: Option<f64>,
-    pub max_attempts: Option<f64>,
+    pub format: Option<Format>,
+    /// 1 to 600,000.
+    pub query_timeout_ms: Option<u32>,
+    /// 1 to 100.
+    pub max_attempts: Option<u32>,
+    /// Zero or more.
     pub max_backoff_ms: Option<f64>,
     pub typecheck: Option<bool>,
     pub linearized: Option<bool>,
-    pub max_contention_retries: Option<f64>,
-    /// In the caller's order, as `[key, value]` pairs.
+    /// 0 to 7.
+    pub max_contention_retries: Option<u32>,
+    /// In the caller's order, as `[key, value]` pairs; checked here.
     pub query_tags: Option<Vec<(String, String)>>,
+    /// Checked here.
     pub traceparent: Option<String>,
 }
 
-/// Validated options: every value here is safe to put in a header.
+/// Options ready for requests: every value here is safe to put in a header.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryOptions {
     /// Without a trailing slash.
@@ -141,90 +136,29 @@ impl Default for QueryOptions {
 }
 
 impl QueryOptions {
-    /// These options with `raw`'s values laid over them.
+    /// These options with `raw`'s values laid over them; fails for query
+    /// tags or a traceparent that Fauna's protocol does not allow.
     pub fn merged(&self, raw: RawQueryOptions) -> Result<QueryOptions, Error> {
-        let mut o = self.clone();
-        if let Some(e) = raw.endpoint {
-            o.endpoint = endpoint(&e, "endpoint")?;
-        }
-        if let Some(e) = raw.graphql_endpoint {
-            o.graphql_endpoint = endpoint(&e, "graphqlEndpoint")?;
-        }
-        if let Some(f) = raw.format {
-            o.format = match f.as_str() {
-                "simple" => Format::Simple,
-                "tagged" => Format::Tagged,
-                _ => {
-                    return Err(Error::invalid_option(
-                        "format must be 'simple' or 'tagged'.",
-                    ))
-                }
-            };
-        }
-        if let Some(ms) = raw.query_timeout_ms {
-            o.query_timeout_ms = integer(ms, 1, 600_000, "queryTimeoutMs")?;
-        }
-        if let Some(n) = raw.max_attempts {
-            o.max_attempts = integer(n, 1, 100, "maxAttempts")?;
-        }
-        if let Some(ms) = raw.max_backoff_ms {
-            if !(ms.is_finite() && ms >= 0.0) {
-                return Err(Error::invalid_option(
-                    "maxBackoffMs must be a number of milliseconds, zero or more.",
-                ));
-            }
-            o.max_backoff_ms = ms;
-        }
-        o.typecheck = raw.typecheck.or(o.typecheck);
-        o.linearized = raw.linearized.or(o.linearized);
-        if let Some(n) = raw.max_contention_retries {
-            o.max_contention_retries = Some(integer(n, 0, 7, "maxContentionRetries")?);
-        }
-        if let Some(tags) = raw.query_tags {
-            o.query_tags = Some(query_tags(&tags)?);
-        }
-        if let Some(t) = raw.traceparent {
-            o.traceparent = Some(traceparent(&t)?);
-        }
-        Ok(o)
-    }
-}
-
-fn endpoint(url: &str, name: &str) -> Result<String, Error> {
-    let trimmed = text::trim_end_byte(url, b'/');
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"));
-    match rest {
-        // No spaces or control characters anywhere.
-        Some(host) if !host.is_empty() && url.bytes().all(|b| b > b' ' && b != 0x7f) => {
-            Ok(trimmed.into())
-        }
-        _ => Err(Error::invalid_option(
-            [
-                name,
-                " must be an http:// or https:// URL, e.g. https://db.fauna.com.",
-            ]
-            .concat(),
-        )),
-    }
-}
-
-fn integer(v: f64, min: u32, max: u32, name: &str) -> Result<u32, Error> {
-    if v.fract() == 0.0 && v >= f64::from(min) && v <= f64::from(max) {
-        Ok(v as u32)
-    } else {
-        Err(Error::invalid_option(
-            [
-                name,
-                " must be a whole number from ",
-                &text::uint(min.into()),
-                " to ",
-                &text::uint(max.into()),
-                ".",
-            ]
-            .concat(),
-        ))
+        let o = self.clone();
+        Ok(QueryOptions {
+            endpoint: raw.endpoint.unwrap_or(o.endpoint),
+            graphql_endpoint: raw.graphql_endpoint.unwrap_or(o.graphql_endpoint),
+            format: raw.format.unwrap_or(o.format),
+            query_timeout_ms: raw.query_timeout_ms.unwrap_or(o.query_timeout_ms),
+            max_attempts: raw.max_attempts.unwrap_or(o.max_attempts),
+            max_backoff_ms: raw.max_backoff_ms.unwrap_or(o.max_backoff_ms),
+            typecheck: raw.typecheck.or(o.typecheck),
+            linearized: raw.linearized.or(o.linearized),
+            max_contention_retries: raw.max_contention_retries.or(o.max_contention_retries),
+            query_tags: match raw.query_tags {
+                Some(tags) => Some(query_tags(&tags)?),
+                None => o.query_tags,
+            },
+            traceparent: match raw.traceparent {
+                Some(t) => Some(traceparent(&t)?),
+                None => o.traceparent,
+            },
+        })
     }
 }
 
@@ -282,105 +216,23 @@ mod tests {
 
     #[test]
     fn cache_defaults() {
-        let o = CacheOptions::from_raw(RawCacheOptions::default()).unwrap();
+        let o = CacheOptions::from_raw(RawCacheOptions::default());
         assert_eq!(o.template, "fauna");
         assert_eq!(o.policy, FreshnessPolicy::default());
         assert_eq!(o.get_token_timeout_ms, 10_000.0);
-    }
-
-    #[test]
-    fn cache_rejects_bad_numbers() {
-        for raw in [
-            RawCacheOptions {
-                refresh_ahead_seconds: Some(-1.0),
-                ..Default::default()
-            },
-            RawCacheOptions {
-                min_validity_seconds: Some(f64::NAN),
-                ..Default::default()
-            },
-            RawCacheOptions {
-                get_token_timeout_ms: Some(0.0),
-                ..Default::default()
-            },
-            RawCacheOptions {
-                template: Some(String::new()),
-                ..Default::default()
-            },
-        ] {
-            assert_eq!(
-                CacheOptions::from_raw(raw).unwrap_err().code,
-                ErrorCode::InvalidOption
-            );
-        }
-    }
-
-    #[test]
-    fn endpoints_lose_trailing_slashes_and_must_be_http() {
-        let o = merged(RawQueryOptions {
-            endpoint: Some("http://127.0.0.1:8443/".into()),
+        let o = CacheOptions::from_raw(RawCacheOptions {
+            refresh_ahead_seconds: Some(0.0),
+            min_validity_seconds: Some(2.5),
             ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(o.endpoint, "http://127.0.0.1:8443");
-        for bad in ["db.fauna.com", "ftp://x", "https://", "https://a b", ""] {
-            let r = merged(RawQueryOptions {
-                endpoint: Some(bad.into()),
-                ..Default::default()
-            });
-            assert_eq!(r.unwrap_err().code, ErrorCode::InvalidOption, "{bad}");
-        }
-    }
-
-    #[test]
-    fn numeric_ranges_follow_the_protocol() {
-        let ok = merged(RawQueryOptions {
-            query_timeout_ms: Some(600_000.0),
-            max_contention_retries: Some(7.0),
-            max_attempts: Some(1.0),
-            ..Default::default()
-        })
-        .unwrap();
+        });
         assert_eq!(
-            (
-                ok.query_timeout_ms,
-                ok.max_contention_retries,
-                ok.max_attempts
-            ),
-            (600_000, Some(7), 1)
+            (o.policy.refresh_ahead_ms, o.policy.min_validity_ms),
+            (0.0, 2_500.0)
         );
-        for raw in [
-            RawQueryOptions {
-                query_timeout_ms: Some(0.0),
-                ..Default::default()
-            },
-            RawQueryOptions {
-                query_timeout_ms: Some(600_001.0),
-                ..Default::default()
-            },
-            RawQueryOptions {
-                query_timeout_ms: Some(1.5),
-                ..Default::default()
-            },
-            RawQueryOptions {
-                max_contention_retries: Some(8.0),
-                ..Default::default()
-            },
-            RawQueryOptions {
-                max_attempts: Some(0.0),
-                ..Default::default()
-            },
-            RawQueryOptions {
-                max_backoff_ms: Some(-1.0),
-                ..Default::default()
-            },
-            RawQueryOptions {
-                format: Some("json".into()),
-                ..Default::default()
-            },
-        ] {
-            assert_eq!(merged(raw).unwrap_err().code, ErrorCode::InvalidOption);
-        }
+        assert_eq!(
+            check_template("").unwrap_err().code,
+            ErrorCode::InvalidOption
+        );
     }
 
     #[test]

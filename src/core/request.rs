@@ -199,10 +199,10 @@ mod tests {
         let o = QueryOptions::default()
             .merged(RawQueryOptions {
                 endpoint: Some("http://127.0.0.1:8443".into()),
-                format: Some("tagged".into()),
+                format: Some(crate::core::options::Format::Tagged),
                 typecheck: Some(false),
                 linearized: Some(true),
-                max_contention_retries: Some(2.0),
+                max_contention_retries: Some(2),
                 query_tags: Some(vec![("app".into(), "demo".into())]),
                 traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
                 ..Default::default()

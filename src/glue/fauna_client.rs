@@ -15,7 +15,7 @@ use crate::core::backoff::{self, Throttle};
 use crate::core::classify::{classify, Api, Reply, Verdict};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::jwt;
-use crate::core::options::{QueryOptions, RawQueryOptions};
+use crate::core::options::{Format, QueryOptions, RawQueryOptions};
 use crate::core::request::{self, HttpRequest};
 use crate::core::text;
 use crate::core::token_store::Demand;
@@ -239,19 +239,25 @@ fn read_options(
     let o = Options::read(
         value,
         what,
-        "s:endpoint s:graphqlEndpoint s:format n:queryTimeoutMs n:maxAttempts n:maxBackoffMs \
-         b:typecheck b:linearized n:maxContentionRetries r:queryTags s:traceparent f:fetch",
+        "u:endpoint u:graphqlEndpoint F:format i:queryTimeoutMs:1:600000 i:maxAttempts:1:100 \
+         m:maxBackoffMs b:typecheck b:linearized i:maxContentionRetries:0:7 r:queryTags \
+         s:traceparent f:fetch",
     )?;
+    // Whole numbers in range, checked by readOptions.
+    let whole = |i| o.number(i).map(|n| n as u32);
     let raw = RawQueryOptions {
         endpoint: o.string(0),
         graphql_endpoint: o.string(1),
-        format: o.string(2),
-        query_timeout_ms: o.number(3),
-        max_attempts: o.number(4),
+        format: o.string(2).map(|f| match f.as_str() {
+            "tagged" => Format::Tagged,
+            _ => Format::Simple,
+        }),
+        query_timeout_ms: whole(3),
+        max_attempts: whole(4),
         max_backoff_ms: o.number(5),
         typecheck: o.boolean(6),
         linearized: o.boolean(7),
-        max_contention_retries: o.number(8),
+        max_contention_retries: whole(8),
         query_tags: o.string_record(9),
         traceparent: o.string(10),
     };

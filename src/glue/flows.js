@@ -1,8 +1,14 @@
-// The waiting and the I/O of clerk-fauna: calling getToken under a timeout,
-// sending a request and reading its answer, sleeping before a retry. Every
-// decision is asked of the Rust objects passed in (`ticket`, `call`,
-// `source`); this file only carries them out. Async Rust compiled to
-// WebAssembly would cost about half the module's size for the same loops.
+// The JS side of the glue. The waiting and the I/O of clerk-fauna: calling
+// getToken under a timeout, sending a request and reading its answer,
+// sleeping before a retry. Every decision is asked of the Rust objects passed
+// in (`ticket`, `call`, `source`); this file only carries them out. Async
+// Rust compiled to WebAssembly would cost about half the module's size for
+// the same loops. And reading the caller's option objects (readOptions).
+//
+// One module rather than several: wasm-bindgen-test-runner 0.2.100's server
+// stalls when a page loads more than three of the package's JS modules at
+// once (the browser tests then hang), so the glue keeps to flows.js,
+// error.js and diagnose.js.
 
 import { ClerkFaunaError, makeError } from './error.js';
 
@@ -193,30 +199,78 @@ export function parseJsonBytes(bytes) {
   }
 }
 
-const KINDS = { s: 'string', n: 'number', b: 'boolean', f: 'function' };
-const WANTED = { s: 'a string', n: 'a number', b: 'a boolean', f: 'a function', r: 'an object of strings' };
+// Reading the caller's option objects, where they are JS objects: each
+// value's type, and the form or range its option allows. Rust gets values it
+// can use as they are; the two that go into headers as text (query tags,
+// traceparent) it checks again itself.
+
+/** Each kind's JS type. */
+const TYPES = {
+  s: 'string', // any string
+  t: 'string', // a template name: not empty
+  u: 'string', // an http(s) URL: trailing slashes dropped
+  F: 'string', // X-Format: simple or tagged
+  n: 'number', // any number
+  i: 'number', // a whole number in [min, max]
+  S: 'number', // seconds, zero or more
+  m: 'number', // milliseconds, zero or more
+  p: 'number', // milliseconds, more than zero
+  b: 'boolean',
+  f: 'function',
+  r: 'object', // Record<string, string>: flattened to key, value, ...
+};
 const NONE = [];
 const specs = new Map();
 
 /**
- * Reads the options Rust asks for off `value`, checking their types: `spec`
- * lists them as `kind:name`, kind s (string), n (number), b (boolean), f
- * (function) or r (`Record<string, string>`, flattened to key, value, ...).
- * Returns their values in order (undefined when absent or null), or throws
- * `invalid_option` naming the first one of the wrong type.
+ * Reads the options Rust asks for off `value` and checks them: `spec` lists
+ * them as `kind:name`, or `i:name:min:max` (see TYPES). Returns their values
+ * in order (undefined when absent or null), or throws `invalid_option`
+ * naming the first that is wrong.
  */
 export function readOptions(value, what, spec) {
   if (value == null) return NONE;
-  if (typeof value !== 'object') throw makeError('invalid_option', `${what} must be an object.`);
+  if (typeof value !== 'object') throw invalid(`${what} must be an object.`);
   let fields = specs.get(spec);
   if (!fields) specs.set(spec, (fields = spec.split(' ').map((f) => f.split(':'))));
-  return fields.map(([kind, name]) => {
+  return fields.map(([kind, name, min, max]) => {
     const v = value[name];
     if (v == null) return undefined;
-    const record = kind === 'r' && typeof v === 'object' ? Object.entries(v).flat() : undefined;
-    if (record ? record.some((x) => typeof x !== 'string') : typeof v !== KINDS[kind]) {
-      throw makeError('invalid_option', `${what}.${name} must be ${WANTED[kind]}.`);
+    const type = TYPES[kind];
+    const flat = kind === 'r' && typeof v === 'object' ? Object.entries(v).flat() : undefined;
+    if (flat ? flat.some((x) => typeof x !== 'string') : typeof v !== type) {
+      throw invalid(`${what}.${name} must be ${kind === 'r' ? 'an object of strings' : `a ${type}`}.`);
     }
-    return record ?? v;
+    return flat ?? checked(kind, name, v, +min, +max);
   });
 }
+
+/** `v` (of the right type) as its option allows it, or a throw saying what it must be. */
+function checked(kind, name, v, min, max) {
+  const must = (ok, rule) => {
+    if (!ok) throw invalid(`${name} must be ${rule}.`);
+    return v;
+  };
+  switch (kind) {
+    case 't':
+      return must(v !== '', 'a non-empty string');
+    case 'u':
+      v = v.replace(/\/+$/, '');
+      // A host after the scheme; no spaces or control characters.
+      return must(/^https?:\/\/[^\x00-\x20\x7f]+$/.test(v), 'an http:// or https:// URL, e.g. https://db.fauna.com');
+    case 'F':
+      return must(v === 'simple' || v === 'tagged', "'simple' or 'tagged'");
+    case 'i':
+      return must(Number.isInteger(v) && v >= min && v <= max, `a whole number from ${min} to ${max}`);
+    case 'S':
+      return must(v >= 0 && v < Infinity, 'a number of seconds, zero or more');
+    case 'm':
+      return must(v >= 0 && v < Infinity, 'a number of milliseconds, zero or more');
+    case 'p':
+      return must(v > 0 && v < Infinity, 'a positive number of milliseconds');
+    default:
+      return v;
+  }
+}
+
+const invalid = (message) => makeError('invalid_option', message);

@@ -23,14 +23,18 @@ extern "C" {
     /// UTF-8 JSON bytes parsed, `undefined` when they are not.
     #[wasm_bindgen(js_name = parseJsonBytes)]
     fn parse_json_bytes(json: &[u8]) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/src/glue/flows.js")]
+extern "C" {
     #[wasm_bindgen(js_name = readOptions, catch)]
     fn read_options(value: &JsValue, what: &str, spec: &str) -> Result<Array, JsValue>;
 }
 
-/// An options object's values, read and type-checked by `readOptions`
-/// (flows.js; it throws `invalid_option` for a wrong type). `spec` names them
-/// as `kind:name` (s string, n number, b boolean, f function, r record of
-/// strings); the getters take their index in `spec`.
+/// An options object's values, read and checked by `readOptions` (flows.js;
+/// it throws `invalid_option` for a wrong type, form or range). `spec` names
+/// them as `kind:name` (see flows.js); the getters take their index in
+/// `spec`.
 pub struct Options(Option<Array>);
 
 impl Options {

@@ -86,7 +86,7 @@ impl TokenCache {
             ));
         };
         let raw = read_options(options.as_ref().map(AsRef::as_ref))?;
-        let options = CacheOptions::from_raw(raw).map_err(|e| errors::plain(&e))?;
+        let options = CacheOptions::from_raw(raw);
         Ok(TokenCache {
             inner: Rc::new(CacheInner {
                 get_token,
@@ -110,7 +110,7 @@ impl TokenCache {
     #[wasm_bindgen(skip_typescript)]
     pub fn get(&self, options: Option<Object>) -> Promise {
         let options = options.as_ref().map(AsRef::as_ref);
-        let o = match Options::read(options, "get options", "s:template b:skipCache") {
+        let o = match Options::read(options, "get options", "t:template b:skipCache") {
             Ok(o) => o,
             Err(e) => return Promise::reject(&e),
         };
@@ -197,7 +197,7 @@ fn read_options(value: Option<&JsValue>) -> Result<RawCacheOptions, JsValue> {
     let o = Options::read(
         value,
         "TokenCache options",
-        "s:template s:organizationId n:refreshAheadSeconds n:minValiditySeconds n:getTokenTimeoutMs",
+        "t:template s:organizationId S:refreshAheadSeconds S:minValiditySeconds p:getTokenTimeoutMs",
     )?;
     Ok(RawCacheOptions {
         template: o.string(0),
