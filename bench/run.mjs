@@ -13,7 +13,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { weigh } from './weight.mjs';
-import { CHROMIUM_ARGS, buildDevserver, deadline, startDevserver, stopChild } from '../devserver/launch.mjs';
+import { CHROMIUM_ARGS, api, buildDevserver, deadline, startDevserver, stopChild } from '../devserver/launch.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = dirname(benchDir);
@@ -156,17 +156,6 @@ function serve(pkgCopy) {
 /** The stand-ins, built and started on ephemeral ports (devserver/launch.mjs). */
 async function startStandIns() {
   return startDevserver(await buildDevserver(repoDir), repoDir);
-}
-
-async function api(url, body) {
-  const response = await fetch(url, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
-  return response.json();
 }
 
 // ---------------------------------------------------------------- pages
