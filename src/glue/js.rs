@@ -23,10 +23,6 @@ extern "C" {
     /// UTF-8 JSON bytes parsed, `undefined` when they are not.
     #[wasm_bindgen(js_name = parseJsonBytes)]
     fn parse_json_bytes(json: &[u8]) -> JsValue;
-}
-
-#[wasm_bindgen(module = "/src/glue/flows.js")]
-extern "C" {
     #[wasm_bindgen(js_name = readOptions, catch)]
     fn read_options(value: &JsValue, what: &str, spec: &str) -> Result<Array, JsValue>;
 }
