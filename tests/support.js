@@ -14,9 +14,22 @@ const segment = (object) => base64url(encoder.encode(JSON.stringify(object)));
 
 let serial = 0;
 
+// The true time, whatever a test makes the page's clock say (skewClock).
+const trueNow = Date.now.bind(Date);
+
+/** Sets the page's clock `ms` off true time (0: back to true time). The issuer keeps true time. */
+export function skewClock(ms) {
+  Date.now = ms === 0 ? trueNow : () => trueNow() + ms;
+}
+
+/** A token whose payload segment is `payloadText` as it stands (for JSON that JSON.stringify cannot write). */
+export function rawToken(payloadText) {
+  return `${segment({ alg: 'RS256' })}.${base64url(encoder.encode(payloadText))}.c2ln`;
+}
+
 /** A JWT shaped like Clerk's template tokens: RS256 header, default claims, a 256-byte signature. */
 export function mintToken(claims = {}, header = {}) {
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(trueNow() / 1000);
   const lifetime = claims.lifetime ?? 60;
   delete claims.lifetime;
   const payload = {
@@ -40,7 +53,10 @@ export function mintToken(claims = {}, header = {}) {
 /**
  * getToken's stand-in. Each call takes the next scripted step, or mints a
  * token for `sub` when the script is empty. Steps: 'null', 'throw', 'hang',
- * 'garbage', 'number', 'hold' (wait for release()), or a claims object.
+ * 'garbage', 'number', 'hold' (wait for release()), 'repeat' (the last token
+ * again, as a cache that ignores skipCache would), any other string (that
+ * string as the token), a claims object, or a claims object with
+ * `hold: true` (held, then minted with those claims).
  */
 export class Issuer {
   constructor(sub = 'user_2alice0000000000000000000', lifetime = 60) {
@@ -68,8 +84,13 @@ export class Issuer {
   /** Answers every held call with a new token. */
   release() {
     const held = this.held.splice(0);
-    for (const resolve of held) resolve(mintToken({ sub: this.sub, lifetime: this.lifetime }));
+    for (const { resolve, claims } of held) resolve(this.#mint(claims));
     return held.length;
+  }
+
+  #mint(claims = {}) {
+    this.last = mintToken({ sub: this.sub, lifetime: this.lifetime, ...claims });
+    return this.last;
   }
 
   #call(options) {
@@ -88,11 +109,17 @@ export class Issuer {
       case 'number':
         return Promise.resolve(42);
       case 'hold':
-        return new Promise((resolve) => this.held.push(resolve));
+        return new Promise((resolve) => this.held.push({ resolve }));
+      case 'repeat':
+        return Promise.resolve(this.last);
       case undefined:
-        return Promise.resolve(mintToken({ sub: this.sub, lifetime: this.lifetime }));
-      default:
-        return Promise.resolve(mintToken({ sub: this.sub, lifetime: this.lifetime, ...step }));
+        return Promise.resolve(this.#mint());
+      default: {
+        if (typeof step === 'string') return Promise.resolve(step);
+        const { hold, ...claims } = step;
+        if (hold) return new Promise((resolve) => this.held.push({ resolve, claims }));
+        return Promise.resolve(this.#mint(claims));
+      }
     }
   }
 }

@@ -61,6 +61,10 @@ extern "C" {
     fn watch_unhandled() -> Array;
     #[wasm_bindgen(variadic)]
     fn misuse(object: &JsValue, method: &str, args: &JsValue) -> Array;
+    #[wasm_bindgen(js_name = skewClock)]
+    fn skew_clock(ms: f64);
+    #[wasm_bindgen(js_name = rawToken)]
+    fn raw_token(payload_text: &str) -> String;
 }
 
 const ALICE: &str = "user_2alice0000000000000000000";
@@ -167,7 +171,9 @@ async fn a_thousand_concurrent_gets_make_one_call() {
     }
     assert_eq!(stats(&c), [0.0, 1.0, 999.0, 0.0, 0.0]);
     assert_eq!(string(&issuer.last_options(), "template"), "fauna");
-    assert!(prop(&issuer.last_options(), "skipCache").is_undefined());
+    // A new cache's first call asks for a newly minted token: one of unknown
+    // age (from Clerk's own cache) could not be judged.
+    assert_eq!(prop(&issuer.last_options(), "skipCache"), JsValue::TRUE);
     // Warm: served from the cache.
     assert_eq!(ok(c.get(None)).await, first);
     assert_eq!((issuer.count(), stats(&c)[0]), (1, 1.0));
@@ -195,13 +201,16 @@ async fn refresh_ahead_returns_the_old_token_and_refreshes_once() {
 
 #[wasm_bindgen_test]
 async fn below_min_validity_callers_wait_for_a_new_token() {
-    // 10 s tokens, 15 s minimum: a cached one is never served again.
-    let issuer = Issuer::new(ALICE, 10.0);
+    // 20 s tokens, an 18.5 s minimum: counted from `iat + 1 s` (whole
+    // seconds), a new one has 19 s less the call's time; 0.7 s later it is
+    // never served again.
+    let issuer = Issuer::new(ALICE, 20.0);
     let c = cache(
         &issuer,
-        r#"{"minValiditySeconds":15,"refreshAheadSeconds":20}"#,
+        r#"{"minValiditySeconds":18.5,"refreshAheadSeconds":20}"#,
     );
     let first = ok(c.get(None)).await;
+    pause(700.0).await;
     assert_eq!(c.peek(None), None);
     issuer.script(json(r#"["hold"]"#));
     let waiting = c.get(None);
@@ -219,14 +228,18 @@ async fn below_min_validity_callers_wait_for_a_new_token() {
 async fn skip_cache_shares_only_with_forced_calls() {
     let issuer = Issuer::new(ALICE, 60.0);
     let c = cache(&issuer, "{}");
+    // Another template's token first: the cache has learned the server's
+    // clock, so an ordinary miss takes getToken's own cache.
+    ok(c.get(opts(json(r#"{"template":"other"}"#)))).await;
     issuer.script(json(r#"["hold","hold"]"#));
     let ordinary = c.get(None);
     let forced: Vec<Promise> = (0..3)
         .map(|_| c.get(opts(json(r#"{"skipCache":true}"#))))
         .collect();
     pause(0.0).await;
-    assert_eq!(issuer.count(), 2);
-    assert_eq!(prop(&issuer.calls().get(1), "skipCache"), JsValue::TRUE);
+    assert_eq!(issuer.count(), 3);
+    assert!(prop(&issuer.calls().get(1), "skipCache").is_undefined());
+    assert_eq!(prop(&issuer.calls().get(2), "skipCache"), JsValue::TRUE);
     assert_eq!(issuer.release(), 2);
     let a = ok(ordinary).await;
     let results = all(forced).await;
@@ -237,7 +250,7 @@ async fn skip_cache_shares_only_with_forced_calls() {
     }
     // The forced result replaced the entry.
     assert_eq!(JsValue::from(c.peek(None)), b);
-    assert_eq!(stats(&c), [0.0, 1.0, 2.0, 1.0, 0.0]);
+    assert_eq!(stats(&c), [0.0, 2.0, 2.0, 1.0, 0.0]);
 }
 
 #[wasm_bindgen_test]
@@ -397,6 +410,267 @@ async fn invalidate_claims_and_options() {
         string(&e, "message"),
         "TokenCache options must be an object."
     );
+}
+
+// ---- user isolation: a call from an earlier session never leaves a token ----
+
+/// The true time in whole seconds (the issuer's clock).
+fn now_s() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+fn get_with(c: &TokenCache, options: &str) -> Promise {
+    c.get(opts(json(options)))
+}
+
+/// A rejection that has already happened (within 50 ms): a call begun in an
+/// earlier session is ended at once, not when its getToken settles.
+async fn rejected_at_once(p: Promise) -> String {
+    assert!(
+        settles(&p, 50.0).await,
+        "still waiting for a getToken of an earlier session"
+    );
+    string(&err(p).await, "code")
+}
+
+#[wasm_bindgen_test]
+async fn a_sign_out_ends_the_calls_in_flight_and_caches_none_of_their_tokens() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(None)).await;
+    // Another template's call and a forced call are slow; a third call hears
+    // that the user signed out.
+    issuer.script(json(r#"["hold","hold","null"]"#));
+    let other = get_with(&c, r#"{"template":"other"}"#);
+    let forced = get_with(&c, r#"{"skipCache":true}"#);
+    let e = err(get_with(&c, r#"{"template":"third"}"#)).await;
+    assert_eq!(string(&e, "code"), "signed_out");
+    assert_eq!(rejected_at_once(other).await, "cleared");
+    assert_eq!(rejected_at_once(forced).await, "cleared");
+    // Their tokens (the signed-out user's) arrive late, and are dropped.
+    assert_eq!(issuer.release(), 2);
+    pause(20.0).await;
+    for template in [None, Some("other"), Some("third")] {
+        assert_eq!(c.peek(template.map(Into::into)), None, "{template:?}");
+    }
+    assert!(c.claims(Some("other".into())).is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn clear_ends_other_templates_and_forced_calls_and_caches_nothing() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(None)).await;
+    issuer.script(json(r#"["hold","hold"]"#));
+    let other = get_with(&c, r#"{"template":"other"}"#);
+    let forced = get_with(&c, r#"{"skipCache":true}"#);
+    pause(0.0).await;
+    c.clear();
+    assert_eq!(rejected_at_once(other).await, "cleared");
+    assert_eq!(rejected_at_once(forced).await, "cleared");
+    assert_eq!(issuer.release(), 2);
+    pause(20.0).await;
+    assert_eq!(c.peek(None), None);
+    assert_eq!(c.peek(Some("other".into())), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_late_token_of_the_previous_user_never_evicts_the_new_users() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(None)).await;
+    // Alice's forced refresh is slow. Meanwhile Clerk switched to Bob, and
+    // another template's call brings his token; then Alice's lands.
+    issuer.script(json(&format!(r#"[{{"hold":true,"sub":"{ALICE}"}}]"#)));
+    let slow = get_with(&c, r#"{"skipCache":true}"#);
+    pause(0.0).await;
+    issuer.set_sub(BOB);
+    let bob = ok(get_with(&c, r#"{"template":"other"}"#)).await;
+    assert_eq!(string(&payload(&bob.as_string().unwrap()), "sub"), BOB);
+    assert_eq!(rejected_at_once(slow).await, "cleared");
+    assert_eq!(issuer.release(), 1);
+    pause(20.0).await;
+    assert_eq!(
+        JsValue::from(c.peek(Some("other".into()))),
+        bob,
+        "Bob's token was evicted"
+    );
+    assert_eq!(c.peek(None), None, "Alice's late token was cached");
+    let next = ok(c.get(None)).await;
+    assert_eq!(string(&payload(&next.as_string().unwrap()), "sub"), BOB);
+}
+
+// ---- freshness by the server's clock ----
+
+#[wasm_bindgen_test]
+async fn aged_tokens_from_get_tokens_own_cache_are_never_served() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(None)).await;
+    let now = now_s();
+    // As clerk-js hands back: minted 58 s ago with 2 s left; one that
+    // expired an hour ago (exp - iat = 60); one minted an hour from now.
+    for (iat, what) in [
+        (now - 58, "2 s left"),
+        (now - 3660, "expired an hour ago"),
+        (now + 3600, "from the future"),
+    ] {
+        c.invalidate(None);
+        let bad = format!(r#"{{"iat":{iat},"exp":{},"nbf":{}}}"#, iat + 60, iat - 5);
+        issuer.script(json(&format!("[{bad}]")));
+        let before = issuer.count();
+        let served = ok(c.get(None)).await.as_string().unwrap();
+        let claims = payload(&served);
+        assert!(
+            number(&claims, "exp") - js_sys::Date::now() / 1000.0 >= 55.0,
+            "{what}: served an aged token"
+        );
+        assert!(
+            issuer.count() - before >= 2,
+            "{what}: no new token asked for"
+        );
+        assert_eq!(
+            prop(&issuer.last_options(), "skipCache"),
+            JsValue::TRUE,
+            "{what}"
+        );
+        assert!(number(&claims, "iat") as i64 >= now, "{what}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_get_token_that_ignores_skip_cache_gets_a_clear_error_not_an_aged_token() {
+    let issuer = Issuer::new(ALICE, 60.0);
+    let c = cache(&issuer, "{}");
+    ok(c.get(None)).await;
+    c.invalidate(None);
+    let iat = now_s() - 58;
+    issuer.script(json(&format!(
+        r#"[{{"iat":{iat},"exp":{},"nbf":{}}},"repeat","repeat"]"#,
+        iat + 60,
+        iat - 5
+    )));
+    let e = err(c.get(None)).await;
+    assert_eq!(string(&e, "code"), "token_unavailable");
+    assert!(
+        string(&e, "message").contains("skipCache"),
+        "{}",
+        string(&e, "message")
+    );
+    assert_eq!(c.peek(None), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_template_shorter_than_min_validity_is_a_clear_error() {
+    // 3 s tokens under the default 5 s minValiditySeconds: Fauna would
+    // refuse each within 5 s, so none is served.
+    let issuer = Issuer::new(ALICE, 3.0);
+    let c = cache(&issuer, "{}");
+    let e = err(c.get(None)).await;
+    assert_eq!(string(&e, "code"), "token_unavailable");
+    assert!(string(&e, "message").contains("minValiditySeconds"));
+    // Lowered to 1 s, the same tokens are served.
+    let c = cache(&issuer, r#"{"minValiditySeconds":1}"#);
+    assert!(ok(c.get(None)).await.is_string());
+}
+
+#[wasm_bindgen_test]
+async fn a_device_clock_two_hours_off_serves_the_same_tokens() {
+    for skew in [7_200_000.0, -7_200_000.0] {
+        // The issuer keeps true time.
+        let true_now = now_s();
+        skew_clock(skew);
+        let issuer = Issuer::new(ALICE, 60.0);
+        let c = cache(&issuer, "{}");
+        let first = ok(c.get(None)).await;
+        assert_eq!(
+            ok(c.get(None)).await,
+            first,
+            "skew {skew}: not served from the cache"
+        );
+        assert_eq!(JsValue::from(c.peek(None)), first);
+        // An aged one is still refused: 2 s left by the server's clock.
+        c.invalidate(None);
+        let iat = true_now - 58;
+        issuer.script(json(&format!(r#"[{{"iat":{iat},"exp":{}}}]"#, iat + 60)));
+        let served = ok(c.get(None)).await.as_string().unwrap();
+        assert!(
+            number(&payload(&served), "iat") as i64 > iat,
+            "skew {skew}: aged token served"
+        );
+        skew_clock(0.0);
+    }
+}
+
+// ---- claims from untrusted tokens ----
+
+#[wasm_bindgen_test]
+async fn a_proto_claim_never_reaches_a_copys_prototype() {
+    let token = mint_token(
+        json(r#"{"__proto__":{"polluted":true},"nested":{"__proto__":{"polluted":true}}}"#),
+        JsValue::UNDEFINED,
+    );
+    let payload = payload(&token);
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), payload.unchecked_ref());
+    assert!(
+        prop(&copy, "polluted").is_undefined(),
+        "Object.assign copied __proto__"
+    );
+    let nested = js_sys::Object::assign(
+        &js_sys::Object::new(),
+        prop(&payload, "nested").unchecked_ref(),
+    );
+    assert!(prop(&nested, "polluted").is_undefined());
+    let issuer = Issuer::new(ALICE, 60.0);
+    issuer.script(Array::of1(&JsValue::from_str(&token)).into());
+    let c = cache(&issuer, "{}");
+    ok(c.get(None)).await;
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), c.claims(None).unchecked_ref());
+    assert!(prop(&copy, "polluted").is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn time_claims_that_are_not_whole_seconds_and_long_tokens_are_malformed() {
+    let now = now_s();
+    for (what, payload_text) in [
+        (
+            "exp 1e400",
+            format!(r#"{{"sub":"a","iat":{now},"exp":1e400}}"#),
+        ),
+        (
+            "exp a string",
+            format!(r#"{{"sub":"a","iat":{now},"exp":"{}"}}"#, now + 60),
+        ),
+        (
+            "exp a float",
+            format!(r#"{{"sub":"a","iat":{now},"exp":{}.5}}"#, now + 60),
+        ),
+        (
+            "iat a float",
+            format!(r#"{{"sub":"a","iat":{now}.25,"exp":{}}}"#, now + 60),
+        ),
+        (
+            "nbf negative",
+            format!(r#"{{"sub":"a","nbf":-1,"exp":{}}}"#, now + 60),
+        ),
+        (
+            "over 8 KiB",
+            format!(
+                r#"{{"sub":"a","exp":{},"pad":"{}"}}"#,
+                now + 60,
+                "x".repeat(9000)
+            ),
+        ),
+    ] {
+        let token = raw_token(&payload_text);
+        let e = decode_jwt(token.clone().into()).err().expect(what);
+        assert_eq!(string(&e, "code"), "malformed_token", "{what}");
+        let issuer = Issuer::new(ALICE, 60.0);
+        issuer.script(Array::of1(&JsValue::from_str(&token)).into());
+        let c = cache(&issuer, "{}");
+        assert_eq!(string(&err(c.get(None)).await, "code"), "malformed_token");
+        assert_eq!(c.peek(None), None);
+    }
 }
 
 // ---- Fauna requests ----

@@ -1,51 +1,35 @@
-//! How long a token may still be used, judged from its own claims and the
-//! local clock at the moment it arrived.
+//! How long a token may still be used, judged by the server's clock.
 //!
-//! The lifetime is `exp - iat`, counted from receipt: a device clock that is
-//! minutes off changes nothing, because only elapsed local time is used. Times
-//! are milliseconds on the local clock (`Date.now()` in the glue), which keeps
-//! running while a laptop sleeps; a clock that steps backwards never makes a
-//! token look younger than when it arrived.
+//! Fauna refuses a token once its clock passes `exp`, with no leeway, and
+//! before its clock passes `nbf`. The device's clock may be hours off, and a
+//! token may arrive aged: Clerk's `getToken` hands back a template token from
+//! its own cache until 5 s before `exp`. So neither "`exp` against the device
+//! clock" nor "`exp - iat` counted from receipt" is safe.
+//!
+//! What is safe: bounds on the offset between the server's clock (Clerk
+//! mints with it, Fauna checks with it: both are NTP-synchronised servers)
+//! and the device's, learned from the tokens themselves ([`ServerClock`]).
+//! A token minted for a `skipCache` call was minted after the call started
+//! and before it returned, at a server time in `[iat, iat + 1 s)` (`iat` is
+//! whole seconds), which bounds the offset from both sides. Any token at all
+//! was minted before it arrived, which bounds it from below. A token is then
+//! served only while `exp`, less the largest offset still possible, is at
+//! least `minValiditySeconds` ahead of the device clock.
+//!
+//! Times are milliseconds on the device clock (`Date.now()` in the glue),
+//! which keeps running while a laptop sleeps. The bounds widen by
+//! [`DRIFT`] of the time since they were learned, and a clock that steps
+//! back forgets them (a token must not look younger than it is).
 
 use super::jwt::Claims;
 
-/// When a cached token stops being usable.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Expiry {
-    /// `exp` and `iat` known: it lives `lifetime_ms` from `received_at`.
-    Relative { received_at: f64, lifetime_ms: f64 },
-    /// Only `exp` known: it can only be compared with the local clock.
-    Absolute { expires_at: f64 },
-    /// No `exp`: cached until invalidated.
-    Never,
-}
+/// How fast two clocks may drift apart: 100 ppm, ten times what a cheap
+/// quartz oscillator does, so learned bounds stay true for hours.
+pub const DRIFT: f64 = 1e-4;
 
-impl Expiry {
-    pub fn from_claims(claims: &Claims, received_at: f64) -> Expiry {
-        match (claims.exp, claims.iat) {
-            (Some(exp), Some(iat)) => Expiry::Relative {
-                received_at,
-                lifetime_ms: (exp - iat) * 1000.0,
-            },
-            (Some(exp), None) => Expiry::Absolute {
-                expires_at: exp * 1000.0,
-            },
-            (None, _) => Expiry::Never,
-        }
-    }
-
-    /// Milliseconds of validity left at `now` (infinite for [`Expiry::Never`]).
-    pub fn ms_left(&self, now: f64) -> f64 {
-        match *self {
-            Expiry::Relative {
-                received_at,
-                lifetime_ms,
-            } => lifetime_ms - (now - received_at).max(0.0),
-            Expiry::Absolute { expires_at } => expires_at - now,
-            Expiry::Never => f64::INFINITY,
-        }
-    }
-}
+/// A device clock that goes back by more than this forgets what it knew of
+/// the server's clock (small steps are NTP slewing and jitter).
+pub const STEP_BACK_TOLERANCE_MS: f64 = 1_000.0;
 
 /// What to do with a cached token right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,16 +58,220 @@ impl Default for FreshnessPolicy {
     }
 }
 
+/// One bound on the offset, and the device time it was learned at (it
+/// widens with [`DRIFT`] from then on).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Bound {
+    offset_ms: f64,
+    learned_at: f64,
+}
+
+/// Bounds on `server time - device time`, in milliseconds, learned from
+/// tokens. Nothing known at first: a cache asks its first token with
+/// `skipCache` to learn them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServerClock {
+    /// The offset is at least this (`None`: unknown).
+    lower: Option<Bound>,
+    /// The offset is at most this (`None`: unknown).
+    upper: Option<Bound>,
+    /// The latest device time seen, to notice the clock stepping back.
+    latest: f64,
+}
+
+impl Default for ServerClock {
+    fn default() -> Self {
+        ServerClock {
+            lower: None,
+            upper: None,
+            latest: f64::NEG_INFINITY,
+        }
+    }
+}
+
+/// Where a token came from, as far as its age can tell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Minted {
+    /// Asked with `skipCache`, in a call that started at this device time:
+    /// minted after it.
+    After(f64),
+    /// From an ordinary call: perhaps from the issuer's own cache, minted at
+    /// any time before it arrived.
+    Earlier,
+}
+
+/// What one token says of the offset, learned at device time `at`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evidence {
+    lower: f64,
+    /// `None` for a token that may have been minted at any time before.
+    upper: Option<f64>,
+    at: f64,
+}
+
+impl Evidence {
+    /// What a token with `iat` (seconds) that arrived at `received_at` says:
+    /// it was minted at a server time in `[iat, iat + 1 s)`, before it
+    /// arrived, and for a `skipCache` call after the call started.
+    pub fn of(iat: f64, minted: Minted, received_at: f64) -> Evidence {
+        Evidence {
+            lower: iat * 1000.0 - received_at,
+            upper: match minted {
+                Minted::After(started_at) => Some((iat + 1.0) * 1000.0 - started_at),
+                Minted::Earlier => None,
+            },
+            at: received_at,
+        }
+    }
+
+    /// Whether two `skipCache` tokens tell of the same offset (both true
+    /// bounds of it: their ranges meet).
+    pub fn agrees_with(&self, other: &Evidence) -> bool {
+        let upper = |e: &Evidence| e.upper.unwrap_or(f64::INFINITY);
+        self.lower.max(other.lower) <= upper(self).min(upper(other))
+    }
+}
+
+impl ServerClock {
+    /// Whether the upper bound is known: until it is, no token with an `iat`
+    /// can be judged, and misses ask with `skipCache`.
+    pub fn knows_upper_bound(&self) -> bool {
+        self.upper.is_some()
+    }
+
+    /// Notes the device time; a clock that stepped back forgets the bounds.
+    pub fn observe(&mut self, now: f64) {
+        if self.stepped_back(now) {
+            *self = ServerClock::default();
+        }
+        if now > self.latest {
+            self.latest = now;
+        }
+    }
+
+    fn stepped_back(&self, now: f64) -> bool {
+        now < self.latest - STEP_BACK_TOLERANCE_MS
+    }
+
+    /// The bounds at `now`, widened by drift; `None` each where unknown (or
+    /// when the clock has stepped back since they were learned).
+    fn at(&self, now: f64) -> (Option<f64>, Option<f64>) {
+        if self.stepped_back(now) {
+            return (None, None);
+        }
+        let drift = |b: &Bound| (now - b.learned_at).max(0.0) * DRIFT;
+        (
+            self.lower.map(|b| b.offset_ms - drift(&b)),
+            self.upper.map(|b| b.offset_ms + drift(&b)),
+        )
+    }
+
+    /// Whether a `skipCache` token contradicts what is known: minted before
+    /// the server time its call is known to have started at (not minted for
+    /// it: getToken ignored `skipCache`, or the device clock was set
+    /// forward), or after the latest server time possible (the clock was
+    /// set back, or the token is from the future). Either way it must be
+    /// confirmed by another before it is believed.
+    pub fn contradicted_by(&self, e: &Evidence) -> bool {
+        let (lower, upper) = self.at(e.at);
+        let Some(e_upper) = e.upper else {
+            return false;
+        };
+        lower.is_some_and(|l| e_upper < l) || upper.is_some_and(|u| e.lower > u)
+    }
+
+    /// Learns from a token's evidence. From a `skipCache` token that
+    /// contradicts what was known (see [`ServerClock::contradicted_by`]: the
+    /// caller has had it confirmed), the newest evidence wins. A token from
+    /// an ordinary call only bounds the offset from below; when that passes
+    /// the upper bound, the upper one was wrong and is forgotten.
+    pub fn learn(&mut self, e: Evidence) {
+        self.observe(e.at);
+        match e.upper {
+            Some(upper) => {
+                if self.contradicted_by(&e) {
+                    *self = ServerClock {
+                        latest: self.latest,
+                        ..ServerClock::default()
+                    };
+                }
+                self.tighten_lower(e.lower, e.at);
+                self.tighten_upper(upper, e.at);
+            }
+            None => {
+                if self.at(e.at).1.is_some_and(|u| e.lower > u) {
+                    self.upper = None;
+                }
+                self.tighten_lower(e.lower, e.at);
+            }
+        }
+    }
+
+    fn tighten_lower(&mut self, offset_ms: f64, now: f64) {
+        let (lower, _) = self.at(now);
+        if lower.is_none_or(|l| offset_ms > l) {
+            self.lower = Some(Bound {
+                offset_ms,
+                learned_at: now,
+            });
+        }
+    }
+
+    fn tighten_upper(&mut self, offset_ms: f64, now: f64) {
+        let (_, upper) = self.at(now);
+        if upper.is_none_or(|u| offset_ms < u) {
+            self.upper = Some(Bound {
+                offset_ms,
+                learned_at: now,
+            });
+        }
+    }
+
+    /// Milliseconds the token with these claims still has at `now` by the
+    /// server's clock, at the least: negative when Fauna would refuse it now
+    /// (expired, or not yet valid by `nbf`), infinite without `exp`.
+    ///
+    /// A token without `iat` teaches nothing; while the upper bound is
+    /// unknown it is judged by the device clock (Clerk's tokens all carry
+    /// `iat`). One with `iat` is then worthless: it must be asked again with
+    /// `skipCache`.
+    pub fn ms_left(&self, claims: &Claims, now: f64) -> f64 {
+        let (lower, upper) = self.at(now);
+        let upper = match (upper, claims.iat) {
+            (Some(u), _) => u,
+            (None, None) if !self.stepped_back(now) => 0.0,
+            (None, _) => return f64::NEG_INFINITY,
+        };
+        if let Some(nbf) = claims.nbf {
+            // Fauna refuses while its clock is at or before `nbf`; its clock
+            // is at least `now + lower` (the device's own when unknown and
+            // the token has no `iat`).
+            let lower = lower.unwrap_or(if claims.iat.is_none() {
+                0.0
+            } else {
+                f64::NEG_INFINITY
+            });
+            if now + lower <= nbf * 1000.0 {
+                return f64::NEG_INFINITY;
+            }
+        }
+        match claims.exp {
+            Some(exp) => exp * 1000.0 - upper - now,
+            None => f64::INFINITY,
+        }
+    }
+}
+
 impl FreshnessPolicy {
-    pub fn judge(&self, expiry: &Expiry, now: f64) -> Freshness {
-        let left = expiry.ms_left(now);
+    /// What to do with a token that has `ms_left` (see [`ServerClock::ms_left`]).
+    pub fn judge(&self, ms_left: f64) -> Freshness {
         // NaN (nonsense claims) compares as neither: stale too.
-        if left
+        if ms_left
             .partial_cmp(&self.min_validity_ms)
             .is_none_or(|o| o.is_lt())
         {
             Freshness::Stale
-        } else if left < self.refresh_ahead_ms {
+        } else if ms_left < self.refresh_ahead_ms {
             Freshness::RefreshAhead
         } else {
             Freshness::Fresh
@@ -95,89 +283,193 @@ impl FreshnessPolicy {
 mod tests {
     use super::*;
 
-    const T0: f64 = 1_000_000.0;
+    /// The server's clock in these tests; the device is `skew` ms ahead.
+    const SERVER_T0: f64 = 1_700_000_000_000.0;
 
-    fn claims(exp: Option<f64>, iat: Option<f64>) -> Claims {
+    fn claims(iat: f64, lifetime: f64) -> Claims {
         Claims {
-            exp,
-            iat,
+            iat: Some(iat),
+            exp: Some(iat + lifetime),
+            nbf: Some(iat - 5.0),
             ..Claims::default()
         }
     }
 
-    fn judge_at(expiry: Expiry, seconds_after_receipt: f64) -> Freshness {
-        FreshnessPolicy::default().judge(&expiry, T0 + seconds_after_receipt * 1000.0)
+    /// A clock that learned from one `skipCache` token minted at server time
+    /// `SERVER_T0` (a whole second), asked at device time `SERVER_T0 + skew`
+    /// and answered 50 ms later.
+    fn learned(skew: f64) -> (ServerClock, Claims) {
+        let mut clock = ServerClock::default();
+        let c = claims(SERVER_T0 / 1000.0, 60.0);
+        let started = SERVER_T0 + skew;
+        clock.learn(Evidence::of(
+            c.iat.unwrap(),
+            Minted::After(started),
+            started + 50.0,
+        ));
+        (clock, c)
     }
 
     #[test]
-    fn a_sixty_second_token_crosses_each_boundary_on_time() {
-        let e = Expiry::from_claims(&claims(Some(1060.0), Some(1000.0)), T0);
-        assert_eq!(judge_at(e, 0.0), Freshness::Fresh);
-        assert_eq!(judge_at(e, 44.999), Freshness::Fresh);
-        // Exactly 15 s left is not "less than 15 s": still fresh.
-        assert_eq!(judge_at(e, 45.0), Freshness::Fresh);
-        assert_eq!(judge_at(e, 45.001), Freshness::RefreshAhead);
-        // Exactly 5 s left is still servable; a millisecond less is not.
-        assert_eq!(judge_at(e, 55.0), Freshness::RefreshAhead);
-        assert_eq!(judge_at(e, 55.001), Freshness::Stale);
-        assert_eq!(judge_at(e, 60.0), Freshness::Stale);
-        assert_eq!(judge_at(e, 3600.0), Freshness::Stale);
-    }
-
-    #[test]
-    fn a_client_clock_hours_off_changes_nothing() {
-        // The token says it was issued in 2023; the device thinks it is 2030.
-        // Only time elapsed since receipt counts.
-        let issued = 1_700_000_000.0;
-        let device_now = 1_900_000_000_000.0;
-        let e = Expiry::from_claims(&claims(Some(issued + 60.0), Some(issued)), device_now);
+    fn a_sixty_second_token_crosses_each_boundary_on_time_whatever_the_skew() {
         let p = FreshnessPolicy::default();
-        assert_eq!(p.judge(&e, device_now), Freshness::Fresh);
-        assert_eq!(p.judge(&e, device_now + 50_000.0), Freshness::RefreshAhead);
-        assert_eq!(p.judge(&e, device_now + 56_000.0), Freshness::Stale);
-    }
-
-    #[test]
-    fn a_clock_stepping_back_never_extends_a_token() {
-        let e = Expiry::from_claims(&claims(Some(1060.0), Some(1000.0)), T0);
-        assert_eq!(e.ms_left(T0 - 3_600_000.0), 60_000.0);
-    }
-
-    #[test]
-    fn without_iat_exp_is_compared_with_the_local_clock() {
-        let e = Expiry::from_claims(&claims(Some(2000.0), None), T0);
-        let p = FreshnessPolicy::default();
-        assert_eq!(p.judge(&e, 1_980_000.0), Freshness::Fresh);
-        assert_eq!(p.judge(&e, 1_990_000.0), Freshness::RefreshAhead);
-        assert_eq!(p.judge(&e, 1_996_000.0), Freshness::Stale);
-    }
-
-    #[test]
-    fn without_exp_a_token_never_goes_stale() {
-        for iat in [None, Some(1000.0)] {
-            let e = Expiry::from_claims(&claims(None, iat), T0);
-            assert_eq!(e, Expiry::Never);
-            assert_eq!(judge_at(e, 1e12), Freshness::Fresh);
+        for skew in [0.0, 7_200_000.0, -7_200_000.0, 123_456.0] {
+            let (clock, c) = learned(skew);
+            let at = |server_ms_after_mint: f64| {
+                p.judge(clock.ms_left(&c, SERVER_T0 + skew + server_ms_after_mint))
+            };
+            // The mint may have been up to 1 s into `iat` (whole seconds):
+            // the token is counted from `iat + 1 s` at the latest, less a
+            // few ms of drift allowance.
+            assert_eq!(at(0.0), Freshness::Fresh, "skew {skew}");
+            assert_eq!(at(43_990.0), Freshness::Fresh, "skew {skew}");
+            assert_eq!(at(44_000.0), Freshness::RefreshAhead, "skew {skew}");
+            assert_eq!(at(53_990.0), Freshness::RefreshAhead, "skew {skew}");
+            assert_eq!(at(54_000.0), Freshness::Stale, "skew {skew}");
+            assert_eq!(at(3_600_000.0), Freshness::Stale, "skew {skew}");
         }
     }
 
     #[test]
-    fn nonsense_lifetimes_are_stale_at_once() {
-        for (exp, iat) in [(1000.0, 1060.0), (1000.0, 1000.0), (1003.0, 1000.0)] {
-            let e = Expiry::from_claims(&claims(Some(exp), Some(iat)), T0);
-            assert_eq!(judge_at(e, 0.0), Freshness::Stale, "exp {exp} iat {iat}");
-        }
+    fn an_aged_token_counts_from_its_own_exp() {
+        // Learned from a fresh token; then the issuer's cache hands back one
+        // minted 58 s earlier: 2 s left, never served.
+        let (mut clock, _) = learned(3_600_000.0);
+        let now = SERVER_T0 + 3_600_000.0 + 1_000.0;
+        let aged = claims(SERVER_T0 / 1000.0 - 58.0, 60.0);
+        clock.learn(Evidence::of(aged.iat.unwrap(), Minted::Earlier, now));
+        let left = clock.ms_left(&aged, now);
+        assert!(left < 2_000.0, "{left}");
+        assert_eq!(FreshnessPolicy::default().judge(left), Freshness::Stale);
+        // One that expired an hour ago, with a 60 s lifetime: long stale.
+        let old = claims(SERVER_T0 / 1000.0 - 3_660.0, 60.0);
+        assert!(clock.ms_left(&old, now) < -3_500_000.0);
     }
 
     #[test]
-    fn custom_thresholds() {
+    fn a_token_from_the_future_is_not_valid_yet() {
+        // iat an hour ahead of the server's clock, nbf 5 s before it.
+        let (clock, _) = learned(0.0);
+        let future = claims(SERVER_T0 / 1000.0 + 3_600.0, 60.0);
+        assert_eq!(
+            clock.ms_left(&future, SERVER_T0 + 1_000.0),
+            f64::NEG_INFINITY
+        );
+    }
+
+    #[test]
+    fn nothing_known_means_nothing_served() {
+        let clock = ServerClock::default();
+        assert!(!clock.knows_upper_bound());
+        assert_eq!(
+            clock.ms_left(&claims(1_000.0, 60.0), 0.0),
+            f64::NEG_INFINITY
+        );
+        // Without iat nothing can be learned: the device clock decides.
+        let no_iat = Claims {
+            exp: Some(2_000.0),
+            ..Claims::default()
+        };
+        assert_eq!(clock.ms_left(&no_iat, 1_990_000.0), 10_000.0);
+    }
+
+    #[test]
+    fn without_exp_a_token_never_expires() {
+        let (clock, _) = learned(0.0);
+        let c = Claims {
+            iat: Some(SERVER_T0 / 1000.0),
+            ..Claims::default()
+        };
+        assert_eq!(clock.ms_left(&c, SERVER_T0 + 1e12), f64::INFINITY);
+    }
+
+    #[test]
+    fn a_clock_stepping_back_forgets_what_it_learned() {
+        let (mut clock, c) = learned(0.0);
+        assert!(clock.ms_left(&c, SERVER_T0 + 10_000.0) > 0.0);
+        clock.observe(SERVER_T0 + 10_000.0);
+        // An hour back: the token would look an hour younger. Forget.
+        assert_eq!(
+            clock.ms_left(&c, SERVER_T0 - 3_600_000.0),
+            f64::NEG_INFINITY
+        );
+        clock.observe(SERVER_T0 - 3_600_000.0);
+        assert!(!clock.knows_upper_bound());
+    }
+
+    #[test]
+    fn a_clock_stepping_forward_is_relearned_from_fresh_tokens_that_agree() {
+        let (mut clock, _) = learned(0.0);
+        // The device jumps an hour ahead: the next skipCache tokens
+        // contradict the old bounds, agree with each other, and replace them.
+        let jump = 3_600_000.0;
+        let c = claims(SERVER_T0 / 1000.0 + 10.0, 60.0);
+        let started = SERVER_T0 + 10_000.0 + jump;
+        let first = Evidence::of(c.iat.unwrap(), Minted::After(started), started + 20.0);
+        assert!(clock.contradicted_by(&first));
+        let second = Evidence::of(
+            c.iat.unwrap(),
+            Minted::After(started + 30.0),
+            started + 60.0,
+        );
+        assert!(first.agrees_with(&second));
+        clock.learn(second);
+        let left = clock.ms_left(&c, started + 60.0);
+        assert!((58_900.0..=60_000.0).contains(&left), "{left}");
+    }
+
+    #[test]
+    fn a_skip_cache_token_older_than_its_call_contradicts() {
+        // getToken ignored skipCache: the token was minted 58 s before a
+        // call that, by what is known, started at server time T0 + 60 s.
+        let (clock, _) = learned(0.0);
+        let started = SERVER_T0 + 60_000.0;
+        let aged = Evidence::of(
+            SERVER_T0 / 1000.0 + 2.0,
+            Minted::After(started),
+            started + 5.0,
+        );
+        assert!(clock.contradicted_by(&aged));
+        // A fresh one does not; an ordinary one never does.
+        let fresh = Evidence::of(
+            SERVER_T0 / 1000.0 + 60.0,
+            Minted::After(started),
+            started + 5.0,
+        );
+        assert!(!clock.contradicted_by(&fresh));
+        let ordinary = Evidence::of(SERVER_T0 / 1000.0 + 2.0, Minted::Earlier, started + 5.0);
+        assert!(!clock.contradicted_by(&ordinary));
+        assert!(!aged.agrees_with(&fresh));
+    }
+
+    #[test]
+    fn bounds_widen_with_drift() {
+        let (clock, c) = learned(0.0);
+        let hour = 3_600_000.0;
+        let later = clock.ms_left(
+            &Claims {
+                exp: Some(c.exp.unwrap() + 7_200.0),
+                ..c.clone()
+            },
+            SERVER_T0 + hour,
+        );
+        // 60 s + 2 h of lifetime, 1 h passed, less the mint's second and
+        // 360 ms of drift (the call's 50 ms were before the mint).
+        let expected = 60_000.0 + hour - 1_000.0 - hour * DRIFT;
+        assert!((later - expected).abs() < 1.0, "{later} vs {expected}");
+    }
+
+    #[test]
+    fn thresholds() {
         let p = FreshnessPolicy {
             refresh_ahead_ms: 1000.0,
             min_validity_ms: 500.0,
         };
-        let e = Expiry::from_claims(&claims(Some(1003.0), Some(1000.0)), T0);
-        assert_eq!(p.judge(&e, T0 + 1900.0), Freshness::Fresh);
-        assert_eq!(p.judge(&e, T0 + 2100.0), Freshness::RefreshAhead);
-        assert_eq!(p.judge(&e, T0 + 2600.0), Freshness::Stale);
+        assert_eq!(p.judge(1000.0), Freshness::Fresh);
+        assert_eq!(p.judge(999.0), Freshness::RefreshAhead);
+        assert_eq!(p.judge(500.0), Freshness::RefreshAhead);
+        assert_eq!(p.judge(499.0), Freshness::Stale);
+        assert_eq!(p.judge(f64::NAN), Freshness::Stale);
+        assert_eq!(p.judge(f64::INFINITY), Freshness::Fresh);
     }
 }

@@ -28,8 +28,18 @@ pub enum Json {
 /// a UTF-8 JSON object.
 pub type ReadJsonObject = fn(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>>;
 
+/// The longest token accepted, in bytes: HTTP servers cap a request's
+/// headers at 8 to 16 KB, and `Authorization: Bearer ` comes on top.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The largest time claim accepted: the largest integer a JS number holds
+/// exactly (Fauna reads them as 64-bit longs).
+pub const MAX_NUMERIC_DATE: f64 = 9_007_199_254_740_991.0;
+
 /// The claims the cache and the error hints look at. Times are JWT
-/// NumericDates: seconds since the epoch, possibly fractional.
+/// NumericDates: whole seconds since the epoch (a time claim that is not a
+/// whole number from 0 to [`MAX_NUMERIC_DATE`] makes the token malformed:
+/// Fauna would ignore it, and a token it never expires is no token to cache).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Claims {
     pub exp: Option<f64>,
@@ -55,6 +65,9 @@ pub struct DecodedJwt {
 /// Decodes `token` as a compact JWS (`header.payload.signature`). The error
 /// message names what is wrong but never repeats the token.
 pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(malformed("it is longer than 8 KiB"));
+    }
     let three = split_at_byte(token, b'.')
         .and_then(|(header, rest)| Some((header, split_at_byte(rest, b'.')?)));
     let Some((header, (payload, signature))) = three else {
@@ -116,9 +129,11 @@ fn segment(segment: &str, name: &str) -> Result<Vec<u8>, Error> {
 fn number_claim(value: Option<Json>, name: &str) -> Result<Option<f64>, Error> {
     match value {
         None => Ok(None),
-        Some(Json::Number(n)) => Ok(Some(n)),
+        Some(Json::Number(n)) if (0.0..=MAX_NUMERIC_DATE).contains(&n) && n.fract() == 0.0 => {
+            Ok(Some(n))
+        }
         Some(_) => Err(malformed(
-            &["its `", name, "` claim is not a number"].concat(),
+            &["its `", name, "` claim is not a whole number of seconds"].concat(),
         )),
     }
 }
@@ -229,16 +244,51 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn keeps_unicode_and_fractional_times() {
+    fn keeps_unicode() {
         let t = token(
             HEADER,
-            r#"{"sub":"user_ünï😀","exp":1700000060.5,"aud":["a","b"]}"#,
+            r#"{"sub":"user_ünï😀","exp":1700000060,"aud":["a","b"]}"#,
         );
         let d = decode(&t).unwrap();
         assert_eq!(d.claims.sub.as_deref(), Some("user_ünï😀"));
-        assert_eq!(d.claims.exp, Some(1_700_000_060.5));
+        assert_eq!(d.claims.exp, Some(1_700_000_060.0));
         assert_eq!(d.claims.aud, vec!["a".to_string(), "b".to_string()]);
         assert_eq!(d.claims.iat, None);
+    }
+
+    #[test]
+    fn time_claims_must_be_whole_seconds_in_range() {
+        for claim in ["exp", "iat", "nbf"] {
+            for bad in [
+                "1700000060.5",
+                "-1",
+                "9007199254740992",
+                "1e300",
+                "\"1700000060\"",
+                "null",
+                "true",
+            ] {
+                let t = token(HEADER, &format!(r#"{{"{claim}":{bad}}}"#));
+                let err = decode(&t).unwrap_err();
+                assert_eq!(err.code, ErrorCode::MalformedToken, "{claim}: {bad}");
+                assert!(err.message.contains(claim), "{}", err.message);
+            }
+            for good in ["0", "1700000060", "9007199254740991", "1.7e9"] {
+                let t = token(HEADER, &format!(r#"{{"{claim}":{good}}}"#));
+                assert!(decode(&t).is_ok(), "{claim}: {good}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_over_8_kib_is_malformed() {
+        let fits = token(HEADER, &format!(r#"{{"pad":"{}"}}"#, "x".repeat(6000)));
+        assert!(fits.len() <= MAX_TOKEN_BYTES && decode(&fits).is_ok());
+        let long = token(HEADER, &format!(r#"{{"pad":"{}"}}"#, "x".repeat(6200)));
+        assert!(long.len() > MAX_TOKEN_BYTES);
+        let err = decode(&long).unwrap_err();
+        assert_eq!(err.code, ErrorCode::MalformedToken);
+        assert!(err.message.contains("8 KiB"));
     }
 
     #[test]

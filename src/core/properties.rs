@@ -7,22 +7,50 @@
 use proptest::prelude::*;
 
 use super::backoff::{after_throttle, backoff_ms, Throttle};
-use super::freshness::{Expiry, FreshnessPolicy};
+use super::freshness::{Evidence, FreshnessPolicy, Minted, ServerClock};
 use super::jwt::tests::{serde_reader, token};
 use super::jwt::Claims;
 use super::options::{QueryOptions, RawQueryOptions};
 use super::request;
-use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenStore};
+use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenFailure, TokenStore};
 
-fn expiry() -> impl Strategy<Value = Expiry> {
-    prop_oneof![
-        (-1e12f64..1e13, -1e7f64..1e8).prop_map(|(received_at, lifetime_ms)| Expiry::Relative {
-            received_at,
-            lifetime_ms
-        }),
-        (-1e12f64..1e13).prop_map(|expires_at| Expiry::Absolute { expires_at }),
-        Just(Expiry::Never),
-    ]
+/// A clock that learned from a few tokens, each minted at server time
+/// `server + 1000 * k` and received `transit` ms later on a device `skew` ms
+/// off, some asked with `skipCache` and some not.
+fn learned_clock() -> impl Strategy<Value = (ServerClock, f64)> {
+    (
+        -1e10f64..1e10,
+        prop::collection::vec((0u32..3_000, 0f64..5_000.0, any::<bool>()), 0..6),
+    )
+        .prop_map(|(skew, tokens)| {
+            let mut clock = ServerClock::default();
+            let mut server_ms = 1_700_000_000_000f64;
+            for (advance, transit, forced) in tokens {
+                server_ms += f64::from(advance) * 10.0;
+                let started = server_ms + skew;
+                let minted = if forced {
+                    Minted::After(started)
+                } else {
+                    Minted::Earlier
+                };
+                clock.learn(Evidence::of(
+                    (server_ms / 1000.0).floor(),
+                    minted,
+                    started + transit,
+                ));
+            }
+            (clock, server_ms + skew + 5_000.0)
+        })
+}
+
+fn claims() -> impl Strategy<Value = Claims> {
+    let time = || prop::option::of((1_699_990_000u64..1_700_100_000).prop_map(|t| t as f64));
+    (time(), time(), time()).prop_map(|(exp, iat, nbf)| Claims {
+        exp,
+        iat,
+        nbf,
+        ..Claims::default()
+    })
 }
 
 fn policy() -> impl Strategy<Value = FreshnessPolicy> {
@@ -47,26 +75,37 @@ proptest! {
         prop_assert_eq!(back, text);
     }
 
+    /// (`nbf` aside: a token not valid yet becomes valid.)
     #[test]
     fn freshness_only_worsens_as_time_passes(
-        e in expiry(),
+        (clock, t1) in learned_clock(),
+        c in claims(),
         p in policy(),
-        t1 in -1e13f64..1e13,
         dt in 0f64..1e12,
     ) {
-        prop_assert!(p.judge(&e, t1) <= p.judge(&e, t1 + dt));
+        let c = Claims { nbf: None, ..c };
+        let judge = |t| p.judge(clock.ms_left(&c, t));
+        prop_assert!(judge(t1) <= judge(t1 + dt));
     }
 
-    /// The device clock is `skew` ms off true time, tokens arrive as they are
-    /// minted (with `iat`), and the cache is asked at arbitrary later moments:
-    /// no token it serves has less than `minValiditySeconds` of true life left.
+    /// The device clock is `skew` ms off true time (up to a day either way).
+    /// The issuer mints at true time during each call, or for an ordinary
+    /// call may hand back a token from its own cache of any age, up to its
+    /// lifetime and past it (as clerk-js does, and worse); a broken one
+    /// ignores `skipCache` too. Whenever the cache serves or delivers a
+    /// token, that token has at least `minValiditySeconds` of true life left
+    /// by the server's clock.
     #[test]
-    fn never_serves_a_token_below_min_validity_whatever_the_clock(
+    fn never_serves_a_token_below_min_validity_whatever_the_clock_or_age(
         skew in -86_400_000i64..86_400_000,
+        ignores_skip_cache in any::<bool>(),
         lifetime in 1u64..7_200,
         min_validity in 0u64..120,
         refresh_ahead in 0u64..300,
-        steps in prop::collection::vec((0u64..90_000, any::<bool>()), 1..40),
+        steps in prop::collection::vec(
+            (0u64..90_000, any::<bool>(), 0u64..3_000, prop::option::of(0u64..20_000)),
+            1..40,
+        ),
     ) {
         let policy = FreshnessPolicy {
             refresh_ahead_ms: refresh_ahead as f64 * 1000.0,
@@ -75,31 +114,146 @@ proptest! {
         let mut store: TokenStore<u64> = TokenStore::new(policy, serde_reader);
         let key = EntryKey { template: "fauna".into(), organization_id: None };
         let mut true_ms: u64 = 1_700_000_000_000;
+        let local = |true_ms: u64| true_ms as f64 + skew as f64;
         let mut minted = 0u32;
-        for (advance, answer_now) in steps {
+        // The issuer's own cache: its last token and when it was minted (s).
+        let mut issuer_cache: Option<(String, u64)> = None;
+        // Calls in flight: id -> forced.
+        let mut flights: Vec<(u64, bool)> = Vec::new();
+        let check = |t: &str, at_true_ms: u64| -> Result<(), TestCaseError> {
+            let true_left_ms = exp_of(t) * 1000.0 - at_true_ms as f64;
+            prop_assert!(true_left_ms >= policy.min_validity_ms,
+                "served with {} ms left (skew {} ms)", true_left_ms, skew);
+            Ok(())
+        };
+        for (advance, answer_now, transit, reuse_age) in steps {
             true_ms += advance;
-            let local = true_ms as f64 + skew as f64;
-            let lookup = store.lookup(&key, Demand::Ordinary, local, |id, _| id);
-            let served = match &lookup {
-                Lookup::Hit(t) | Lookup::HitAndRefresh(t, _) => Some(t.clone()),
-                Lookup::Wait(_) => None,
-            };
-            if let Some(t) = served {
-                let exp = exp_of(&t);
-                let true_left_ms = exp * 1000.0 - true_ms as f64;
-                prop_assert!(true_left_ms >= policy.min_validity_ms,
-                    "served with {true_left_ms} ms left (skew {skew} ms)");
+            let lookup = store.lookup(&key, Demand::Ordinary, local(true_ms), |id, forced| {
+                flights.push((id, forced));
+                id
+            });
+            if let Lookup::Hit(t) | Lookup::HitAndRefresh(t, _) = &lookup {
+                check(t, true_ms)?;
             }
-            // The issuer answers whichever call is in flight, minting at true time.
-            if let Lookup::Wait(id) | Lookup::HitAndRefresh(_, id) = lookup {
-                if answer_now {
-                    minted += 1;
-                    let iat = true_ms / 1000;
-                    let t = token(r#"{"alg":"RS256"}"#, &format!(
-                        r#"{{"sub":"user_a","iat":{iat},"exp":{},"jti":"{minted}"}}"#, iat + lifetime));
-                    // Received in the same (true) second it was minted.
-                    let received = (iat * 1000) as f64 + skew as f64;
-                    prop_assert!(!matches!(store.complete(&key, id, received, Ok(&t)), Completion::Fail(_)));
+            if !answer_now || flights.is_empty() {
+                continue;
+            }
+            // The issuer answers the oldest call in flight, `transit` ms after
+            // minting; a forced retry goes round again.
+            let (id, mut forced) = flights.remove(0);
+            loop {
+                let token = match (forced, reuse_age, &issuer_cache) {
+                    (true, _, Some((t, _))) if ignores_skip_cache => t.clone(),
+                    // An ordinary call: a token minted `age` ms before now.
+                    (false, Some(age), _) => {
+                        let iat = true_ms.saturating_sub(age) / 1000;
+                        minted += 1;
+                        jwt(iat, lifetime, minted)
+                    }
+                    (false, None, Some((t, _))) => t.clone(),
+                    _ => {
+                        minted += 1;
+                        let t = jwt(true_ms / 1000, lifetime, minted);
+                        issuer_cache = Some((t.clone(), true_ms / 1000));
+                        t
+                    }
+                };
+                true_ms += transit;
+                match store.complete(&key, id, local(true_ms), Ok(&token)) {
+                    Completion::Deliver(t) => check(&t, true_ms)?,
+                    Completion::RetryForced => {
+                        forced = true;
+                        continue;
+                    }
+                    Completion::Fail(_) => {}
+                }
+                break;
+            }
+        }
+    }
+
+    /// Sign-outs (`getToken` null), `clear()` and user switches, with calls
+    /// of two templates, forced calls and background refreshes in flight and
+    /// answering in any order: once the store has taken a newer session's
+    /// word (a token it delivered, or a sign-out), it never serves or
+    /// delivers an earlier session's token, and after `clear()` nothing
+    /// delivered before it.
+    #[test]
+    fn a_token_from_an_earlier_session_is_never_cached_or_served(
+        ops in prop::collection::vec((0u8..6, any::<bool>(), 0u8..3, 0usize..8), 1..60),
+    ) {
+        let mut store: TokenStore<u64> = TokenStore::new(FreshnessPolicy::default(), serde_reader);
+        let keys = [
+            EntryKey { template: "fauna".into(), organization_id: None },
+            EntryKey { template: "other".into(), organization_id: None },
+        ];
+        let mut now = 1_700_000_000_000f64;
+        // The issuer's session: its number (the user is `user_<n>`) and
+        // whether anyone is signed in.
+        let (mut session, mut signed_in) = (0u32, true);
+        // Calls in flight: (entry, id, the session and sign-in when it started).
+        let mut flights: Vec<(usize, u64, u32, bool)> = Vec::new();
+        let mut newest_taken = 0u32;
+        let mut clears = 0u32;
+        // Token -> (session, clears before it was delivered).
+        let mut delivered: std::collections::HashMap<String, (u32, u32)> = Default::default();
+        let mut n = 0u32;
+        for (op, which, demand, pick) in ops {
+            now += 700.0;
+            let k = usize::from(which);
+            match op {
+                0 | 1 => {
+                    let demand = match demand {
+                        0 => Demand::Ordinary,
+                        _ => Demand::Forced,
+                    };
+                    let lookup = store.lookup(&keys[k], demand, now, |id, _| {
+                        flights.push((k, id, session, signed_in));
+                        id
+                    });
+                    if let Lookup::Hit(t) | Lookup::HitAndRefresh(t, _) = &lookup {
+                        let (s, c) = delivered[&**t];
+                        prop_assert!(s >= newest_taken, "served session {} after {}", s, newest_taken);
+                        prop_assert_eq!(c, clears, "served a token from before clear()");
+                    }
+                }
+                2 if !flights.is_empty() => {
+                    let (k, id, s, was_signed_in) = flights.remove(pick % flights.len());
+                    n += 1;
+                    let outcome = if was_signed_in {
+                        let iat = (now / 1000.0) as u64;
+                        Ok(token(r#"{"alg":"RS256"}"#, &format!(
+                            r#"{{"sub":"user_{s}","iat":{iat},"exp":{},"jti":"{n}"}}"#, iat + 60)))
+                    } else {
+                        Err(TokenFailure::SignedOut)
+                    };
+                    match store.complete(&keys[k], id, now, outcome.as_deref().map_err(|f| *f)) {
+                        Completion::Deliver(t) => {
+                            prop_assert!(s >= newest_taken, "delivered session {} after {}", s, newest_taken);
+                            newest_taken = s;
+                            delivered.insert(t.to_string(), (s, clears));
+                        }
+                        Completion::Fail(e) if e.code == super::error::ErrorCode::SignedOut => {
+                            prop_assert!(s >= newest_taken, "took a sign-out of session {} after {}", s, newest_taken);
+                            newest_taken = s;
+                        }
+                        _ => {}
+                    }
+                    // The glue rejects stale calls' waiters at once; the store
+                    // must refuse their answers either way.
+                    if pick % 2 == 0 {
+                        store.drain_stale();
+                    }
+                }
+                3 => session += 1,
+                4 => {
+                    session += 1;
+                    signed_in = !signed_in;
+                }
+                _ => {
+                    store.clear();
+                    clears += 1;
+                    flights.clear();
                 }
             }
         }
@@ -175,6 +329,17 @@ proptest! {
             prop_assert!(header_value_is_safe(&t));
         }
     }
+}
+
+/// A token minted at `iat` (s) living `lifetime` s; `n` makes it unique.
+fn jwt(iat: u64, lifetime: u64, n: u32) -> String {
+    token(
+        r#"{"alg":"RS256"}"#,
+        &format!(
+            r#"{{"sub":"user_a","iat":{iat},"exp":{},"jti":"{n}"}}"#,
+            iat + lifetime
+        ),
+    )
 }
 
 fn exp_of(t: &str) -> f64 {

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use super::error::{Error, ErrorCode};
-use super::freshness::{Expiry, Freshness, FreshnessPolicy};
+use super::freshness::{Evidence, Freshness, FreshnessPolicy, Minted, ServerClock};
 use super::jwt::{self, DecodedJwt, ReadJsonObject};
 
 /// After a failed background refresh, wait this long before trying another
@@ -71,8 +71,8 @@ pub enum Completion {
     Deliver(Rc<str>),
     /// Reject the waiters.
     Fail(Error),
-    /// The issuer handed back the stale token we already had (its own cache):
-    /// call `getToken` again with `skipCache`, for the same waiters.
+    /// An ordinary call brought a token too old to serve (the issuer's own
+    /// cache): call `getToken` again with `skipCache`, for the same waiters.
     RetryForced,
 }
 
@@ -93,19 +93,31 @@ pub struct Stats {
     pub failures: u64,
 }
 
-/// A token as cached.
+/// A token as cached. How long it may be served is judged at each lookup,
+/// by the server's clock as the store knows it then.
 #[derive(Clone, Debug)]
 pub struct CachedToken {
     pub token: Rc<str>,
     pub decoded: DecodedJwt,
-    pub expiry: Expiry,
 }
 
 #[derive(Debug)]
 struct Flight<F> {
+    /// Issued in the order calls start: of two answers for different users,
+    /// the call started later tells who is signed in now.
     id: FlightId,
+    /// The epoch the call started in: an answer from an older epoch is never
+    /// cached or served.
+    epoch: u64,
     /// Called with `skipCache`: shared only with other forced callers.
     forced: bool,
+    /// When the call started (device ms): a `skipCache` token was minted
+    /// after it.
+    started_at: f64,
+    /// A `skipCache` token this call brought that contradicted what the store
+    /// knew of the server's clock, and what it said: believed only if the
+    /// next, asked again, agrees.
+    suspect: Option<(Evidence, Rc<str>)>,
     handle: F,
 }
 
@@ -113,9 +125,18 @@ struct Flight<F> {
 struct Entry<F> {
     key: EntryKey,
     token: Option<CachedToken>,
-    /// At most one ordinary and one forced call.
+    /// At most one ordinary and one forced call of the current epoch, and
+    /// any number of older ones waiting to be told they are stale.
     flights: Vec<Flight<F>>,
     no_background_refresh_before: f64,
+}
+
+/// Whose tokens the store holds, and which call said so.
+#[derive(Clone, Debug, PartialEq)]
+struct SignedIn {
+    sub: Option<String>,
+    /// The latest-started call that brought this user's token.
+    since: FlightId,
 }
 
 #[derive(Debug)]
@@ -125,11 +146,14 @@ pub struct TokenStore<F> {
     entries: Vec<Entry<F>>,
     next_flight: FlightId,
     stats: Stats,
-    /// Bumped on every sign-out, `clear()` and change of user: a request
-    /// begun in an older epoch must not go on with a newer epoch's token.
+    /// Bumped on every sign-out, `clear()` and change of user: a request or
+    /// `getToken` call begun in an older epoch must not go on, nor leave its
+    /// token behind.
     epoch: u64,
-    /// The `sub` of the last token received since the last clear.
-    last_sub: Option<Option<String>>,
+    /// The user of the tokens received since the last clear or sign-out.
+    user: Option<SignedIn>,
+    /// What the tokens have taught of the server's clock.
+    clock: ServerClock,
 }
 
 impl<F: Clone> TokenStore<F> {
@@ -142,7 +166,8 @@ impl<F: Clone> TokenStore<F> {
             next_flight: 1,
             stats: Stats::default(),
             epoch: 0,
-            last_sub: None,
+            user: None,
+            clock: ServerClock::default(),
         }
     }
 
@@ -158,6 +183,15 @@ impl<F: Clone> TokenStore<F> {
         self.epoch
     }
 
+    /// How `key`'s cached token stands at `now` (`None`: nothing cached).
+    pub fn freshness(&self, key: &EntryKey, now: f64) -> Option<Freshness> {
+        let cached = self.cached(key)?;
+        Some(
+            self.policy
+                .judge(self.clock.ms_left(&cached.decoded.claims, now)),
+        )
+    }
+
     /// Decides how to answer a caller. `start(id, forced)` must start a
     /// `getToken` call (with `skipCache` when `forced`) and return its handle;
     /// it runs at most once, synchronously, and must not touch the store.
@@ -168,7 +202,12 @@ impl<F: Clone> TokenStore<F> {
         now: f64,
         start: impl FnOnce(FlightId, bool) -> F,
     ) -> Lookup<F> {
-        let policy = self.policy;
+        self.clock.observe(now);
+        let (policy, clock, epoch) = (self.policy, self.clock, self.epoch);
+        let judge = |cached: &CachedToken| policy.judge(clock.ms_left(&cached.decoded.claims, now));
+        // Until the server's clock is known, only a `skipCache` token can
+        // teach it: an ordinary one may be of any age.
+        let ordinary_can_be_judged = clock.knows_upper_bound();
         let index = self.entry_index(key);
         let entry = &mut self.entries[index];
         let stats = &mut self.stats;
@@ -179,7 +218,10 @@ impl<F: Clone> TokenStore<F> {
             let handle = start(id, forced);
             entry.flights.push(Flight {
                 id,
+                epoch,
                 forced,
+                started_at: now,
+                suspect: None,
                 handle: handle.clone(),
             });
             handle
@@ -189,7 +231,7 @@ impl<F: Clone> TokenStore<F> {
             if let Some(cached) = &entry.token {
                 if &*cached.token == rejected {
                     entry.token = None;
-                } else if policy.judge(&cached.expiry, now) != Freshness::Stale {
+                } else if judge(cached) != Freshness::Stale {
                     // Another caller already replaced the rejected token.
                     stats.hits += 1;
                     return Lookup::Hit(cached.token.clone());
@@ -199,7 +241,7 @@ impl<F: Clone> TokenStore<F> {
 
         if demand == Demand::Ordinary {
             if let Some(cached) = &entry.token {
-                match policy.judge(&cached.expiry, now) {
+                match judge(cached) {
                     Freshness::Fresh => {
                         stats.hits += 1;
                         return Lookup::Hit(cached.token.clone());
@@ -219,18 +261,19 @@ impl<F: Clone> TokenStore<F> {
                     Freshness::Stale => {}
                 }
             }
-            // Any call in flight brings a token at least as new as we need.
-            if let Some(flight) = entry.flights.first() {
+            // Any call of this epoch in flight brings a token at least as new
+            // as we need.
+            if let Some(flight) = entry.flights.iter().find(|f| f.epoch == epoch) {
                 stats.joins += 1;
                 return Lookup::Wait(flight.handle.clone());
             }
             stats.misses += 1;
-            return Lookup::Wait(start_flight(entry, false));
+            return Lookup::Wait(start_flight(entry, !ordinary_can_be_judged));
         }
 
         // Forced, or replacing a rejected token: share only a forced call, as
         // an ordinary one may bring back the very token being replaced.
-        if let Some(flight) = entry.flights.iter().find(|f| f.forced) {
+        if let Some(flight) = entry.flights.iter().find(|f| f.forced && f.epoch == epoch) {
             stats.joins += 1;
             return Lookup::Wait(flight.handle.clone());
         }
@@ -239,8 +282,9 @@ impl<F: Clone> TokenStore<F> {
     }
 
     /// Records the outcome of flight `id`. A flight the store no longer knows
-    /// (the cache was cleared meanwhile) fails with `cleared`, and its token
-    /// is not cached.
+    /// (the cache was cleared meanwhile), or one begun in an earlier epoch
+    /// (a sign-out or another user since), fails with `cleared` and leaves
+    /// the store untouched: its token is the previous user's.
     pub fn complete(
         &mut self,
         key: &EntryKey,
@@ -248,23 +292,33 @@ impl<F: Clone> TokenStore<F> {
         now: f64,
         outcome: Result<&str, TokenFailure>,
     ) -> Completion {
+        self.clock.observe(now);
         let Some(index) = self.entries.iter().position(|e| &e.key == key) else {
             return Completion::Fail(cleared());
         };
         let Some(flight_at) = self.entries[index].flights.iter().position(|f| f.id == id) else {
             return Completion::Fail(cleared());
         };
+        if self.entries[index].flights[flight_at].epoch != self.epoch {
+            self.entries[index].flights.remove(flight_at);
+            self.stats.failures += 1;
+            return Completion::Fail(cleared());
+        }
+        // A call started before the one that last said who is signed in
+        // speaks of an earlier session: it changes nothing.
+        let outdated = self.user.as_ref().is_some_and(|u| id < u.since);
 
         let token = match outcome {
             Ok(token) => token,
+            Err(TokenFailure::SignedOut) if outdated => {
+                self.entries[index].flights.remove(flight_at);
+                self.stats.failures += 1;
+                return Completion::Fail(cleared());
+            }
             Err(failure) => {
                 self.finish_with_failure(index, flight_at, now);
                 if failure == TokenFailure::SignedOut {
-                    for entry in &mut self.entries {
-                        entry.token = None;
-                    }
-                    self.epoch += 1;
-                    self.last_sub = None;
+                    self.new_epoch();
                 }
                 return Completion::Fail(failure_error(failure));
             }
@@ -276,43 +330,112 @@ impl<F: Clone> TokenStore<F> {
                 return Completion::Fail(err);
             }
         };
-
-        let policy = self.policy;
-        let entry = &mut self.entries[index];
-        if let Some(cached) = entry.token.as_ref().filter(|c| &*c.token == token) {
-            // The same token again: keep the age it already had.
-            let stale = policy.judge(&cached.expiry, now) == Freshness::Stale;
-            let token = cached.token.clone();
-            let flight = &mut entry.flights[flight_at];
-            if stale && !flight.forced {
-                flight.forced = true;
-                self.stats.refreshes += 1;
-                return Completion::RetryForced;
-            }
-            entry.flights.remove(flight_at);
-            return Completion::Deliver(token);
+        let sub = &decoded.claims.sub;
+        let another_user = self.user.as_ref().is_some_and(|u| u.sub != *sub);
+        if another_user && outdated {
+            self.entries[index].flights.remove(flight_at);
+            self.stats.failures += 1;
+            return Completion::Fail(cleared());
         }
 
-        let sub = decoded.claims.sub.clone();
-        let token: Rc<str> = token.into();
-        entry.flights.remove(flight_at);
-        entry.token = Some(CachedToken {
-            token: token.clone(),
-            expiry: Expiry::from_claims(&decoded.claims, now),
-            decoded,
-        });
-        // Another user signed in: no entry may keep the previous user's token,
-        // and no call begun for that user may go on with this one's.
-        if self.last_sub.as_ref().is_some_and(|last| *last != sub) {
-            self.epoch += 1;
-            for (i, other) in self.entries.iter_mut().enumerate() {
-                if i != index {
-                    other.token = None;
+        let entry = &self.entries[index];
+        let flight = &entry.flights[flight_at];
+        // The token we already hold was not minted for this call, whatever
+        // it was asked with.
+        let held = entry.token.as_ref().is_some_and(|c| &*c.token == token);
+        if let Some(iat) = decoded.claims.iat {
+            let minted = if flight.forced && !held {
+                Minted::After(flight.started_at)
+            } else {
+                Minted::Earlier
+            };
+            let evidence = Evidence::of(iat, minted, now);
+            if !self.clock.contradicted_by(&evidence) {
+                self.clock.learn(evidence);
+            } else {
+                let flight = &mut self.entries[index].flights[flight_at];
+                match flight.suspect.take() {
+                    // Ask once more: a clock set forward shows in both
+                    // tokens; a getToken that ignores skipCache hands back
+                    // the same one.
+                    None => {
+                        flight.suspect = Some((evidence, token.into()));
+                        flight.started_at = now;
+                        self.stats.refreshes += 1;
+                        return Completion::RetryForced;
+                    }
+                    Some((first, first_token)) => {
+                        if &*first_token != token && first.agrees_with(&evidence) {
+                            self.clock.learn(evidence);
+                        }
+                        // Else believe neither: judged by what is known.
+                    }
                 }
             }
         }
-        self.last_sub = Some(sub);
+        let ms_left = self.clock.ms_left(&decoded.claims, now);
+        if self.policy.judge(ms_left) == Freshness::Stale {
+            let flight = &mut self.entries[index].flights[flight_at];
+            if !flight.forced {
+                // Aged in the issuer's own cache: ask it to mint one.
+                flight.forced = true;
+                flight.started_at = now;
+                self.stats.refreshes += 1;
+                return Completion::RetryForced;
+            }
+            self.finish_with_failure(index, flight_at, now);
+            return Completion::Fail(too_short(ms_left));
+        }
+
+        // Another user signed in: no entry may keep the previous user's token,
+        // and no call begun for that user may go on with this one's.
+        if another_user {
+            self.new_epoch();
+        }
+        let since = self.user.as_ref().map_or(id, |u| u.since.max(id));
+        self.user = Some(SignedIn {
+            sub: sub.clone(),
+            since,
+        });
+        let entry = &mut self.entries[index];
+        entry.flights.remove(flight_at);
+        if let Some(cached) = entry.token.as_ref().filter(|c| &*c.token == token) {
+            return Completion::Deliver(cached.token.clone());
+        }
+        let token: Rc<str> = token.into();
+        entry.token = Some(CachedToken {
+            token: token.clone(),
+            decoded,
+        });
         Completion::Deliver(token)
+    }
+
+    /// A sign-out or a change of user: every token goes, and every call in
+    /// flight now belongs to the past (see [`TokenStore::drain_stale`]).
+    fn new_epoch(&mut self) {
+        self.epoch += 1;
+        self.user = None;
+        for entry in &mut self.entries {
+            entry.token = None;
+        }
+    }
+
+    /// Takes the `getToken` calls begun in an earlier epoch, so the glue can
+    /// reject their waiters with `cleared` at once rather than when the call
+    /// settles (their answers are refused either way).
+    pub fn drain_stale(&mut self) -> Vec<F> {
+        let mut handles = Vec::new();
+        for entry in &mut self.entries {
+            let mut i = 0;
+            while i < entry.flights.len() {
+                if entry.flights[i].epoch != self.epoch {
+                    handles.push(entry.flights.remove(i).handle);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        handles
     }
 
     fn finish_with_failure(&mut self, index: usize, flight_at: usize, now: f64) {
@@ -324,8 +447,10 @@ impl<F: Clone> TokenStore<F> {
 
     /// A cached token that may still be served, without calling anything.
     pub fn peek(&self, key: &EntryKey, now: f64) -> Option<Rc<str>> {
-        let cached = self.cached(key)?;
-        (self.policy.judge(&cached.expiry, now) != Freshness::Stale).then(|| cached.token.clone())
+        let fresh = self.freshness(key, now)? != Freshness::Stale;
+        fresh
+            .then(|| self.cached(key).map(|c| c.token.clone()))
+            .flatten()
     }
 
     /// The cached token for `key`, usable or not.
@@ -344,7 +469,7 @@ impl<F: Clone> TokenStore<F> {
     /// handles so the glue can reject their waiters with `cleared` at once.
     pub fn clear(&mut self) -> Vec<F> {
         self.epoch += 1;
-        self.last_sub = None;
+        self.user = None;
         // Plain loops: the iterator-adapter version costs 1 KB of the .wasm.
         let mut handles = Vec::new();
         for entry in std::mem::take(&mut self.entries) {
@@ -369,6 +494,26 @@ impl<F: Clone> TokenStore<F> {
             }
         }
     }
+}
+
+/// A `skipCache` token that Fauna would accept for less than
+/// `minValiditySeconds`: the template's lifetime is too short, or getToken
+/// ignores `skipCache`.
+fn too_short(ms_left: f64) -> Error {
+    let left = if ms_left > 0.0 {
+        [&super::text::uint((ms_left / 1000.0) as u64), " s"].concat()
+    } else {
+        "no time".into()
+    };
+    Error::new(
+        ErrorCode::TokenUnavailable,
+        [
+            "getToken gave a new token with ",
+            &left,
+            " left by the server's clock, less than minValiditySeconds: lengthen the template's lifetime, or check that getToken honours skipCache.",
+        ]
+        .concat(),
+    )
 }
 
 pub fn cleared() -> Error {
@@ -446,22 +591,47 @@ mod tests {
         }
     }
 
-    /// Fills `k` with `t`, received at `now`.
+    /// Fills `k` with `t`, received at `now`. In these tests the server's
+    /// clock reads 1000 s at device time 0: tokens are minted with
+    /// `iat = 1000 + now / 1000`.
     fn fill(s: &mut Store, k: &EntryKey, t: &str, now: f64) {
         let (id, _) = started(&get(s, k, Demand::Ordinary, now));
         assert_eq!(s.complete(k, id, now, Ok(t)), Completion::Deliver(t.into()));
     }
 
+    /// A store that has learned the server's clock (from another template).
+    fn store_with_clock() -> Store {
+        let mut s = store();
+        fill(&mut s, &key("warm-up"), &jwt("user_a", 1000, 0), 0.0);
+        s
+    }
+
+    #[test]
+    fn the_first_call_asks_with_skip_cache_to_learn_the_servers_clock() {
+        let mut s = store();
+        let k = key("fauna");
+        let (id, forced) = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
+        assert!(forced, "an ordinary token of unknown age cannot be judged");
+        let t = jwt("user_a", 1000, 1);
+        assert_eq!(
+            s.complete(&k, id, 5.0, Ok(&t)),
+            Completion::Deliver(t.as_str().into())
+        );
+        // Known now: the next template's miss takes the issuer's cache.
+        let (_, forced) = started(&get(&mut s, &key("other"), Demand::Ordinary, 6.0));
+        assert!(!forced);
+    }
+
     #[test]
     fn concurrent_misses_share_one_call() {
-        let mut s = store();
+        let mut s = store_with_clock();
         let k = key("fauna");
         let first = get(&mut s, &k, Demand::Ordinary, 0.0);
         for _ in 0..999 {
             assert_eq!(get(&mut s, &k, Demand::Ordinary, 0.0), first);
         }
         let stats = s.stats();
-        assert_eq!((stats.misses, stats.joins, stats.refreshes), (1, 999, 0));
+        assert_eq!((stats.misses, stats.joins, stats.refreshes), (2, 999, 0));
         let t = jwt("user_a", 1000, 1);
         let (id, forced) = started(&first);
         assert!(!forced);
@@ -474,6 +644,37 @@ mod tests {
             Lookup::Hit(t.as_str().into())
         );
         assert_eq!(s.stats().hits, 1);
+    }
+
+    #[test]
+    fn an_aged_token_from_the_issuers_cache_is_asked_again_with_skip_cache() {
+        let mut s = store_with_clock();
+        let k = key("fauna");
+        // 30 s on, the issuer's cache hands back a token minted 28 s ago
+        // (iat 1002) with 60 s of lifetime: 32 s left, and it is served so.
+        let (id, forced) = started(&get(&mut s, &k, Demand::Ordinary, 30_000.0));
+        assert!(!forced);
+        let aged = jwt("user_a", 1002, 1);
+        assert_eq!(
+            s.complete(&k, id, 30_000.0, Ok(&aged)),
+            Completion::Deliver(aged.as_str().into())
+        );
+        assert_eq!(s.freshness(&k, 30_000.0), Some(Freshness::Fresh));
+        assert_eq!(s.freshness(&k, 47_001.0), Some(Freshness::RefreshAhead));
+        assert_eq!(s.peek(&k, 57_001.0), None, "served with less than 5 s left");
+        // One minted 58 s ago (2 s left) is never delivered: a forced call
+        // follows, for the same waiters.
+        let k2 = key("other");
+        let (id, _) = started(&get(&mut s, &k2, Demand::Ordinary, 60_000.0));
+        assert_eq!(
+            s.complete(&k2, id, 60_000.0, Ok(&jwt("user_a", 1002, 2))),
+            Completion::RetryForced
+        );
+        let fresh = jwt("user_a", 1060, 3);
+        assert_eq!(
+            s.complete(&k2, id, 60_050.0, Ok(&fresh)),
+            Completion::Deliver(fresh.as_str().into())
+        );
     }
 
     #[test]
@@ -533,7 +734,7 @@ mod tests {
 
     #[test]
     fn forced_calls_never_share_an_ordinary_call() {
-        let mut s = store();
+        let mut s = store_with_clock();
         let k = key("fauna");
         let ordinary = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
         let forced = started(&get(&mut s, &k, Demand::Forced, 0.0));
@@ -599,11 +800,14 @@ mod tests {
             get(&mut s, &k, Demand::Forced, 58_200.0),
             Lookup::Wait((id, false))
         );
-        // If even the forced call returns it, the waiters get it: nothing newer exists.
-        assert_eq!(
-            s.complete(&k, id, 58_300.0, Ok(&old)),
-            Completion::Deliver(old.as_str().into())
-        );
+        // If even the forced call returns it, the waiters get an error: it
+        // has too little left for Fauna, and nothing newer exists.
+        let Completion::Fail(e) = s.complete(&k, id, 58_300.0, Ok(&old)) else {
+            panic!("a token with too little left was delivered")
+        };
+        assert_eq!(e.code, ErrorCode::TokenUnavailable);
+        assert!(e.message.contains("skipCache"), "{}", e.message);
+        assert!(s.peek(&k, 58_300.0).is_none());
     }
 
     #[test]
@@ -718,7 +922,7 @@ mod tests {
         fill(&mut s, &a, &jwt("user_a", 1000, 1), 0.0);
         fill(&mut s, &b, &jwt("user_a", 1000, 2), 0.0);
         let (id, _) = started(&get(&mut s, &a, Demand::Forced, 1.0));
-        s.complete(&a, id, 1.0, Ok(&jwt("user_a", 1001, 3)));
+        s.complete(&a, id, 1.0, Ok(&jwt("user_a", 1000, 3)));
         assert_eq!(
             s.epoch(),
             e0,
@@ -726,13 +930,13 @@ mod tests {
         );
         // The same entry refreshed with another user's token: a new epoch.
         let (id, _) = started(&get(&mut s, &a, Demand::Forced, 2.0));
-        s.complete(&a, id, 2.0, Ok(&jwt("user_b", 1002, 4)));
+        s.complete(&a, id, 2.0, Ok(&jwt("user_b", 1000, 4)));
         assert_eq!(s.epoch(), e0 + 1);
         assert_eq!(s.peek(&b, 3.0), None);
         s.clear();
         assert_eq!(s.epoch(), e0 + 2);
         // The first token after a clear does not start yet another epoch.
-        fill(&mut s, &a, &jwt("user_c", 1003, 5), 4.0);
+        fill(&mut s, &a, &jwt("user_c", 1000, 5), 4.0);
         assert_eq!(s.epoch(), e0 + 2);
         let (id, _) = started(&get(&mut s, &b, Demand::Ordinary, 5.0));
         s.complete(&b, id, 5.0, Err(TokenFailure::SignedOut));
@@ -743,8 +947,9 @@ mod tests {
     fn clear_during_flight_discards_the_result() {
         let mut s = store();
         let k = key("fauna");
-        let (id, _) = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
-        assert_eq!(s.clear(), vec![(id, false)]);
+        let flight = started(&get(&mut s, &k, Demand::Ordinary, 0.0));
+        let id = flight.0;
+        assert_eq!(s.clear(), vec![flight]);
         let t = jwt("user_a", 1000, 1);
         let Completion::Fail(e) = s.complete(&k, id, 1.0, Ok(&t)) else {
             panic!()
@@ -754,7 +959,7 @@ mod tests {
         // The next call starts afresh.
         assert!(matches!(
             get(&mut s, &k, Demand::Ordinary, 2.0),
-            Lookup::Wait((_, false))
+            Lookup::Wait((id2, _)) if id2 != id
         ));
     }
 

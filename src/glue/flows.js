@@ -190,10 +190,17 @@ export function httpClient(source, endpoint, fetchFn) {
 // JSON.parse, as it fails serde_json in the native tests.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** UTF-8 JSON bytes parsed (a JWT segment), or undefined when they are not. */
+// A `__proto__` member is dropped: JSON.parse keeps it as an own property,
+// and `Object.assign({}, claims)` would make it the copy's prototype.
+const noProto = (key, value) => (key === '__proto__' ? undefined : value);
+
+/**
+ * UTF-8 JSON bytes parsed (a JWT segment), or undefined when they are not.
+ * Never with a `__proto__` member, at any depth.
+ */
 export function parseJsonBytes(bytes) {
   try {
-    return JSON.parse(utf8.decode(bytes));
+    return JSON.parse(utf8.decode(bytes), noProto);
   } catch {
     return undefined;
   }

@@ -341,11 +341,23 @@ impl FlightTicket {
             (None, Some("cleared")) => Err(TokenFailure::Cleared),
             (None, _) => Err(TokenFailure::Threw),
         };
-        let completion =
-            self.cache
-                .store
-                .borrow_mut()
-                .complete(&self.key, self.id, js::now_ms(), outcome);
+        let (completion, stale) = {
+            let mut store = self.cache.store.borrow_mut();
+            let epoch = store.epoch();
+            let completion = store.complete(&self.key, self.id, js::now_ms(), outcome);
+            (
+                completion,
+                (store.epoch() != epoch).then(|| store.drain_stale()),
+            )
+        };
+        // A sign-out or another user: calls begun before it fail with
+        // `cleared` now, and the last user's token leaves memory.
+        if let Some(stale) = stale {
+            self.cache.last_hit.borrow_mut().take();
+            for flight in stale {
+                let _ = flight.cancel.call0(&JsValue::NULL);
+            }
+        }
         match completion {
             Completion::Deliver(token) => Ok(Some(String::from(&*token))),
             Completion::RetryForced => Ok(None),
