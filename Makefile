@@ -36,7 +36,7 @@ package:
 	scripts/build-package.sh
 	scripts/check-package.sh
 
-## Gzipped bytes of the .wasm and its JS glue; fails over the 30 KB limit.
+## Gzipped bytes of the .wasm and its JS glue; fails over the 32 KB limit.
 size:
 	@scripts/size-report.sh
 

@@ -291,9 +291,14 @@ impl CacheInner {
     }
 
     pub(crate) fn clear(&self) {
-        // The signed-out user's token leaves memory too.
-        self.last_hit.borrow_mut().take();
         let flights = self.store.borrow_mut().clear();
+        self.end_session(flights);
+    }
+
+    /// After a sign-out, `clear()` or a change of user: the last user's token
+    /// leaves memory, and the calls begun before it fail with `cleared` now.
+    fn end_session(&self, flights: Vec<Flight>) {
+        self.last_hit.borrow_mut().take();
         for flight in flights {
             let _ = flight.cancel.call0(&JsValue::NULL);
         }
@@ -350,13 +355,8 @@ impl FlightTicket {
                 (store.epoch() != epoch).then(|| store.drain_stale()),
             )
         };
-        // A sign-out or another user: calls begun before it fail with
-        // `cleared` now, and the last user's token leaves memory.
         if let Some(stale) = stale {
-            self.cache.last_hit.borrow_mut().take();
-            for flight in stale {
-                let _ = flight.cancel.call0(&JsValue::NULL);
-            }
+            self.cache.end_session(stale);
         }
         match completion {
             Completion::Deliver(token) => Ok(Some(String::from(&*token))),
