@@ -62,10 +62,11 @@ pub(crate) struct CacheInner {
 
 /// A cache of Clerk session tokens over any `getToken(options)` function.
 ///
-/// One entry per template; freshness judged from each token's own `exp` and
-/// `iat`; one `getToken` call in flight per entry however many callers wait;
-/// tokens nearing expiry refreshed in the background. Tokens are kept in
-/// memory only.
+/// One entry per template; freshness judged by the server's clock, learned
+/// from the tokens' `iat` (never an aged token from `getToken`'s own
+/// cache); one `getToken` call in flight per entry however many callers
+/// wait; tokens nearing expiry refreshed in the background. Tokens are kept
+/// in memory only.
 #[wasm_bindgen]
 pub struct TokenCache {
     inner: Rc<CacheInner>,

@@ -148,10 +148,12 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
     assert.equal(failed, 0);
     assert.ok(ok >= 3 * seconds * 3, `only ${ok} queries succeeded`);
     assert.deepEqual(log.filter((r) => r.auth !== 'ok'), [], 'Fauna refused a token');
-    // A 3 s token served while >= 1 s is left lasts 2 s: that many requests,
+    // A 3 s token is counted from `iat + 1 s` (iat is whole seconds: it may
+    // have been minted up to 1 s later) and served while >= 1 s is left: it
+    // serves 1 to 2 s, less the call's time. At most one request a second,
     // one more for the first, one for a background refresh that may overlap.
     assert.ok(tokensUsed >= 4, `the run crossed only ${tokensUsed} tokens`);
-    assert.ok(tokenRequests <= Math.ceil(elapsed / 2) + 2, `${tokenRequests} token requests in ${elapsed} s`);
+    assert.ok(tokenRequests <= Math.ceil(elapsed) + 2, `${tokenRequests} token requests in ${elapsed} s`);
     // Every getToken call the cache made reached the stand-in, and no other.
     assert.equal(pageCalls, tokenRequests);
   });
