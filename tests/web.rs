@@ -508,6 +508,9 @@ async fn a_second_401_is_unauthorized_with_a_hint_and_no_token() {
     assert!(hint.contains("iss https://clerk.example.test"), "{hint}");
     assert!(hint.contains("https://db.fauna.com/db/ytestdb"), "{hint}");
     assert!(hint.contains("trailing slash"), "{hint}");
+    // The token itself looks right: the hint points at the access provider and its JWKS.
+    assert!(hint.contains("check the access provider"), "{hint}");
+    assert!(hint.contains("reachable from the Fauna server"), "{hint}");
     let token = c.peek(None).unwrap();
     let everything =
         JSON::stringify(&e).unwrap().as_string().unwrap() + &string(&e, "message") + &hint;
