@@ -34,10 +34,13 @@ export async function buildDevserver(repoDir) {
 
 /**
  * Starts the stand-ins on ephemeral ports. `ready` resolves with their
- * origins, `{ clerk, fauna }`, from the READY line.
+ * origins, `{ clerk, fauna }`, from the READY line. `graphql: true` also
+ * serves `/graphql`, which Fauna's own server does not have (for tests of
+ * code written against hosted Fauna's GraphQL API).
  */
-export function startDevserver(binary, repoDir) {
-  const child = spawn(binary, ['--clerk-port', '0', '--fauna-port', '0'], {
+export function startDevserver(binary, repoDir, { graphql = false } = {}) {
+  const args = ['--clerk-port', '0', '--fauna-port', '0', ...(graphql ? ['--graphql'] : [])];
+  const child = spawn(binary, args, {
     cwd: repoDir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,12 +87,13 @@ export async function api(url, body) {
 
 /**
  * Builds and starts the stand-ins; resolves to `{ clerk, fauna, stop }` once
- * they listen (`clerk` and `fauna` are their origins). A test process that
+ * they listen (`clerk` and `fauna` are their origins). `options` as for
+ * startDevserver. A test process that
  * dies without calling stop() does not leave them running.
  */
-export async function launchStandIns(repoDir) {
+export async function launchStandIns(repoDir, options) {
   const binary = await buildDevserver(repoDir);
-  const devserver = startDevserver(binary, repoDir);
+  const devserver = startDevserver(binary, repoDir, options);
   const killOnExit = () => devserver.child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const stop = async () => {

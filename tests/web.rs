@@ -782,6 +782,9 @@ async fn a_second_401_is_unauthorized_with_a_hint_and_no_token() {
     assert!(hint.contains("iss https://clerk.example.test"), "{hint}");
     assert!(hint.contains("https://db.fauna.com/db/ytestdb"), "{hint}");
     assert!(hint.contains("trailing slash"), "{hint}");
+    // The token itself looks right: the hint points at the access provider and its JWKS.
+    assert!(hint.contains("check the access provider"), "{hint}");
+    assert!(hint.contains("reachable from the Fauna server"), "{hint}");
     let token = c.peek(None).unwrap();
     let everything =
         JSON::stringify(&e).unwrap().as_string().unwrap() + &string(&e, "message") + &hint;
@@ -868,6 +871,17 @@ async fn every_failure_has_its_code_and_is_not_retried() {
         ),
         (
             r#"{"status":500,"body":{"error":{"code":"internal_error","message":"i"}}}"#,
+            "service_error",
+            Some("internal_error"),
+        ),
+        // The account is disabled: the driver's AuthorizationError.
+        (
+            r#"{"status":410,"body":{"error":{"code":"forbidden","message":"Your account has been disabled."}}}"#,
+            "forbidden",
+            Some("forbidden"),
+        ),
+        (
+            r#"{"status":540,"body":{"error":{"code":"internal_error","message":"operator"}}}"#,
             "service_error",
             Some("internal_error"),
         ),
@@ -978,6 +992,33 @@ async fn v4_current_identity_and_errors() {
         (string(&e, "code"), string(&e, "faunaCode")),
         ("query_failed".into(), "invalid expression".into())
     );
+    // v4 protocol errors use codes of their own, and no position.
+    let v4_cases = [
+        (503, "time out", "service_error"),
+        (440, "processing time limit exceeded", "timeout"),
+        (410, "permission denied", "forbidden"),
+        (409, "contended transaction", "contended_transaction"),
+        (400, "bad request", "invalid_request"),
+        (540, "operator error", "service_error"),
+    ];
+    for (status, fauna_code, code) in v4_cases {
+        let answer = format!(
+            r#"[{{"status":{status},"body":{{"errors":[{{"code":"{fauna_code}","description":"d"}}]}}}}]"#
+        );
+        fauna.script(json(&answer));
+        let e = err(db.current_identity()).await;
+        assert_eq!(
+            (string(&e, "code"), string(&e, "faunaCode")),
+            (code.into(), fauna_code.into()),
+            "{answer}"
+        );
+    }
+    let sent = fauna.count();
+    fauna.script(json(
+        r#"[{"status":429,"body":{"errors":[{"code":"too many requests","description":"Too many pending requests."}]}},{"status":200,"body":{"resource":"again"}}]"#,
+    ));
+    assert_eq!(ok(db.current_identity()).await, "again");
+    assert_eq!(fauna.count(), sent + 2, "a v4 429 is retried");
     // v4 401 then success: one refresh.
     let token = c.peek(None).unwrap();
     fauna.reject(&token);

@@ -1,6 +1,10 @@
 //! CORS for browsers calling the stand-ins from a demo page on another port.
 
+use axum::extract::Request;
+use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS};
 use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -32,8 +36,8 @@ pub const FAUNA_ALLOWED_HEADERS: &[&str] = &[
     "x-performance-hints",
 ];
 
-/// Response headers a browser client may read.
-pub const EXPOSED_HEADERS: &[&str] = &["retry-after", "www-authenticate", "x-txn-time"];
+/// Response headers the Clerk stand-in lets a browser read.
+const CLERK_EXPOSED_HEADERS: &[&str] = &["retry-after", "www-authenticate", "x-txn-time"];
 
 /// Request headers the Clerk stand-in allows.
 const CLERK_ALLOWED_HEADERS: &[&str] = &["authorization", "content-type"];
@@ -73,24 +77,54 @@ fn layer(allowed_origins: &[String], headers: &[&'static str]) -> CorsLayer {
                 .map(|h| HeaderName::from_static(h))
                 .collect::<Vec<_>>(),
         )
-        .expose_headers(
-            EXPOSED_HEADERS
-                .iter()
-                .map(|h| HeaderName::from_static(h))
-                .collect::<Vec<_>>(),
-        )
         .allow_credentials(true)
         .max_age(std::time::Duration::from_secs(86_400))
 }
 
-/// CORS for the Fauna stand-in. With no configured origins, any loopback origin is allowed.
+/// CORS for the Fauna stand-in. With no configured origins, any loopback
+/// origin is allowed. Exposed headers come from [`expose_x_headers`].
 pub fn fauna_layer(allowed_origins: &[String]) -> CorsLayer {
     layer(allowed_origins, FAUNA_ALLOWED_HEADERS)
 }
 
+/// Marks an answer played by a gateway in front of Fauna (an injected fault
+/// with `Retry-After`), whose own CORS answer exposes that header too.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayExposes(pub &'static str);
+
+/// Fauna's CORS answer exposes the response's own `x-` headers and nothing
+/// else (`HttpMessage.exposeHeaders`, ext/net/src/main/scala/http/HttpMessage.scala):
+/// neither `Retry-After` (which the server never sends) nor `WWW-Authenticate`.
+/// Goes outside [`fauna_layer`], so it sees the CORS headers already set.
+pub async fn expose_x_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let mut names: Vec<&str> = response
+            .headers()
+            .keys()
+            .map(HeaderName::as_str)
+            .filter(|name| name.starts_with("x-"))
+            .collect();
+        if let Some(GatewayExposes(name)) = response.extensions().get::<GatewayExposes>() {
+            names.push(name);
+        }
+        if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
+            response
+                .headers_mut()
+                .insert(ACCESS_CONTROL_EXPOSE_HEADERS, value);
+        }
+    }
+    response
+}
+
 /// CORS for the Clerk stand-in.
 pub fn clerk_layer(allowed_origins: &[String]) -> CorsLayer {
-    layer(allowed_origins, CLERK_ALLOWED_HEADERS)
+    layer(allowed_origins, CLERK_ALLOWED_HEADERS).expose_headers(
+        CLERK_EXPOSED_HEADERS
+            .iter()
+            .map(|h| HeaderName::from_static(h))
+            .collect::<Vec<_>>(),
+    )
 }
 
 #[cfg(test)]

@@ -15,11 +15,17 @@ pub struct FaultSpec {
     pub count: u32,
     /// Status to answer with; without one (and without `drop`) the request is only delayed.
     pub status: Option<u16>,
-    /// Fauna error code; defaults from the status (429 -> `limit_exceeded`, ...).
+    /// Fauna error code; defaults from the status and the path's protocol
+    /// (v10 429 -> `limit_exceeded`, v4 429 -> `too many requests`, ...).
     pub code: Option<String>,
     pub message: Option<String>,
-    /// Seconds, sent as `Retry-After`.
+    /// Seconds, sent as `Retry-After`. Fauna never sends it: this plays a
+    /// gateway in front of Fauna (and browsers do not see it: it is not an
+    /// `x-` header, so Fauna's CORS answer does not expose it).
     pub retry_after: Option<u64>,
+    /// v10 429 only: whether the body carries `stats`. The ops-limit 429s do
+    /// (the default); "too many pending requests" 429s do not.
+    pub stats: Option<bool>,
     pub delay_ms: Option<u64>,
     /// Close the connection without answering.
     #[serde(default)]
@@ -41,43 +47,26 @@ impl FaultSpec {
             .is_none_or(|paths| paths.iter().any(|p| p == path))
     }
 
-    /// The error code, defaulting from the status as Fauna uses them.
-    pub fn code(&self) -> String {
-        if let Some(code) = &self.code {
-            return code.clone();
-        }
-        match self.status.unwrap_or(500) {
-            400 => "invalid_request",
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            409 => "contended_transaction",
-            413 => "request_size_exceeded",
-            429 => "limit_exceeded",
-            440 | 503 => "time_out",
-            _ => "internal_error",
-        }
-        .to_owned()
-    }
-
-    pub fn message(&self) -> String {
-        if let Some(message) = &self.message {
-            return message.clone();
-        }
-        match self.status.unwrap_or(500) {
-            401 => "Access token required",
-            403 => "Access denied",
-            429 => "Rate limit exceeded",
-            440 | 503 => "Query timed out.",
-            409 => "Transaction was aborted due to detection of concurrent modification.",
-            _ => "Injected fault (devserver).",
-        }
-        .to_owned()
+    /// The error code and message, defaulting from the status as the
+    /// server sends them on `path`: v10 `ProtocolError` codes
+    /// (ext/api/src/main/scala/api/fql2/FQL2Response.scala), v4 `ErrorResponse`
+    /// codes on `/` (ext/api/src/main/scala/api/fql1/APIResponse.scala).
+    pub fn code_and_message(&self, path: &str) -> (String, String) {
+        let status = self.status.unwrap_or(500);
+        let (code, message) = if path == "/" {
+            v4_default(status)
+        } else {
+            v10_default(status)
+        };
+        (
+            self.code.clone().unwrap_or_else(|| code.to_owned()),
+            self.message.clone().unwrap_or_else(|| message.to_owned()),
+        )
     }
 
     /// A body in the shape the path's protocol uses.
     pub fn json_body(&self, path: &str) -> Json {
-        let (code, message) = (self.code(), self.message());
+        let (code, message) = self.code_and_message(path);
         match path {
             "/" => json!({ "errors": [{ "code": code, "description": message }] }),
             "/graphql" => {
@@ -85,8 +74,8 @@ impl FaultSpec {
             }
             _ => {
                 let mut body = json!({ "error": { "code": code, "message": message } });
-                // Fauna's 429 carries stats, so drivers can report the limit hit.
-                if self.status == Some(429) {
+                // The ops-limit 429s carry stats, so drivers can report the limit hit.
+                if self.status == Some(429) && self.stats != Some(false) {
                     body["stats"] = json!({
                         "compute_ops": 0, "read_ops": 0, "write_ops": 0, "query_time_ms": 0,
                         "contention_retries": 0, "storage_bytes_read": 0, "storage_bytes_write": 0,
@@ -96,6 +85,56 @@ impl FaultSpec {
                 body
             }
         }
+    }
+}
+
+const DISABLED: &str =
+    "Your account has been disabled. Please create a ticket at https://support.fauna.com";
+
+fn v10_default(status: u16) -> (&'static str, &'static str) {
+    match status {
+        400 => ("invalid_request", "Invalid request."),
+        401 => ("unauthorized", "Access token required"),
+        403 => ("forbidden", "Access denied"),
+        404 => ("not_found", "Not Found"),
+        405 => ("method_not_allowed", "Method not allowed."),
+        409 => (
+            "contended_transaction",
+            "Transaction was aborted due to detection of concurrent modification.",
+        ),
+        410 => ("forbidden", DISABLED),
+        413 => ("request_size_exceeded", "Request entity is too large."),
+        429 => ("limit_exceeded", "Rate limit exceeded"),
+        440 | 503 => ("time_out", "Query timed out."),
+        _ => ("internal_error", "Injected fault (devserver)."),
+    }
+}
+
+fn v4_default(status: u16) -> (&'static str, &'static str) {
+    match status {
+        400 => ("bad request", "Bad Request"),
+        401 => ("unauthorized", "Unauthorized"),
+        403 => (
+            "permission denied",
+            "Insufficient privileges to perform the action.",
+        ),
+        410 => ("permission denied", DISABLED),
+        404 => ("not found", "Not Found"),
+        405 => ("method not allowed", "Allowed methods are POST."),
+        408 => ("request timeout", "Request timed out."),
+        409 => (
+            "contended transaction",
+            "Transaction was aborted due to detection of concurrent modification.",
+        ),
+        413 => ("request too large", "Request entity is too large."),
+        429 => ("too many requests", "Too many pending requests."),
+        440 => (
+            "processing time limit exceeded",
+            "Query processing time limit exceeded.",
+        ),
+        503 => ("time out", "Query timed out."),
+        540 => ("operator error", "Injected fault (devserver)."),
+        _ => ("internal server error", "Injected fault (devserver)."),
     }
 }
 
@@ -170,10 +209,29 @@ mod tests {
             "Rate limit exceeded"
         );
         assert!(s.json_body("/query/1")["stats"].is_object());
-        assert_eq!(s.json_body("/")["errors"][0]["code"], "limit_exceeded");
+        let pending = spec(json!({"status": 429, "stats": false}));
+        assert!(pending.json_body("/query/1").get("stats").is_none());
+        assert_eq!(s.json_body("/")["errors"][0]["code"], "too many requests");
+        assert!(s.json_body("/")["errors"][0].get("position").is_none());
         assert_eq!(
             s.json_body("/graphql")["errors"][0]["extensions"]["code"],
             "limit_exceeded"
         );
+    }
+
+    #[test]
+    fn v4_and_v10_codes_differ_per_status() {
+        for (status, v10, v4) in [
+            (503, "time_out", "time out"),
+            (440, "time_out", "processing time limit exceeded"),
+            (410, "forbidden", "permission denied"),
+            (540, "internal_error", "operator error"),
+            (500, "internal_error", "internal server error"),
+            (409, "contended_transaction", "contended transaction"),
+        ] {
+            let s = spec(json!({ "status": status }));
+            assert_eq!(s.json_body("/query/1")["error"]["code"], v10, "{status}");
+            assert_eq!(s.json_body("/")["errors"][0]["code"], v4, "{status}");
+        }
     }
 }

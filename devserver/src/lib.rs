@@ -53,6 +53,17 @@ pub enum StartError {
     Keys(String),
 }
 
+/// What the stand-ins serve besides the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Origins CORS allows; empty means any loopback origin.
+    pub allowed_origins: Vec<String>,
+    /// Also serve `POST /graphql` on the Fauna stand-in: a stand-in for
+    /// hosted Fauna's retired GraphQL API, NOT part of Fauna's own server
+    /// (which has no GraphQL endpoint). Off by default.
+    pub graphql: bool,
+}
+
 /// Starts both stand-ins on the given listeners, in background tasks.
 ///
 /// `config_text` is TOML (see `demo.toml`); `{{clerk.origin}}` in it becomes
@@ -64,6 +75,21 @@ pub async fn start(
     config_text: &str,
     allowed_origins: &[String],
 ) -> Result<Servers, StartError> {
+    let options = Options {
+        allowed_origins: allowed_origins.to_vec(),
+        ..Options::default()
+    };
+    start_with(clerk_listener, fauna_listener, config_text, &options).await
+}
+
+/// [`start`] with [`Options`].
+pub async fn start_with(
+    clerk_listener: TcpListener,
+    fauna_listener: TcpListener,
+    config_text: &str,
+    options: &Options,
+) -> Result<Servers, StartError> {
+    let allowed_origins = &options.allowed_origins;
     let servers = Servers {
         clerk: clerk_listener.local_addr()?,
         fauna: fauna_listener.local_addr()?,
@@ -80,8 +106,10 @@ pub async fn start(
         }
     });
 
-    let fauna_state = fauna::FaunaState::new(config);
-    let fauna_app = fauna::router(fauna_state).layer(cors::fauna_layer(allowed_origins));
+    let fauna_state = fauna::FaunaState::with_graphql(config, options.graphql);
+    let fauna_app = fauna::router(fauna_state)
+        .layer(cors::fauna_layer(allowed_origins))
+        .layer(axum::middleware::from_fn(cors::expose_x_headers));
     tokio::spawn(fauna::serve(fauna_listener, fauna_app));
 
     Ok(servers)
@@ -89,7 +117,12 @@ pub async fn start(
 
 /// Starts both stand-ins on ephemeral 127.0.0.1 ports with the demo config.
 pub async fn start_demo() -> Result<Servers, StartError> {
+    start_demo_with(&Options::default()).await
+}
+
+/// [`start_demo`] with [`Options`].
+pub async fn start_demo_with(options: &Options) -> Result<Servers, StartError> {
     let clerk = TcpListener::bind(("127.0.0.1", 0)).await?;
     let fauna = TcpListener::bind(("127.0.0.1", 0)).await?;
-    start(clerk, fauna, config::DEMO_CONFIG, &[]).await
+    start_with(clerk, fauna, config::DEMO_CONFIG, options).await
 }

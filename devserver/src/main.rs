@@ -22,6 +22,10 @@ struct Args {
     /// Origins allowed by CORS (repeatable); without any, every loopback origin is allowed.
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
+    /// Also serve POST /graphql, a stand-in for hosted Fauna's retired GraphQL
+    /// API. Not part of Fauna's server, which has no GraphQL endpoint.
+    #[arg(long)]
+    graphql: bool,
 }
 
 #[tokio::main]
@@ -48,8 +52,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let fauna = TcpListener::bind(("127.0.0.1", args.fauna_port))
         .await
         .map_err(|e| format!("cannot bind 127.0.0.1:{} for Fauna: {e}", args.fauna_port))?;
-    let servers =
-        clerk_fauna_devserver::start(clerk, fauna, &config_text, &args.allowed_origins).await?;
+    let options = clerk_fauna_devserver::Options {
+        allowed_origins: args.allowed_origins,
+        graphql: args.graphql,
+    };
+    let servers = clerk_fauna_devserver::start_with(clerk, fauna, &config_text, &options).await?;
 
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", servers.ready_line())?;

@@ -50,10 +50,9 @@ async fn fql_literals_variables_and_operators() {
             "missing stats.{key}"
         );
     }
-    assert_eq!(
-        reply.headers["x-txn-time"].to_str().unwrap(),
-        reply.body["txn_ts"].to_string()
-    );
+    // v10 answers carry the time in `txn_ts` only, not in an `x-txn-time` header.
+    assert!(reply.headers.get("x-txn-time").is_none());
+    assert!(reply.body["txn_ts"].is_i64());
 }
 
 #[tokio::test]
@@ -323,6 +322,7 @@ async fn v4_identity_and_token() {
             h.http
                 .post(h.fauna("/"))
                 .bearer_auth("secret")
+                .header("x-faunadb-api-version", "4")
                 .json(&json!({"current_identity": null})),
         )
         .await;
@@ -331,7 +331,7 @@ async fn v4_identity_and_token() {
 
 #[tokio::test]
 async fn graphql_whoami_todos_and_create() {
-    let h = Harness::start().await;
+    let h = Harness::start_with_graphql().await;
     let alice = h.valid_token(ALICE).await;
     let bob = h.valid_token(BOB).await;
     let gql = |t: &str, q: &str| {
@@ -454,7 +454,7 @@ fn decode_payload(jwt: &str) -> Value {
 
 #[tokio::test]
 async fn faults_answer_429_drop_and_raw_bodies_then_recover() {
-    let h = Harness::start().await;
+    let h = Harness::start_with_graphql().await;
     let t = h.valid_token(ALICE).await;
     let fault = |body: Value| h.http.post(h.fauna("/__admin/faults")).json(&body);
     h.send(fault(
@@ -575,23 +575,33 @@ async fn cors_preflight_allows_fauna_headers_for_loopback_origins() {
     assert!(foreign.headers.get("access-control-allow-origin").is_none());
 
     let t = h.valid_token(ALICE).await;
+    let from_page = |path: &str, secret: &str, body: Value| {
+        h.http
+            .post(h.fauna(path))
+            .bearer_auth(secret)
+            .header("origin", "http://127.0.0.1:8080")
+            .header("x-faunadb-api-version", "4")
+            .json(&body)
+    };
     let actual = h
-        .send(
-            h.http
-                .post(h.fauna("/query/1"))
-                .bearer_auth(&t)
-                .header("origin", "http://127.0.0.1:8080")
-                .json(&json!({"query": "1"})),
-        )
+        .send(from_page("/query/1", &t, json!({"query": "1"})))
         .await;
     assert_eq!(
         actual.headers["access-control-allow-origin"],
         "http://127.0.0.1:8080"
     );
-    assert!(actual.headers["access-control-expose-headers"]
-        .to_str()
-        .unwrap()
-        .contains("x-txn-time"));
+    // Only the answer's own `x-` headers are exposed: a v10 answer has none.
+    assert_eq!(actual.headers["access-control-expose-headers"], "");
+    let v4 = h
+        .send(from_page("/", &t, json!({"current_identity": null})))
+        .await;
+    assert_eq!(v4.headers["access-control-expose-headers"], "x-txn-time");
+    let refused = h
+        .send(from_page("/query/1", "nope", json!({"query": "1"})))
+        .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.headers["www-authenticate"], "Bearer");
+    assert_eq!(refused.headers["access-control-expose-headers"], "");
 
     let clerk = h
         .send(

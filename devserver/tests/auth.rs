@@ -190,7 +190,7 @@ async fn root_secret_and_bad_secrets() {
 
 #[tokio::test]
 async fn v4_and_graphql_reject_with_their_own_bodies() {
-    let h = Harness::start().await;
+    let h = Harness::start_with_graphql().await;
     let expired = h.mint(json!({"user_id": ALICE, "kind": "expired"})).await;
     let reply = h
         .send(

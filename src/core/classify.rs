@@ -1,6 +1,12 @@
 //! What an answer from Fauna means: success, refresh the token, back off and
-//! retry, or a failure with a stable code. Fauna classes errors by `code`
-//! (as its drivers do); the HTTP status decides only when there is no code.
+//! retry, or a failure with a stable code. v10 answers are classed by `code`,
+//! as the `fauna` driver does (fauna-js 2.5 `getServiceError`, src/errors.ts):
+//! so 410 `forbidden` (account disabled) is `forbidden`, 540 `internal_error`
+//! is `service_error`, and every 429 `limit_exceeded` is throttling, with or
+//! without `stats`. v4 answers have codes of their own (the server's
+//! `APIResponse`, ext/api/src/main/scala/api/fql1/APIResponse.scala in
+//! fauna/faunadb) and are classed as the `faunadb` driver does, by status for
+//! protocol errors: see [`v4_protocol_error`].
 
 use super::error::{Error, ErrorCode};
 use super::text;
@@ -65,7 +71,7 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
     if status == 401 || code == Some("unauthorized") {
         return Verdict::Unauthorized;
     }
-    if status == 429 || code == Some("limit_exceeded") {
+    if status == 429 || code == Some("limit_exceeded") || code == Some("too many requests") {
         return Verdict::Throttled {
             retry_after_ms: reply.retry_after.as_deref().and_then(parse_retry_after),
         };
@@ -76,6 +82,11 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
             _ => fail(ErrorCode::ProtocolError, "The answer is not Fauna's JSON"),
         };
     }
+    if api == Api::V4 {
+        if let Some((kind, what)) = v4_protocol_error(status, code) {
+            return fail(kind, what);
+        }
+    }
     match code {
         Some("forbidden") => return fail(ErrorCode::Forbidden, "Fauna refused access"),
         Some("contended_transaction") => {
@@ -85,11 +96,18 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
             )
         }
         Some("time_out") => return fail(ErrorCode::Timeout, "Fauna timed out"),
-        Some("invalid_request" | "request_size_exceeded") => {
+        Some("invalid_request" | "request_size_exceeded" | "not_found" | "method_not_allowed") => {
             return fail(ErrorCode::InvalidRequest, "Fauna refused the request")
         }
         Some("internal_error") => return fail(ErrorCode::ServiceError, "Fauna failed"),
         _ => {}
+    }
+    // Fauna's own server has no GraphQL: its `/graphql` is the v4 router's 404.
+    if api == Api::GraphQl && status == 404 {
+        return fail(
+            ErrorCode::InvalidRequest,
+            "No GraphQL endpoint at graphqlEndpoint (Fauna's own server has none)",
+        );
     }
     if api == Api::GraphQl && reply.has_graphql_errors {
         return fail(ErrorCode::GraphqlError, "The GraphQL request failed");
@@ -102,8 +120,8 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
             fail(ErrorCode::QueryFailed, "The query failed")
         }
         400 if code.is_some() => fail(ErrorCode::QueryFailed, "The query failed"),
-        400 | 404 | 413 => fail(ErrorCode::InvalidRequest, "Fauna refused the request"),
-        403 => fail(ErrorCode::Forbidden, "Fauna refused access"),
+        400 | 404 | 405 | 413 => fail(ErrorCode::InvalidRequest, "Fauna refused the request"),
+        403 | 410 => fail(ErrorCode::Forbidden, "Fauna refused access"),
         409 => fail(
             ErrorCode::ContendedTransaction,
             "The transaction was contended",
@@ -112,6 +130,36 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
         500..=599 => fail(ErrorCode::ServiceError, "Fauna or a gateway failed"),
         _ => fail(ErrorCode::ProtocolError, "Unexpected answer from Fauna"),
     }
+}
+
+/// A v4 protocol error: the server's `ErrorResponse` codes, each with its
+/// status. Query errors (`invalid expression`, `instance not found`, ...)
+/// are not here: they are `query_failed`.
+fn v4_protocol_error(status: u16, code: Option<&str>) -> Option<(ErrorCode, &'static str)> {
+    Some(match (status, code?) {
+        (400, "bad request")
+        | (404, "not found")
+        | (405, "method not allowed")
+        | (412, "precondition failed")
+        | (413, "request too large") => (ErrorCode::InvalidRequest, "Fauna refused the request"),
+        // 403 for missing privileges, 410 for a disabled account (or v4 disabled).
+        (403 | 410, "permission denied" | "forbidden") => {
+            (ErrorCode::Forbidden, "Fauna refused access")
+        }
+        (409, "contended transaction") => (
+            ErrorCode::ContendedTransaction,
+            "The transaction was contended",
+        ),
+        // The query's own time limit ran out.
+        (440, "processing time limit exceeded") | (408, "request timeout") => {
+            (ErrorCode::Timeout, "Fauna timed out")
+        }
+        // `ServiceTimeout`: an unresponsive Fauna process, which the
+        // `faunadb` driver reports as unavailable (503), not as the query's timeout.
+        (503, "time out") => (ErrorCode::ServiceError, "Fauna is unavailable"),
+        (500, _) | (540, "operator error") => (ErrorCode::ServiceError, "Fauna failed"),
+        _ => return None,
+    })
 }
 
 /// `Retry-After` as delay-seconds, a whole number (RFC 9110). An HTTP date
@@ -271,6 +319,81 @@ mod tests {
     }
 
     #[test]
+    fn every_v4_code_maps_as_the_v4_server_means_it() {
+        let cases = [
+            (400, "invalid expression", ErrorCode::QueryFailed),
+            (400, "missing identity", ErrorCode::QueryFailed),
+            (404, "instance not found", ErrorCode::QueryFailed),
+            (400, "bad request", ErrorCode::InvalidRequest),
+            (404, "not found", ErrorCode::InvalidRequest),
+            (405, "method not allowed", ErrorCode::InvalidRequest),
+            (413, "request too large", ErrorCode::InvalidRequest),
+            (403, "permission denied", ErrorCode::Forbidden),
+            (410, "permission denied", ErrorCode::Forbidden),
+            (
+                409,
+                "contended transaction",
+                ErrorCode::ContendedTransaction,
+            ),
+            (440, "processing time limit exceeded", ErrorCode::Timeout),
+            (503, "time out", ErrorCode::ServiceError),
+            (500, "internal server error", ErrorCode::ServiceError),
+            (540, "operator error", ErrorCode::ServiceError),
+        ];
+        for (status, code, expected) in cases {
+            let e = failed(Api::V4, &json(status, Some(code)));
+            assert_eq!(e.code, expected, "{status} {code}");
+            assert_eq!(e.fauna_code.as_deref(), Some(code));
+        }
+        assert!(matches!(
+            classify(Api::V4, &json(429, Some("too many requests"))),
+            Verdict::Throttled { .. }
+        ));
+        assert_eq!(
+            classify(Api::V4, &json(401, Some("unauthorized"))),
+            Verdict::Unauthorized
+        );
+    }
+
+    #[test]
+    fn new_v10_statuses_are_judged_by_code_as_the_driver_does() {
+        let e = failed(Api::V10, &json(410, Some("forbidden")));
+        assert_eq!((e.code, e.http_status), (ErrorCode::Forbidden, Some(410)));
+        let e = failed(Api::V10, &json(540, Some("internal_error")));
+        assert_eq!(
+            (e.code, e.http_status),
+            (ErrorCode::ServiceError, Some(540))
+        );
+        // "Too many pending requests" 429s carry no stats: still throttling.
+        let pending = Reply {
+            error_message: Some("Too many pending requests.".into()),
+            ..json(429, Some("limit_exceeded"))
+        };
+        assert_eq!(
+            classify(Api::V10, &pending),
+            Verdict::Throttled {
+                retry_after_ms: None
+            }
+        );
+        for (status, code) in [(405, "method_not_allowed"), (404, "not_found")] {
+            assert_eq!(
+                failed(Api::V10, &json(status, Some(code))).code,
+                ErrorCode::InvalidRequest
+            );
+        }
+        // A 410 or 540 without Fauna's JSON (a gateway's page).
+        let html = |status| Reply {
+            status,
+            ..Reply::default()
+        };
+        assert_eq!(failed(Api::V10, &html(540)).code, ErrorCode::ServiceError);
+        assert_eq!(
+            failed(Api::V10, &json(410, None)).code,
+            ErrorCode::Forbidden
+        );
+    }
+
+    #[test]
     fn v4_errors() {
         let e = failed(Api::V4, &json(400, Some("invalid expression")));
         assert_eq!(
@@ -298,6 +421,14 @@ mod tests {
             ..json(200, None)
         };
         assert_eq!(classify(Api::GraphQl, &ok), Verdict::Success);
+        // The open-sourced server's answer to `/graphql`: the v4 router's 404.
+        let not_found = Reply {
+            has_graphql_errors: true,
+            ..json(404, None)
+        };
+        let e = failed(Api::GraphQl, &not_found);
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.message.contains("has none"), "{}", e.message);
     }
 
     #[test]

@@ -93,21 +93,41 @@ export function findings(header, payload, expect, nowMs, minValidityMs) {
   }
 
   const now = nowMs / 1000;
-  if (exp !== undefined && now >= exp) {
+  // Fauna reads `exp` and `nbf` only when they are integers (the server's
+  // `asOpt[Long]`); any other value (a fraction, a string, null) is ignored as
+  // if absent. A JSON `60.0` parses to the integer 60 here but is a double to
+  // the server: that one case is beyond what a parsed payload can tell.
+  const expRead = Number.isInteger(exp);
+  const nbfRead = Number.isInteger(nbf);
+  if (exp !== undefined && !expRead) {
+    add(
+      'exp_ignored',
+      `The token's \`exp\` (${JSON.stringify(exp)}) is not a whole number of seconds: Fauna ignores it, so it would accept this token for ever.`,
+      "Keep Clerk's default `exp` claim: do not set `exp` in the JWT template.",
+    );
+  }
+  if (nbf !== undefined && !nbfRead) {
+    add(
+      'nbf_ignored',
+      `The token's \`nbf\` (${JSON.stringify(nbf)}) is not a whole number of seconds: Fauna ignores it.`,
+      "Keep Clerk's default `nbf` claim: do not set `nbf` in the JWT template.",
+    );
+  }
+  if (expRead && now >= exp) {
     add(
       'expired',
       `The token expired ${Math.round(now - exp)} s ago by this device's clock.`,
       "Get a new token (the cache does this); if it keeps happening, check this device's clock.",
     );
   }
-  if (nbf !== undefined && now <= nbf) {
+  if (nbfRead && now <= nbf) {
     add(
       'not_yet_valid',
       `The token is not valid for another ${Math.round(nbf - now)} s by this device's clock.`,
       "Keep the template's allowed clock skew (Clerk's default is 5 s), and check this device's clock.",
     );
   }
-  if (exp !== undefined && iat !== undefined && (exp - iat) * 1000 < minValidityMs) {
+  if (expRead && Number.isFinite(iat) && (exp - iat) * 1000 < minValidityMs) {
     add(
       'lifetime_too_short',
       `The token lives ${Math.round(exp - iat)} s, less than the cache's minValiditySeconds.`,
@@ -150,13 +170,15 @@ export function findings(header, payload, expect, nowMs, minValidityMs) {
  */
 export function unauthorizedHint(header, payload, endpoint, minValidityMs, nowMs = Date.now()) {
   const found = payload ? findings(header, payload, { endpoint }, nowMs, minValidityMs) : [];
-  let hint = 'Fauna rejected the token twice.';
+  let hint = 'Fauna rejected the token, and a freshly fetched one too.';
   for (const f of found) hint += ` ${f.message} Fix: ${f.fix}`;
   if (found.length === 0) {
+    // Nothing wrong with the token: the cause is on Fauna's side, and no new token will help.
     hint +=
-      " Check the access provider: its issuer must equal the token's `iss` exactly (no trailing slash)," +
-      " its JWKS URI must be the issuer's /.well-known/jwks.json, the token's `aud` must be" +
-      " https://db.fauna.com/db/<database id>, and a role's predicate must match the token.";
+      " The token looks right, so check the access provider: its issuer must equal the token's `iss` exactly (no trailing slash)," +
+      " its JWKS URI must be the issuer's /.well-known/jwks.json and reachable from the Fauna server" +
+      ' (a first JWKS download that failed stays failed for up to an hour: fix the URI, then recreate the access provider),' +
+      " the token's `aud` must be https://db.fauna.com/db/<database id>, and a role's predicate must match the token.";
   }
   if (payload) {
     const aud = audiences(payload);
@@ -164,7 +186,9 @@ export function unauthorizedHint(header, payload, endpoint, minValidityMs, nowMs
     hint +=
       payload.exp === undefined
         ? ', and no exp.'
-        : `, and exp ${Math.round((payload.exp * 1000 - nowMs) / 1000)} s from now by this device's clock.`;
+        : Number.isInteger(payload.exp)
+          ? `, and exp ${Math.round((payload.exp * 1000 - nowMs) / 1000)} s from now by this device's clock.`
+          : ', and an exp Fauna ignores.';
   }
   return hint;
 }

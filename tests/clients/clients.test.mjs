@@ -74,7 +74,7 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
   let consoleLines; // the page's console and uncaught errors
 
   before(async () => {
-    standIns = await launchStandIns(repoDir);
+    standIns = await launchStandIns(repoDir, { graphql: true });
     await deadline(buildPage(standIns.fauna), 120_000, 'esbuild');
     site = await serveStatic({ '/': buildDir });
     browser = await launchChromium(chromium);

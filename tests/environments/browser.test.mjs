@@ -53,7 +53,7 @@ describe('browsers: clerk-fauna bundled by Vite and webpack 5, and as plain ES m
 
   before(async () => {
     await assertInstalledCopyIsCurrent();
-    standIns = await launchStandIns(repoDir);
+    standIns = await launchStandIns(repoDir, { graphql: true });
     browser = await launchChromium(chromium);
   }, { timeout: 16 * 60_000 });
 

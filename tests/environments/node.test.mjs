@@ -21,7 +21,7 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
 
   before(async () => {
     await assertInstalledCopyIsCurrent();
-    standIns = await launchStandIns(repoDir);
+    standIns = await launchStandIns(repoDir, { graphql: true });
   }, { timeout: 16 * 60_000 });
 
   after(() => standIns?.stop(), { timeout: 30_000 });

@@ -67,6 +67,19 @@ test('algorithm, time and subject mistakes', () => {
   assert.deepEqual(codes(without('iat')), []);
 });
 
+test('an exp or nbf that is not an integer is ignored by Fauna, and said so', () => {
+  for (const exp of [1_700_000_060.5, '1700000060', null]) {
+    const found = run({ ...good, exp });
+    assert.deepEqual(found.map((f) => f.code), ['exp_ignored'], String(exp));
+    assert.match(found[0].message, /accept this token for ever/);
+  }
+  // Even one long past: Fauna would not read it, so it is not `expired`.
+  assert.deepEqual(codes({ ...good, exp: 1.5 }), ['exp_ignored']);
+  assert.deepEqual(codes({ ...good, nbf: 'soon' }), ['nbf_ignored']);
+  assert.deepEqual(codes({ ...good, nbf: 1_800_000_000.5 }), ['nbf_ignored']);
+  assert.match(unauthorizedHint(HEADER, { ...good, exp: 'x' }, undefined, 5_000, NOW_MS), /exp Fauna ignores\.$/);
+});
+
 test('endpoint mistakes', () => {
   assert.deepEqual(codes(good, { ...expect, endpoint: 'https://db.fauna.com/' }), ['endpoint_hosted_closed']);
   assert.deepEqual(codes(good, { ...expect, endpoint: 'http://127.0.0.1:8443/query/1' }), ['endpoint_has_path']);
@@ -89,6 +102,9 @@ test('the unauthorized hint names findings or the usual causes, and the claims, 
   assert.match(h, /iss https:\/\/clerk\.example\.com\//);
   assert.match(h, /exp 30 s from now/);
   h = unauthorizedHint(HEADER, good, 'http://127.0.0.1:8443', 5_000, NOW_MS);
+  // A good token: the hint points at the access provider and its JWKS, not at the token.
+  assert.match(h, /The token looks right, so check the access provider/);
+  assert.match(h, /reachable from the Fauna server/);
   assert.match(h, /no trailing slash/);
   assert.match(h, /role/);
   assert.ok(h.includes(`aud https://db.fauna.com/db/${DB}`), h);

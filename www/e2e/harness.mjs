@@ -29,7 +29,7 @@ export async function start({ app = true } = {}) {
     stack.length = 0;
   };
   try {
-    const { clerk, fauna, stop: stopStandIns } = await launchStandIns(repoDir);
+    const { clerk, fauna, stop: stopStandIns } = await launchStandIns(repoDir, { graphql: true });
     stack.push(stopStandIns);
 
     let appUrl;

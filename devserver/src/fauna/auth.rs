@@ -60,11 +60,26 @@ impl Principal {
     }
 }
 
+/// How the server answers a refused credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 401 `unauthorized`: every ordinary failure looks the same.
+    Unauthorized,
+    /// 500: a claim of the wrong JSON type makes the server's own parsing
+    /// throw (`JWT.getAlgorithm` / `getAudience` use `.as[String]`,
+    /// ext/net/src/main/scala/security/JWT.scala) instead of refusing.
+    ServerError,
+    /// 503 `time_out`: the credential lookup, JWKS included, outlived its
+    /// 5 s bound (`AuthLookupTimeout`, ext/api/src/main/scala/api/CoreApplication.scala).
+    TimedOut,
+}
+
 /// A refused secret: why (for the request log only), and the unverified
 /// `sub`/`jti` when the secret looked like a JWT, so tests can tell tokens apart.
 #[derive(Debug, Clone)]
 pub struct Rejection {
     pub reason: &'static str,
+    pub refusal: Refusal,
     pub sub: Option<String>,
     pub jti: Option<String>,
 }
@@ -73,16 +88,29 @@ impl Rejection {
     fn new(reason: &'static str) -> Self {
         Rejection {
             reason,
+            refusal: Refusal::Unauthorized,
             sub: None,
             jti: None,
         }
     }
 }
 
+/// The whole credential lookup is bounded at 5 s (`CoreApplication.AuthLookupTimeout`).
+const AUTH_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Checks secrets against the configuration, fetching JWKS over HTTP.
 pub struct Authenticator {
     config: Arc<Config>,
     jwks: JwksCache,
+}
+
+/// The credentials of an `Authorization` header, as the server splits it
+/// (`AuthType.fromHeaders`, ext/net/src/main/scala/http/HttpClient.scala):
+/// the scheme must be exactly `Bearer` or `Basic`.
+#[derive(Debug, PartialEq, Eq)]
+enum Credentials {
+    Bearer(String),
+    Basic(String),
 }
 
 impl Authenticator {
@@ -95,10 +123,33 @@ impl Authenticator {
 
     /// Authenticates the request's `Authorization` header.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, Rejection> {
-        let secret = secret_from_headers(headers).ok_or(Rejection::new("missing_secret"))?;
-        if is_jwt(&secret) {
-            return self.authenticate_jwt(&secret).await;
-        }
+        let credentials = credentials(headers).ok_or(Rejection::new("missing_secret"))?;
+        let secret = match credentials {
+            // Only `Bearer` reaches JWT checking (`Auth.fromInfo`,
+            // ext/model/src/main/scala/auth/Auth.scala); a JWT in Basic
+            // credentials is looked up as a key secret, and fails.
+            Credentials::Bearer(token) if is_jwt(&token) => {
+                let lookup = self.authenticate_jwt(&token);
+                return match tokio::time::timeout(AUTH_LOOKUP_TIMEOUT, lookup).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let payload = unverified_payload(&token);
+                        let claim = |name| {
+                            payload
+                                .as_ref()
+                                .and_then(|p| p.get(name)?.as_str().map(str::to_owned))
+                        };
+                        Err(Rejection {
+                            reason: "jwks_timeout",
+                            refusal: Refusal::TimedOut,
+                            sub: claim("sub"),
+                            jti: claim("jti"),
+                        })
+                    }
+                };
+            }
+            Credentials::Bearer(secret) | Credentials::Basic(secret) => secret,
+        };
         if secret == ROOT_SECRET {
             let database = self
                 .config
@@ -112,25 +163,38 @@ impl Authenticator {
         Err(Rejection::new("invalid_secret"))
     }
 
+    /// The checks of `JWTToken.fromToken` (ext/model/src/main/scala/auth/JWTToken.scala),
+    /// in its order: algorithm family and time claims, audience, issuer, key, signature, roles.
     async fn authenticate_jwt(&self, token: &str) -> Result<Principal, Rejection> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| Rejection::new("malformed_token"))?;
+        let header = unverified_header(token).ok_or(Rejection::new("malformed_token"))?;
         let payload = unverified_payload(token).ok_or(Rejection::new("malformed_token"))?;
         let sub = payload.get("sub").and_then(Json::as_str).map(str::to_owned);
         let jti = payload.get("jti").and_then(Json::as_str).map(str::to_owned);
         let reject = |reason| Rejection {
             reason,
+            refusal: Refusal::Unauthorized,
             sub: sub.clone(),
             jti: jti.clone(),
         };
+        let server_error = |reason| Rejection {
+            refusal: Refusal::ServerError,
+            ..reject(reason)
+        };
 
-        if !matches!(
-            header.alg,
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
-        ) {
-            return Err(reject("unsupported_alg"));
-        }
-        let db_id = database_from_aud(&payload).map_err(reject)?;
+        let Some(alg) = header.get("alg").and_then(Json::as_str) else {
+            return Err(server_error("missing_alg"));
+        };
+        let alg = match alg {
+            "RS256" => Algorithm::RS256,
+            "RS384" => Algorithm::RS384,
+            "RS512" => Algorithm::RS512,
+            _ => return Err(reject("unsupported_alg")),
+        };
+        check_times(&payload, now_secs_f64()).map_err(reject)?;
+        let db_id = database_from_aud(&payload).map_err(|reason| match reason {
+            "bad_claim_type" => server_error(reason),
+            _ => reject(reason),
+        })?;
         let database = self
             .config
             .database_by_id(&db_id)
@@ -148,15 +212,16 @@ impl Authenticator {
             .find(|p| p.database == database.name && p.issuer == iss)
             .ok_or_else(|| reject("bad_iss"))?;
 
+        let kid = header.get("kid").and_then(Json::as_str);
         let key = self
             .jwks
-            .key_for(&provider.jwks_uri, header.kid.as_deref())
+            .key_for(&provider.jwks_uri, kid)
             .await
             .map_err(reject)?;
         let decoding =
             DecodingKey::from_rsa_components(&key.n, &key.e).map_err(|_| reject("bad_jwks_key"))?;
-        let mut validation = Validation::new(header.alg);
-        // Time claims and audience are checked below, with Fauna's exact rules.
+        let mut validation = Validation::new(alg);
+        // Time claims and audience are checked above, with Fauna's exact rules.
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
@@ -165,7 +230,6 @@ impl Authenticator {
         jsonwebtoken::decode::<Json>(token, &decoding, &validation)
             .map_err(|_| reject("bad_signature"))?;
 
-        check_times(&payload, now_secs_f64()).map_err(reject)?;
         let roles = matching_roles(provider, &payload);
         if roles.is_empty() {
             return Err(reject("no_role"));
@@ -180,23 +244,26 @@ impl Authenticator {
     }
 }
 
-/// The secret from `Authorization: Bearer <secret>` or Basic `<secret>:`.
-fn secret_from_headers(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get("authorization")?.to_str().ok()?.trim();
-    let (scheme, rest) = value.split_once(' ')?;
-    let rest = rest.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        return Some(rest.to_owned()).filter(|s| !s.is_empty());
+/// `Bearer <secret>`, or Basic `<secret>:` (the colon optional); any other
+/// scheme, or another spelling of these (`bearer`), is no credential at all.
+fn credentials(headers: &HeaderMap) -> Option<Credentials> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(char::is_whitespace)?;
+    let rest = rest.trim_start();
+    match scheme {
+        "Bearer" => Some(Credentials::Bearer(rest.to_owned())).filter(|_| !rest.is_empty()),
+        "Basic" => {
+            let encoded = rest.strip_suffix(':').unwrap_or(rest);
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            let text = text.trim();
+            let user = text.strip_suffix(':').unwrap_or(text);
+            Some(Credentials::Basic(user.to_owned())).filter(|_| !user.is_empty())
+        }
+        _ => None,
     }
-    if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest)
-            .ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let user = text.split(':').next().unwrap_or_default();
-        return Some(user.to_owned()).filter(|s| !s.is_empty());
-    }
-    None
 }
 
 /// Fauna's rule: a secret starting with `ey` and containing `.` is a JWT.
@@ -204,20 +271,33 @@ pub fn is_jwt(secret: &str) -> bool {
     secret.starts_with("ey") && secret.contains('.')
 }
 
-fn unverified_payload(token: &str) -> Option<Json> {
-    let part = token.split('.').nth(1)?;
+fn unverified_segment(token: &str, index: usize) -> Option<Json> {
+    let part = token.split('.').nth(index)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
         .ok()?;
-    let payload: Json = serde_json::from_slice(&bytes).ok()?;
-    payload.is_object().then_some(payload)
+    let value: Json = serde_json::from_slice(&bytes).ok()?;
+    value.is_object().then_some(value)
 }
 
-/// `aud` (string or array) must hold exactly one `https://db.fauna.com/db/<id>` value.
+fn unverified_header(token: &str) -> Option<Json> {
+    unverified_segment(token, 0)
+}
+
+fn unverified_payload(token: &str) -> Option<Json> {
+    unverified_segment(token, 1)
+}
+
+/// `aud` (string or array) must hold exactly one `https://db.fauna.com/db/<id>`
+/// value. A non-string element of an array makes the server throw
+/// (`bad_claim_type`, a 500); an `aud` of another type counts as none.
 fn database_from_aud(payload: &Json) -> Result<String, &'static str> {
     let auds: Vec<&str> = match payload.get("aud") {
         Some(Json::String(s)) => vec![s.as_str()],
-        Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|a| a.as_str().ok_or("bad_claim_type"))
+            .collect::<Result<_, _>>()?,
         _ => return Err("bad_aud"),
     };
     let mut dbs = auds.iter().filter_map(|a| a.strip_prefix(AUD_PREFIX));
@@ -227,17 +307,19 @@ fn database_from_aud(payload: &Json) -> Result<String, &'static str> {
     }
 }
 
-/// `exp` refused when now >= exp (no leeway); `nbf` refused when now <= nbf; `iat` unchecked.
+/// `exp` refused when now >= exp (no leeway); `nbf` refused when now <= nbf;
+/// `iat` unchecked. The server reads both with `asOpt[Long]`
+/// (ext/net/src/main/scala/security/JWT.scala): a value that is not an
+/// integer (a float, a string, null) is ignored, as if absent.
 fn check_times(payload: &Json, now: f64) -> Result<(), &'static str> {
-    if let Some(exp) = payload.get("exp") {
-        let exp = exp.as_f64().ok_or("malformed_token")?;
-        if now >= exp {
+    let integer = |name| payload.get(name).and_then(Json::as_i64);
+    if let Some(exp) = integer("exp") {
+        if now >= exp as f64 {
             return Err("expired");
         }
     }
-    if let Some(nbf) = payload.get("nbf") {
-        let nbf = nbf.as_f64().ok_or("malformed_token")?;
-        if now <= nbf {
+    if let Some(nbf) = integer("nbf") {
+        if now <= nbf as f64 {
             return Err("not_yet_valid");
         }
     }
@@ -261,15 +343,29 @@ pub struct RsaJwk {
     pub e: String,
 }
 
-struct CachedJwks {
-    keys: Vec<RsaJwk>,
-    fetched_at: Instant,
+/// What is known of one JWKS URI (`JWKSLoadingValue` in
+/// ext/net/src/main/scala/security/JWKProvider.scala).
+#[derive(Default)]
+struct JwksSlot {
+    /// The keys of the last good download; `None` before one succeeded.
+    keys: Option<Vec<RsaJwk>>,
+    etag: Option<String>,
+    /// When the last download ended (successful or not); `None`: never tried.
+    fetched_at: Option<Instant>,
 }
 
-/// JWKS per URI: cached an hour; an unknown `kid` forces a reload at most every 500 ms.
+/// JWKS per URI, as the server keeps them: a first download that fails stays
+/// failed until the hourly refresh; a failed refresh keeps the old keys; an
+/// unknown `kid` forces a reload at most every 500 ms.
+///
+/// Downloads run in their own task, so a request that gives up at the 5 s
+/// lookup bound does not cancel them: as on the server, the keys arrive for
+/// later requests.
 pub struct JwksCache {
     client: reqwest::Client,
-    entries: tokio::sync::Mutex<HashMap<String, CachedJwks>>,
+    /// How long keys (or a failure) stand before a download: an hour.
+    ttl: Duration,
+    slots: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<JwksSlot>>>>,
 }
 
 impl Default for JwksCache {
@@ -278,16 +374,27 @@ impl Default for JwksCache {
     }
 }
 
+/// How long one JWKS download may take (`HttpClient`'s default response timeout).
+const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl JwksCache {
     pub fn new() -> Self {
+        // No redirects: the server's `HttpClient` does not follow them.
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
+            .timeout(JWKS_FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         JwksCache {
             client,
-            entries: tokio::sync::Mutex::new(HashMap::new()),
+            ttl: JWKS_TTL,
+            slots: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    fn slot(&self, uri: &str) -> Arc<tokio::sync::Mutex<JwksSlot>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry(uri.to_owned()).or_default().clone()
     }
 
     /// The key for `kid` from the JWKS at `uri`.
@@ -295,60 +402,98 @@ impl JwksCache {
         if !uri_allowed(uri) {
             return Err("jwks_uri_not_allowed");
         }
-        // One lock for all URIs: concurrent first requests share one fetch.
-        let mut entries = self.entries.lock().await;
-        let stale = entries
-            .get(uri)
-            .is_none_or(|e| e.fetched_at.elapsed() >= JWKS_TTL);
-        if stale {
-            let keys = self.fetch(uri).await?;
-            entries.insert(
-                uri.to_owned(),
-                CachedJwks {
-                    keys,
-                    fetched_at: Instant::now(),
-                },
-            );
+        // One lock per URI: concurrent requests share one download.
+        let mut slot = self.slot(uri).lock_owned().await;
+        let due = slot.fetched_at.is_none_or(|at| at.elapsed() >= self.ttl);
+        if due {
+            slot = self.download(uri, slot, false).await?;
         }
-        let Some(entry) = entries.get(uri) else {
+        let Some(keys) = &slot.keys else {
             return Err("jwks_unavailable");
         };
-        match select_key(&entry.keys, kid) {
-            Selection::Found(key) => Ok(key),
-            Selection::NoMatch
-                if kid.is_some() && entry.fetched_at.elapsed() >= JWKS_MIN_RELOAD =>
-            {
-                let keys = self.fetch(uri).await?;
-                let selected = select_key(&keys, kid);
-                entries.insert(
-                    uri.to_owned(),
-                    CachedJwks {
-                        keys,
-                        fetched_at: Instant::now(),
-                    },
-                );
-                match selected {
-                    Selection::Found(key) => Ok(key),
-                    _ => Err("unknown_kid"),
-                }
-            }
-            Selection::NoMatch if kid.is_some() => Err("unknown_kid"),
-            Selection::NoMatch => Err("missing_kid"),
+        if let Some(key) = select_key(keys, kid) {
+            return Ok(key);
         }
+        let recent = slot
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < JWKS_MIN_RELOAD);
+        let unmatched = if kid.is_some() {
+            "unknown_kid"
+        } else {
+            "missing_kid"
+        };
+        if due || recent {
+            return Err(unmatched);
+        }
+        // An unknown kid forces a reload that ignores the ETag.
+        let slot = self.download(uri, slot, true).await?;
+        slot.keys
+            .as_deref()
+            .and_then(|keys| select_key(keys, kid))
+            .ok_or(unmatched)
     }
 
-    async fn fetch(&self, uri: &str) -> Result<Vec<RsaJwk>, &'static str> {
-        let response = self
-            .client
-            .get(uri)
-            .send()
-            .await
-            .map_err(|_| "jwks_unavailable")?;
-        if !response.status().is_success() {
-            return Err("jwks_unavailable");
+    /// Downloads the JWKS into `slot` in a task of its own and hands the slot back.
+    async fn download(
+        &self,
+        uri: &str,
+        mut slot: tokio::sync::OwnedMutexGuard<JwksSlot>,
+        ignore_etag: bool,
+    ) -> Result<tokio::sync::OwnedMutexGuard<JwksSlot>, &'static str> {
+        let client = self.client.clone();
+        let uri = uri.to_owned();
+        let task = tokio::spawn(async move {
+            let etag = if ignore_etag { None } else { slot.etag.clone() };
+            match fetch_jwks(&client, &uri, etag.as_deref()).await {
+                Ok(Fetched::Keys(keys, etag)) => {
+                    slot.keys = Some(keys);
+                    slot.etag = etag;
+                }
+                // 304 keeps what is there; before any keys it is a failure.
+                Ok(Fetched::NotModified) => {}
+                // A failed refresh keeps the old keys.
+                Err(why) => eprintln!("[fauna] JWKS download from {uri} failed: {why}"),
+            }
+            slot.fetched_at = Some(Instant::now());
+            slot
+        });
+        task.await.map_err(|_| "jwks_unavailable")
+    }
+}
+
+enum Fetched {
+    Keys(Vec<RsaJwk>, Option<String>),
+    NotModified,
+}
+
+/// `JWKUrlProvider.getJWKS`: GET the path only (no query string), with
+/// `Accept: application/json` and `If-None-Match` when an ETag is known;
+/// only 200 and 304 count.
+async fn fetch_jwks(
+    client: &reqwest::Client,
+    uri: &str,
+    etag: Option<&str>,
+) -> Result<Fetched, String> {
+    let mut url = reqwest::Url::parse(uri).map_err(|e| e.to_string())?;
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut request = client.get(url).header("accept", "application/json");
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    match response.status().as_u16() {
+        200 => {
+            let etag = response
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body: Json = response.json().await.map_err(|e| e.to_string())?;
+            Ok(Fetched::Keys(parse_jwks(&body), etag))
         }
-        let body: Json = response.json().await.map_err(|_| "jwks_invalid")?;
-        Ok(parse_jwks(&body))
+        304 => Ok(Fetched::NotModified),
+        code => Err(format!("HTTP code {code}")),
     }
 }
 
@@ -383,27 +528,85 @@ pub fn parse_jwks(body: &Json) -> Vec<RsaJwk> {
         .collect()
 }
 
-enum Selection {
-    Found(RsaJwk),
-    NoMatch,
-}
-
-/// One key and no `kid`: use it. Otherwise the `kid` must match.
-fn select_key(keys: &[RsaJwk], kid: Option<&str>) -> Selection {
-    match kid {
-        None if keys.len() == 1 => Selection::Found(keys[0].clone()),
-        None => Selection::NoMatch,
-        Some(kid) => match keys.iter().find(|k| k.kid.as_deref() == Some(kid)) {
-            Some(key) => Selection::Found(key.clone()),
-            None => Selection::NoMatch,
-        },
+/// `JWKS.findJWK` (ext/net/src/main/scala/security/JWK.scala): one key and no
+/// `kid`: use it. Otherwise the `kid` must equal the key's, absent included
+/// (a token without `kid` matches a key without one).
+fn select_key(keys: &[RsaJwk], kid: Option<&str>) -> Option<RsaJwk> {
+    if kid.is_none() && keys.len() == 1 {
+        return Some(keys[0].clone());
     }
+    keys.iter().find(|k| k.kid.as_deref() == kid).cloned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A JWKS endpoint answering from a list in turn (the last one for ever):
+    /// `Some(kid)` serves one key with that kid, `None` a 500. Gives its URL.
+    async fn scripted_jwks(answers: Vec<Option<&'static str>>) -> String {
+        use axum::response::IntoResponse;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let app = axum::Router::new().fallback(move || {
+            let i = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = answers[i.min(answers.len() - 1)];
+            async move {
+                match answer {
+                    Some(kid) => axum::Json(
+                        json!({"keys": [{"kty": "RSA", "kid": kid, "n": "n", "e": "AQAB"}]}),
+                    )
+                    .into_response(),
+                    None => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                }
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_old_keys_and_a_failed_first_download_waits_for_the_next() {
+        // A short time to live stands in for the hour; only "after it" is asserted.
+        let ttl = Duration::from_millis(50);
+        let cache = JwksCache {
+            ttl,
+            ..JwksCache::new()
+        };
+        let url = scripted_jwks(vec![Some("a"), None, Some("b")]).await;
+        assert_eq!(
+            cache.key_for(&url, Some("a")).await.unwrap().kid.as_deref(),
+            Some("a")
+        );
+        tokio::time::sleep(ttl * 3).await;
+        // The refresh fails: the old keys stay.
+        assert_eq!(
+            cache.key_for(&url, Some("a")).await.unwrap().kid.as_deref(),
+            Some("a")
+        );
+        tokio::time::sleep(ttl * 3).await;
+        // The next refresh succeeds and replaces them.
+        assert_eq!(
+            cache.key_for(&url, Some("b")).await.unwrap().kid.as_deref(),
+            Some("b")
+        );
+
+        let cache = JwksCache {
+            ttl,
+            ..JwksCache::new()
+        };
+        let url = scripted_jwks(vec![None, Some("a")]).await;
+        assert_eq!(
+            cache.key_for(&url, Some("a")).await.unwrap_err(),
+            "jwks_unavailable"
+        );
+        tokio::time::sleep(ttl * 3).await;
+        assert!(cache.key_for(&url, Some("a")).await.is_ok());
+    }
 
     #[test]
     fn jwt_shape_rule() {
@@ -427,7 +630,11 @@ mod tests {
         ]))
         .is_err());
         assert!(db(json!("https://db.fauna.com/db/")).is_err());
-        assert!(db(json!(7)).is_err());
+        assert_eq!(db(json!(7)), Err("bad_aud"));
+        assert_eq!(
+            db(json!(["https://db.fauna.com/db/abc", 7])),
+            Err("bad_claim_type")
+        );
         assert!(database_from_aud(&json!({})).is_err());
     }
 
@@ -441,10 +648,12 @@ mod tests {
         );
         assert_eq!(check_times(&json!({"nbf": 100}), 100.1), Ok(()));
         assert_eq!(check_times(&json!({"iat": 1e12}), 5.0), Ok(()));
-        assert_eq!(
-            check_times(&json!({"exp": "soon"}), 5.0),
-            Err("malformed_token")
-        );
+        // Not integers: ignored, as the server's `asOpt[Long]` skips them.
+        for odd in [json!("soon"), json!(1.5), json!(null), json!(true)] {
+            assert_eq!(check_times(&json!({"exp": odd.clone()}), 5.0), Ok(()));
+            assert_eq!(check_times(&json!({"nbf": odd}), 5.0), Ok(()));
+        }
+        assert_eq!(check_times(&json!({"exp": 4}), 5.0), Err("expired"));
     }
 
     #[test]
@@ -454,9 +663,9 @@ mod tests {
             {"kty": "RSA", "kid": "a", "n": "n1", "e": "AQAB"},
         ]}));
         assert_eq!(keys.len(), 1);
-        assert!(matches!(select_key(&keys, None), Selection::Found(_)));
-        assert!(matches!(select_key(&keys, Some("a")), Selection::Found(_)));
-        assert!(matches!(select_key(&keys, Some("b")), Selection::NoMatch));
+        assert!(select_key(&keys, None).is_some());
+        assert!(select_key(&keys, Some("a")).is_some());
+        assert!(select_key(&keys, Some("b")).is_none());
         let two = [
             keys[0].clone(),
             RsaJwk {
@@ -465,7 +674,15 @@ mod tests {
                 e: "AQAB".into(),
             },
         ];
-        assert!(matches!(select_key(&two, None), Selection::NoMatch));
+        assert!(select_key(&two, None).is_none());
+        // A token without kid matches a key without kid, among several.
+        let kidless = RsaJwk {
+            kid: None,
+            n: "n3".into(),
+            e: "AQAB".into(),
+        };
+        let three = [two[0].clone(), kidless, two[1].clone()];
+        assert_eq!(select_key(&three, None).unwrap().n, "n3");
     }
 
     #[test]
@@ -480,13 +697,21 @@ mod tests {
     }
 
     #[test]
-    fn secrets_come_from_bearer_or_basic() {
-        let mut h = HeaderMap::new();
-        h.insert("authorization", "Bearer secret".parse().unwrap());
-        assert_eq!(secret_from_headers(&h).as_deref(), Some("secret"));
-        h.insert("authorization", "Basic c2VjcmV0Og==".parse().unwrap());
-        assert_eq!(secret_from_headers(&h).as_deref(), Some("secret"));
-        h.insert("authorization", "Bearer ".parse().unwrap());
-        assert_eq!(secret_from_headers(&h), None);
+    fn credentials_need_the_exact_scheme() {
+        let parse = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", v.parse().unwrap());
+            credentials(&h)
+        };
+        let bearer = |s: &str| Some(Credentials::Bearer(s.into()));
+        assert_eq!(parse("Bearer secret"), bearer("secret"));
+        assert_eq!(
+            parse("Basic c2VjcmV0Og=="),
+            Some(Credentials::Basic("secret".into()))
+        );
+        assert_eq!(parse("Bearer "), None);
+        assert_eq!(parse("bearer secret"), None);
+        assert_eq!(parse("BEARER secret"), None);
+        assert_eq!(parse("Token secret"), None);
     }
 }

@@ -1,12 +1,15 @@
-//! `POST /graphql`: a tiny GraphQL schema over the same `Todo` documents and
-//! the same token rules, standing in for Fauna's retired GraphQL API.
+//! `POST /graphql`, an opt-in (`--graphql`): a tiny GraphQL schema over the
+//! same `Todo` documents and the same token rules, standing in for hosted
+//! Fauna's retired GraphQL API. NOT part of Fauna's server: the open-sourced
+//! server has no GraphQL endpoint (`/graphql` is a v4 404 there). It serves
+//! code written against hosted Fauna and GraphQL layers that forward to Fauna.
 
-use super::auth::Principal;
+use super::auth::{Principal, Refusal};
 use super::fql::access_for;
 use super::fql::eval::Access;
 use super::fql::value::{Obj, Value};
 use super::store::StoredDoc;
-use super::{AuthOutcome, FaunaState};
+use super::{refusal_answer, AuthOutcome, FaunaState, Protocol};
 use crate::util::{json_response, parse_json};
 use async_graphql::{Context, EmptySubscription, Error, Object, Schema, SimpleObject, ID};
 use axum::body::Bytes;
@@ -132,17 +135,19 @@ pub async fn endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(schema) = &state.graphql else {
+        return super::v4::not_found().await;
+    };
     let auth = state.auth.authenticate(&headers).await;
     let outcome = AuthOutcome::from_result(&auth);
     let response = match auth {
-        Err(_) => {
-            let mut r = graphql_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Invalid database secret.",
-            );
-            r.headers_mut()
-                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        Err(rejection) => {
+            let (status, code, message) = refusal_answer(rejection.refusal, Protocol::GraphQl);
+            let mut r = graphql_error(status, code, message);
+            if rejection.refusal == Refusal::Unauthorized {
+                r.headers_mut()
+                    .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            }
             r
         }
         Ok(principal) => match parse_json::<async_graphql::Request>(&body) {
@@ -156,7 +161,7 @@ pub async fn endpoint(
                     principal,
                     state: state.clone(),
                 };
-                let result = state.graphql.execute(request.data(caller)).await;
+                let result = schema.execute(request.data(caller)).await;
                 let body =
                     serde_json::to_value(&result).unwrap_or_else(|_| json!({ "errors": [] }));
                 json_response(StatusCode::OK, body)

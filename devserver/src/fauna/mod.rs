@@ -1,6 +1,6 @@
 //! The Fauna stand-in: FQL v10 (`/query/1`), the legacy v4 wire (`/`),
-//! GraphQL (`/graphql`), plus loopback admin endpoints for the request log
-//! and fault injection.
+//! plus loopback admin endpoints for the request log and fault injection.
+//! `/graphql` only on request: Fauna's own server has no GraphQL endpoint.
 
 pub mod auth;
 pub mod fql;
@@ -11,7 +11,7 @@ pub mod v4;
 use crate::config::Config;
 use crate::faults::{FaultSpec, Faults};
 use crate::util::{json_response, now_micros, parse_json};
-use auth::{Authenticator, Principal, Rejection};
+use auth::{Authenticator, Principal, Refusal, Rejection};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -34,11 +34,20 @@ pub struct FaunaState {
     log: Mutex<Vec<LogEntry>>,
     faults: Faults,
     clock: TxnClock,
-    graphql: graphql::FaunaSchema,
+    /// Set when the stand-in serves `/graphql` (an opt-in).
+    graphql: Option<graphql::FaunaSchema>,
 }
 
 impl FaunaState {
+    /// A Fauna stand-in without GraphQL, as Fauna's own server.
     pub fn new(config: Arc<Config>) -> Arc<Self> {
+        Self::with_graphql(config, false)
+    }
+
+    /// `graphql`: also serve `POST /graphql`, a stand-in for hosted Fauna's
+    /// retired GraphQL API (for code written against it, or GraphQL layers
+    /// that forward to Fauna); not part of Fauna's server.
+    pub fn with_graphql(config: Arc<Config>, graphql: bool) -> Arc<Self> {
         Arc::new(FaunaState {
             auth: Authenticator::new(config.clone()),
             config,
@@ -46,7 +55,7 @@ impl FaunaState {
             log: Mutex::new(Vec::new()),
             faults: Faults::default(),
             clock: TxnClock::default(),
-            graphql: graphql::schema(),
+            graphql: graphql.then(graphql::schema),
         })
     }
 
@@ -98,7 +107,7 @@ pub struct LogEntry {
     pub method: String,
     pub path: String,
     pub sub: Option<String>,
-    /// `ok` or `rejected`.
+    /// `ok`, `rejected`, or `unchecked` (answered before the credentials were looked at).
     pub auth: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
@@ -114,25 +123,38 @@ pub struct AuthOutcome {
     pub sub: Option<String>,
     pub jti: Option<String>,
     pub rejected: Option<&'static str>,
+    /// False for a request refused before its credentials were looked at.
+    pub checked: bool,
 }
 
 impl AuthOutcome {
+    /// For a request refused before its credentials were looked at.
+    pub fn unchecked() -> Self {
+        AuthOutcome {
+            sub: None,
+            jti: None,
+            rejected: None,
+            checked: false,
+        }
+    }
+
     pub fn from_result(result: &Result<Principal, Rejection>) -> Self {
         match result {
             Ok(Principal::Admin { .. }) => AuthOutcome {
-                sub: None,
-                jti: None,
-                rejected: None,
+                checked: true,
+                ..AuthOutcome::unchecked()
             },
             Ok(Principal::Jwt(id)) => AuthOutcome {
                 sub: id.sub.clone(),
                 jti: id.jti.clone(),
                 rejected: None,
+                checked: true,
             },
             Err(r) => AuthOutcome {
                 sub: r.sub.clone(),
                 jti: r.jti.clone(),
                 rejected: Some(r.reason),
+                checked: true,
             },
         }
     }
@@ -150,14 +172,19 @@ pub struct DropConnection;
 
 /// Routes of the Fauna stand-in (CORS is added by the caller).
 pub fn router(state: Arc<FaunaState>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/query/1", post(fql::query_endpoint))
         .route("/", post(v4::endpoint))
-        .route("/graphql", post(graphql::endpoint))
         .route("/ping", get(ping))
         .route("/__admin/requests", get(admin_requests))
         .route("/__admin/faults", post(admin_faults))
-        .route("/__admin/reset", post(admin_reset))
+        .route("/__admin/reset", post(admin_reset));
+    if state.graphql.is_some() {
+        router = router.route("/graphql", post(graphql::endpoint));
+    }
+    // Any other path falls through to the server's v4 router: 404 `not found`.
+    router
+        .fallback(v4::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults_and_log,
@@ -202,10 +229,10 @@ async fn faults_and_log(
             method: method.to_string(),
             path: path.clone(),
             sub: outcome.sub.clone(),
-            auth: if outcome.rejected.is_some() {
-                "rejected"
-            } else {
-                "ok"
+            auth: match (outcome.checked, outcome.rejected) {
+                (false, _) => "unchecked",
+                (true, Some(_)) => "rejected",
+                (true, None) => "ok",
             },
             reason: outcome.rejected,
             status,
@@ -245,15 +272,25 @@ fn fault_response(spec: &FaultSpec, path: &str) -> Response {
             .into_response(),
         None => json_response(status, spec.json_body(path)),
     };
+    // Fauna never sends `Retry-After`; a fault may, to play a gateway in
+    // front of it, which also exposes the header to browsers.
     if let Some(secs) = spec.retry_after {
         response
             .headers_mut()
             .insert("retry-after", HeaderValue::from(secs));
+        response
+            .extensions_mut()
+            .insert(crate::cors::GatewayExposes("retry-after"));
     }
     if status == StatusCode::UNAUTHORIZED {
+        let challenge = if path == "/" {
+            "Basic realm=\"Unauthorized\""
+        } else {
+            "Bearer"
+        };
         response
             .headers_mut()
-            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            .insert("www-authenticate", HeaderValue::from_static(challenge));
     }
     response
 }
@@ -289,16 +326,64 @@ async fn admin_reset(State(state): State<Arc<FaunaState>>) -> Response {
     json_response(StatusCode::OK, json!({ "reset": true }))
 }
 
-/// Fauna's 401 for the v10 API, with `WWW-Authenticate: Bearer`.
-pub fn unauthorized_v10() -> Response {
-    let mut response = json_response(
-        StatusCode::UNAUTHORIZED,
-        json!({ "error": { "code": "unauthorized", "message": "Access token required" } }),
-    );
+/// The v10 API's answer to a refused credential: 401 with `WWW-Authenticate:
+/// Bearer` and the request's `query_tags` echoed (`ProtocolError.Unauthorized`,
+/// ext/api/src/main/scala/api/fql2/FQL2Response.scala), 500 when the token's
+/// claims made the server throw, 503 `time_out` past the lookup bound.
+pub fn refused_v10(rejection: &Rejection, query_tags: Option<&str>) -> Response {
+    let (status, code, message) = refusal_answer(rejection.refusal, Protocol::V10);
+    let mut body = json!({ "error": { "code": code, "message": message } });
+    if let Some(tags) = query_tags {
+        body["query_tags"] = json!(tags);
+    }
+    let mut response = json_response(status, body);
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+    }
     response
-        .headers_mut()
-        .insert("www-authenticate", HeaderValue::from_static("Bearer"));
-    response
+}
+
+/// Which API answers: their codes differ.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    V10,
+    V4,
+    GraphQl,
+}
+
+/// Status, code and message of the answer to a refused credential.
+pub fn refusal_answer(
+    refusal: Refusal,
+    protocol: Protocol,
+) -> (StatusCode, &'static str, &'static str) {
+    let v4 = protocol == Protocol::V4;
+    match refusal {
+        Refusal::Unauthorized => (
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            match protocol {
+                Protocol::V10 => "Access token required",
+                Protocol::V4 => "Unauthorized",
+                Protocol::GraphQl => "Invalid database secret.",
+            },
+        ),
+        Refusal::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            if v4 {
+                "internal server error"
+            } else {
+                "internal_error"
+            },
+            "Internal server error.",
+        ),
+        Refusal::TimedOut => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            if v4 { "time out" } else { "time_out" },
+            "Timed out while authenticating the request.",
+        ),
+    }
 }
 
 /// Serves `app` on `listener`, closing the connection for responses marked [`DropConnection`].

@@ -23,7 +23,20 @@ pub struct Reply {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let servers = clerk_fauna_devserver::start_demo()
+        Self::start_with(&clerk_fauna_devserver::Options::default()).await
+    }
+
+    /// With `/graphql` served (an opt-in: Fauna's own server has none).
+    pub async fn start_with_graphql() -> Harness {
+        let options = clerk_fauna_devserver::Options {
+            graphql: true,
+            ..Default::default()
+        };
+        Self::start_with(&options).await
+    }
+
+    pub async fn start_with(options: &clerk_fauna_devserver::Options) -> Harness {
+        let servers = clerk_fauna_devserver::start_demo_with(options)
             .await
             .expect("devserver starts");
         Harness {

@@ -125,7 +125,7 @@ impl Evaluator<'_> {
                 let target = self.eval(target, env)?;
                 let index = self.eval(index, env)?;
                 match (&target, &index) {
-                    (Value::Array(items), Value::Int(i)) => usize::try_from(*i)
+                    (Value::Array(items), Value::Int(i) | Value::Long(i)) => usize::try_from(*i)
                         .ok()
                         .and_then(|i| items.get(i).cloned())
                         .ok_or_else(|| {
@@ -432,7 +432,7 @@ impl Evaluator<'_> {
         }
         let id_text = match id {
             Value::Str(s) => s.clone(),
-            Value::Int(i) => i.to_string(),
+            Value::Int(i) | Value::Long(i) => i.to_string(),
             other => return Err(type_mismatch("ID", other)),
         };
         let Ok(numeric) = id_text.parse::<u64>() else {

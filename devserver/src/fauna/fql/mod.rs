@@ -8,11 +8,11 @@ pub mod parser;
 pub mod value;
 
 use super::auth::Principal;
-use super::{unauthorized_v10, AuthOutcome, FaunaState};
+use super::{refused_v10, AuthOutcome, FaunaState};
 use crate::util::{json_response, parse_json};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use eval::{Access, Evaluator, QueryFailure};
 use serde_json::{json, Map, Value as Json};
@@ -45,14 +45,10 @@ pub fn parse_headers(headers: &HeaderMap) -> Result<QueryHeaders, String> {
     let invalid = |name: &str, why: String| format!("Invalid header '{name}': {why}");
 
     let tagged = match get("x-format")?.as_deref() {
-        None | Some("simple") => false,
+        // `decorated` (FQL-literal text) is a valid format on the server; the
+        // stand-in accepts it and answers in `simple` (see README).
+        None | Some("simple") | Some("decorated") => false,
         Some("tagged") => true,
-        Some("decorated") => {
-            return Err(invalid(
-                "x-format",
-                "the decorated format is not supported by the devserver".into(),
-            ));
-        }
         Some(other) => return Err(invalid("x-format", format!("Invalid format {other}"))),
     };
     for name in ["x-typecheck", "x-linearized", "x-performance-hints"] {
@@ -247,58 +243,58 @@ pub async fn query_endpoint(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
+    // Header and body errors are 400 whatever the token: the server reads
+    // the request before it looks the credentials up.
+    let request = match read_request(&headers, &body) {
+        Ok(request) => request,
+        Err(message) => {
+            return AuthOutcome::unchecked().attach(protocol_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &message,
+            ))
+        }
+    };
     let auth = state.auth.authenticate(&headers).await;
     let outcome = AuthOutcome::from_result(&auth);
-    let response = answer(&state, &headers, &body, auth, started);
+    let response = match auth {
+        Ok(principal) => answer(&state, request, &principal, started),
+        Err(rejection) => refused_v10(&rejection, request.params.query_tags.as_deref()),
+    };
     outcome.attach(response)
+}
+
+/// A request whose headers and body are valid.
+struct QueryRequest {
+    params: QueryHeaders,
+    text: String,
+    args: Vec<(String, Value)>,
+}
+
+/// Validates the headers and the body; the error is the `invalid_request` message.
+fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<QueryRequest, String> {
+    let params = parse_headers(headers)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("No request body provided".into());
+    }
+    let body: Json = parse_json(body).map_err(|e| format!("Invalid request body: {e}"))?;
+    let (text, args) = query_source(&body, params.tagged)?;
+    Ok(QueryRequest { params, text, args })
 }
 
 fn answer(
     state: &FaunaState,
-    headers: &HeaderMap,
-    body: &[u8],
-    auth: Result<Principal, super::auth::Rejection>,
+    request: QueryRequest,
+    principal: &Principal,
     started: Instant,
 ) -> Response {
-    let params = match parse_headers(headers) {
-        Ok(p) => p,
-        Err(message) => {
-            return protocol_error(StatusCode::BAD_REQUEST, "invalid_request", &message)
-        }
-    };
-    let Ok(principal) = auth else {
-        return unauthorized_v10();
-    };
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return protocol_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "No request body provided",
-        );
-    }
-    let body: Json = match parse_json(body) {
-        Ok(b) => b,
-        Err(e) => {
-            return protocol_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &format!("Invalid request body: {e}"),
-            )
-        }
-    };
-    let (text, args) = match query_source(&body, params.tagged) {
-        Ok(source) => source,
-        Err(message) => {
-            return protocol_error(StatusCode::BAD_REQUEST, "invalid_request", &message)
-        }
-    };
-
+    let QueryRequest { params, text, args } = request;
     let txn_ts = state.next_txn_ts();
     let (result, counters) = match parser::parse(&text) {
         Err(e) => (Err(QueryFailure::invalid_query(e)), None),
         Ok(expr) => {
-            let access = access_for(&principal);
-            let token = match &principal {
+            let access = access_for(principal);
+            let token = match principal {
                 Principal::Jwt(id) => Some(&id.payload),
                 Principal::Admin { .. } => None,
             };
@@ -349,11 +345,8 @@ fn answer(
         out.insert("query_tags".into(), json!(tags));
     }
     out.insert("schema_version".into(), json!(0));
-    let mut response = json_response(status, Json::Object(out));
-    response
-        .headers_mut()
-        .insert("x-txn-time", HeaderValue::from(txn_ts));
-    response
+    // No `x-txn-time` header: v10 answers carry the time in `txn_ts` only.
+    json_response(status, Json::Object(out))
 }
 
 /// What a principal may touch: `user` role tokens are limited to their own documents.

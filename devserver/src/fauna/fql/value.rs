@@ -11,6 +11,10 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// A 64-bit integer: what the server makes of every integer in a JWT
+    /// payload (its JSON parser yields longs), so `Query.token()` shows
+    /// `{"@long": ..}` for `iat`/`exp`/`nbf` in the tagged format.
+    Long(i64),
     Double(f64),
     Str(String),
     /// Microseconds since the epoch.
@@ -77,9 +81,9 @@ impl PartialEq for Value {
         match (self, other) {
             (Null, Null) => true,
             (Bool(a), Bool(b)) => a == b,
-            (Int(a), Int(b)) => a == b,
+            (Int(a) | Long(a), Int(b) | Long(b)) => a == b,
             (Double(a), Double(b)) => a == b,
-            (Int(a), Double(b)) | (Double(b), Int(a)) => (*a as f64) == *b,
+            (Int(a) | Long(a), Double(b)) | (Double(b), Int(a) | Long(a)) => (*a as f64) == *b,
             (Str(a), Str(b)) => a == b,
             (Time(a), Time(b)) => a == b,
             (Array(a), Array(b)) | (Set(a), Set(b)) => a == b,
@@ -109,6 +113,7 @@ impl Value {
             Value::Null => "Null",
             Value::Bool(_) => "Boolean",
             Value::Int(_) => "Int",
+            Value::Long(_) => "Long",
             Value::Double(_) => "Double",
             Value::Str(_) => "String",
             Value::Time(_) => "Time",
@@ -134,7 +139,8 @@ impl Value {
                     json!({ "@long": i.to_string() })
                 }
             }
-            Value::Int(i) => json!(i),
+            Value::Long(i) if tagged => json!({ "@long": i.to_string() }),
+            Value::Int(i) | Value::Long(i) => json!(i),
             Value::Double(d) if tagged => json!({ "@double": format_double(*d) }),
             Value::Double(d) => json!(d),
             Value::Str(s) => json!(s),
@@ -179,13 +185,14 @@ impl Value {
         }
     }
 
-    /// Converts plain JSON (a JWT payload) into a value; whole numbers become ints.
+    /// Converts plain JSON (a JWT payload) into a value; whole numbers become
+    /// longs, as the server's JSON parser makes them.
     pub fn from_plain_json(json: &Json) -> Value {
         match json {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
+                Some(i) => Value::Long(i),
                 None => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
             },
             Json::String(s) => Value::Str(s.clone()),
@@ -308,6 +315,20 @@ mod tests {
                 ("n".into(), Value::Int(2)),
             ]),
         })
+    }
+
+    #[test]
+    fn jwt_payload_integers_are_longs() {
+        let v = Value::from_plain_json(&json!({"iat": 5, "exp": 65, "scale": 1.5, "sub": "u"}));
+        assert_eq!(
+            v.encode(true),
+            json!({"iat": {"@long": "5"}, "exp": {"@long": "65"}, "scale": {"@double": "1.5"}, "sub": "u"})
+        );
+        assert_eq!(
+            v.encode(false),
+            json!({"iat": 5, "exp": 65, "scale": 1.5, "sub": "u"})
+        );
+        assert_eq!(Value::Long(5), Value::Int(5));
     }
 
     #[test]
