@@ -221,7 +221,11 @@ async fn below_min_validity_callers_wait_for_a_new_token() {
     issuer.release();
     let second = ok(waiting).await;
     assert_ne!(first, second);
-    assert_eq!(issuer.count(), 2);
+    // The held call was an ordinary one: its token is judged by the bound
+    // learned from the first (up to 1 s of `iat` rounding), and when that
+    // leaves it under 18.5 s it is asked again with skipCache: 2 or 3 calls,
+    // depending on where in its second each token was minted.
+    assert!((2..=3).contains(&issuer.count()), "{} getToken calls", issuer.count());
 }
 
 #[wasm_bindgen_test]
@@ -1214,6 +1218,10 @@ fn diagnose_names_each_setup_mistake() {
         (r#"{"nbf":4102444800}"#, "{}", "not_yet_valid"),
         (r#"{"lifetime":3}"#, "{}", "lifetime_too_short"),
         (r#"{"sub":null}"#, "{}", "sub_missing"),
+        // Fauna ignores a time claim that is not a whole number: such a
+        // token never expires there (and the cache refuses it).
+        (r#"{"exp":4102444800.5}"#, "{}", "exp_ignored"),
+        (r#"{"nbf":"soon"}"#, "{}", "nbf_ignored"),
     ];
     for (claims, header, code) in cases {
         assert_eq!(

@@ -37,9 +37,11 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 pub const MAX_NUMERIC_DATE: f64 = 9_007_199_254_740_991.0;
 
 /// The claims the cache and the error hints look at. Times are JWT
-/// NumericDates: whole seconds since the epoch (a time claim that is not a
-/// whole number from 0 to [`MAX_NUMERIC_DATE`] makes the token malformed:
-/// Fauna would ignore it, and a token it never expires is no token to cache).
+/// NumericDates: whole seconds since the epoch, from 0 to
+/// [`MAX_NUMERIC_DATE`]. Fauna ignores a time claim that is anything else (a
+/// fraction, a string, `null`), so [`decode`] refuses such a token: one
+/// Fauna never expires is no token to cache. [`decode_as_fauna`] reads it
+/// as Fauna does, for `diagnose` to say so.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Claims {
     pub exp: Option<f64>,
@@ -60,11 +62,27 @@ pub struct DecodedJwt {
     pub header_json: Vec<u8>,
     pub payload_json: Vec<u8>,
     pub claims: Claims,
+    /// The first time claim present but not a whole number of seconds
+    /// (left out of `claims`, as Fauna ignores it).
+    pub ignored_time_claim: Option<&'static str>,
 }
 
 /// Decodes `token` as a compact JWS (`header.payload.signature`). The error
 /// message names what is wrong but never repeats the token.
 pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
+    let decoded = decode_as_fauna(token, read)?;
+    match decoded.ignored_time_claim {
+        Some(name) => Err(malformed(
+            &["its `", name, "` claim is not a whole number of seconds"].concat(),
+        )),
+        None => Ok(decoded),
+    }
+}
+
+/// [`decode`], but with time claims read as Fauna reads them: one that is
+/// not a whole number of seconds is ignored (and named in
+/// `ignored_time_claim`).
+pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(malformed("it is longer than 8 KiB"));
     }
@@ -88,10 +106,21 @@ pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
         "payload",
     )?;
     let mut next = || payload_members.next().flatten();
+    let mut ignored_time_claim = None;
+    let mut time = |value: Option<Json>, name: &'static str| match value {
+        Some(Json::Number(n)) if (0.0..=MAX_NUMERIC_DATE).contains(&n) && n.fract() == 0.0 => {
+            Some(n)
+        }
+        None => None,
+        Some(_) => {
+            ignored_time_claim = ignored_time_claim.or(Some(name));
+            None
+        }
+    };
     let claims = Claims {
-        exp: number_claim(next(), "exp")?,
-        iat: number_claim(next(), "iat")?,
-        nbf: number_claim(next(), "nbf")?,
+        exp: time(next(), "exp"),
+        iat: time(next(), "iat"),
+        nbf: time(next(), "nbf"),
         sub: string_claim(next(), "sub")?,
         iss: string_claim(next(), "iss")?,
         aud: audience(next())?,
@@ -101,6 +130,7 @@ pub fn decode(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, Error> {
         header_json,
         payload_json,
         claims,
+        ignored_time_claim,
     })
 }
 
@@ -124,18 +154,6 @@ fn members(
 fn segment(segment: &str, name: &str) -> Result<Vec<u8>, Error> {
     base64url::decode(segment)
         .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))
-}
-
-fn number_claim(value: Option<Json>, name: &str) -> Result<Option<f64>, Error> {
-    match value {
-        None => Ok(None),
-        Some(Json::Number(n)) if (0.0..=MAX_NUMERIC_DATE).contains(&n) && n.fract() == 0.0 => {
-            Ok(Some(n))
-        }
-        Some(_) => Err(malformed(
-            &["its `", name, "` claim is not a whole number of seconds"].concat(),
-        )),
-    }
 }
 
 fn string_claim(value: Option<Json>, name: &str) -> Result<Option<String>, Error> {
@@ -278,6 +296,19 @@ pub(crate) mod tests {
                 assert!(decode(&t).is_ok(), "{claim}: {good}");
             }
         }
+    }
+
+    #[test]
+    fn as_fauna_a_time_claim_that_is_not_whole_seconds_is_ignored() {
+        let t = token(
+            HEADER,
+            r#"{"exp":1700000060.5,"nbf":"soon","iat":1700000000}"#,
+        );
+        let d = decode_as_fauna(&t, serde_reader).unwrap();
+        assert_eq!((d.claims.exp, d.claims.nbf), (None, None));
+        assert_eq!(d.claims.iat, Some(1_700_000_000.0));
+        assert_eq!(d.ignored_time_claim, Some("exp"));
+        assert_eq!(decode(&t).unwrap_err().code, ErrorCode::MalformedToken);
     }
 
     #[test]
