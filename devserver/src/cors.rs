@@ -33,7 +33,12 @@ pub const FAUNA_ALLOWED_HEADERS: &[&str] = &[
 ];
 
 /// Response headers a browser client may read.
-pub const EXPOSED_HEADERS: &[&str] = &["retry-after", "www-authenticate", "x-txn-time"];
+pub const EXPOSED_HEADERS: &[&str] = &[
+    "retry-after",
+    "www-authenticate",
+    "x-txn-time",
+    "x-fauna-stream-id",
+];
 
 /// Request headers the Clerk stand-in allows.
 const CLERK_ALLOWED_HEADERS: &[&str] = &["authorization", "content-type"];

@@ -28,6 +28,22 @@ pub struct FaultSpec {
     pub body: Option<String>,
     /// Paths the fault applies to; all query paths when absent.
     pub paths: Option<Vec<String>>,
+    /// A fault inside an accepted `/stream/1` response (only matches that path).
+    pub stream: Option<StreamFault>,
+    /// Data events a `drop` or `error` stream fault lets through first.
+    pub after_events: Option<u64>,
+}
+
+/// What an injected stream fault does to an open event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamFault {
+    /// Abort the connection mid-body.
+    Drop,
+    /// Send an error event (`code`, `message`) and end the body.
+    Error,
+    /// Hold each data event back for `delay_ms`.
+    Delay,
 }
 
 fn one() -> u32 {
@@ -36,6 +52,9 @@ fn one() -> u32 {
 
 impl FaultSpec {
     fn matches(&self, path: &str) -> bool {
+        if self.stream.is_some() && path != "/stream/1" {
+            return false;
+        }
         self.paths
             .as_ref()
             .is_none_or(|paths| paths.iter().any(|p| p == path))
@@ -65,6 +84,8 @@ impl FaultSpec {
             return message.clone();
         }
         match self.status.unwrap_or(500) {
+            // The message of StreamResponse.Error.Unauthorized / FeedResponse.Error.Unauthorized.
+            401 if self.stream_path() => "Invalid token, unable to authenticate request",
             401 => "Access token required",
             403 => "Access denied",
             429 => "Rate limit exceeded",
@@ -73,6 +94,12 @@ impl FaultSpec {
             _ => "Injected fault (devserver).",
         }
         .to_owned()
+    }
+
+    fn stream_path(&self) -> bool {
+        self.paths
+            .as_ref()
+            .is_some_and(|paths| paths.iter().all(|p| p == "/stream/1" || p == "/feed/1"))
     }
 
     /// A body in the shape the path's protocol uses.
