@@ -296,10 +296,12 @@ impl Hub {
     /// Records of `db` after `seq` and after `from`, and the newest `seq` seen.
     pub fn since(&self, db: &str, from: Cursor, seq: u64) -> (Vec<Record>, u64) {
         let history = lock(&self.history);
+        // Records are in `seq` order: skip the ones seen without scanning them.
+        let start = history.records.partition_point(|r| r.seq <= seq);
         let found = history
             .records
-            .iter()
-            .filter(|r| r.seq > seq && r.db == db && r.cursor > from)
+            .range(start..)
+            .filter(|r| r.db == db && r.cursor > from)
             .cloned()
             .collect();
         (found, history.next_seq - 1)
