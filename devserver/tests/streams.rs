@@ -513,7 +513,7 @@ async fn old_cursors_and_long_replays_end_with_the_servers_errors() {
 async fn expired_tokens_lose_the_stream_on_an_idle_tick_and_reconnects_get_401() {
     let h = Harness::start().await;
     settings(&h, json!({"idle_check_ms": 100})).await;
-    let short = h.mint(json!({"user_id": ALICE, "lifetime": 2})).await;
+    let short = h.mint(json!({"user_id": ALICE, "lifetime": 4})).await;
     let src = token(&h, &short, "Todo.all().eventSource()").await;
     let mut s = open(&h, &short, json!({"token": src})).await;
     assert_eq!(s.event().await["type"], "status");
@@ -552,7 +552,7 @@ async fn expired_tokens_lose_the_stream_on_an_idle_tick_and_reconnects_get_401()
 async fn credentials_are_checked_before_each_batch() {
     let h = Harness::start().await;
     // The default idle tick is a minute: only the batch check can notice.
-    let short = h.mint(json!({"user_id": ALICE, "lifetime": 2})).await;
+    let short = h.mint(json!({"user_id": ALICE, "lifetime": 4})).await;
     let src = token(&h, &short, "Todo.all().eventSource()").await;
     let mut s = open(&h, &short, json!({"token": src})).await;
     assert_eq!(s.event().await["type"], "status");
@@ -604,7 +604,7 @@ async fn idle_streams_repeat_status_events() {
 #[tokio::test]
 async fn feeds_authenticate_every_poll_and_apply_roles() {
     let h = Harness::start().await;
-    let short = h.mint(json!({"user_id": ALICE, "lifetime": 2})).await;
+    let short = h.mint(json!({"user_id": ALICE, "lifetime": 4})).await;
     let bob = h.valid_token(BOB).await;
     let src = token(&h, &short, "Todo.all().eventSource()").await;
     write(&h, &short, "Todo.create({ title: 'mine' })").await;
@@ -742,4 +742,54 @@ async fn stream_endpoints_answer_cors_for_loopback_origins() {
         .to_str()
         .unwrap();
     assert!(exposed.contains("x-fauna-stream-id"), "{exposed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_give_every_event_once_and_in_order_across_a_reconnect() {
+    let (h, alice, src) = alice_all().await;
+    let mut whole = open(&h, &alice, json!({"token": src})).await;
+    // This one breaks after 30 events and resumes from its last cursor, as a client would.
+    fault(&h, json!({"stream": "drop", "after_events": 30})).await;
+    let mut broken = open(&h, &alice, json!({"token": src})).await;
+    let writers = (0..4).map(|w| {
+        let (h, alice) = (&h, &alice);
+        async move {
+            for i in 0..25 {
+                let secret = if i % 2 == 0 { alice.as_str() } else { "secret" };
+                let owner = format!("owner: '{ALICE}', ");
+                let owner = if secret == "secret" {
+                    owner.as_str()
+                } else {
+                    ""
+                };
+                write(
+                    h,
+                    secret,
+                    &format!("Todo.create({{ {owner}title: 'w{w}-{i}' }})"),
+                )
+                .await;
+            }
+        }
+    });
+    futures_util::future::join_all(writers).await;
+
+    let all = whole.data(100).await;
+    let ts: Vec<i64> = all.iter().map(|e| e["txn_ts"].as_i64().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] < w[1]), "commit order");
+    let mut titles: Vec<&str> = all.iter().map(title).collect();
+    titles.sort_unstable();
+    titles.dedup();
+    assert_eq!(titles.len(), 100, "each write once");
+
+    let mut resumed = broken.data(30).await;
+    assert!(matches!(broken.next().await, Next::Broken));
+    let cursor = resumed.last().unwrap()["cursor"].clone();
+    let mut again = open(&h, &alice, json!({"token": src, "cursor": cursor})).await;
+    resumed.extend(again.data(70).await);
+    let resumed: Vec<&str> = resumed.iter().map(title).collect();
+    let expected: Vec<&str> = all.iter().map(title).collect();
+    assert_eq!(
+        resumed, expected,
+        "no gap and no repeat across the reconnect"
+    );
 }
