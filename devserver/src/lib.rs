@@ -64,11 +64,31 @@ pub async fn start(
     config_text: &str,
     allowed_origins: &[String],
 ) -> Result<Servers, StartError> {
+    start_with(
+        clerk_listener,
+        fauna_listener,
+        config_text,
+        allowed_origins,
+        |_| Ok(()),
+    )
+    .await
+}
+
+/// [`start`], with `adjust` applied to the loaded config (command-line overrides).
+pub async fn start_with(
+    clerk_listener: TcpListener,
+    fauna_listener: TcpListener,
+    config_text: &str,
+    allowed_origins: &[String],
+    adjust: impl FnOnce(&mut Config) -> Result<(), config::ConfigError>,
+) -> Result<Servers, StartError> {
     let servers = Servers {
         clerk: clerk_listener.local_addr()?,
         fauna: fauna_listener.local_addr()?,
     };
-    let config = Arc::new(Config::load(config_text, &servers.clerk_origin())?);
+    let mut config = Config::load(config_text, &servers.clerk_origin())?;
+    adjust(&mut config)?;
+    let config = Arc::new(config);
 
     let clerk_state = Arc::new(
         clerk::ClerkState::new(servers.clerk_origin(), config.clone()).map_err(StartError::Keys)?,

@@ -22,6 +22,12 @@ struct Args {
     /// Origins allowed by CORS (repeatable); without any, every loopback origin is allowed.
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
+    /// Milliseconds between credential re-checks of an idle event stream (server: 60000).
+    #[arg(long)]
+    stream_idle_check_ms: Option<u64>,
+    /// Milliseconds between status events on an idle event stream (server: 300000).
+    #[arg(long)]
+    stream_status_interval_ms: Option<u64>,
 }
 
 #[tokio::main]
@@ -48,8 +54,24 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let fauna = TcpListener::bind(("127.0.0.1", args.fauna_port))
         .await
         .map_err(|e| format!("cannot bind 127.0.0.1:{} for Fauna: {e}", args.fauna_port))?;
-    let servers =
-        clerk_fauna_devserver::start(clerk, fauna, &config_text, &args.allowed_origins).await?;
+    let adjust = |config: &mut clerk_fauna_devserver::config::Config| {
+        let streams = &mut config.fauna.streams;
+        streams.idle_check_ms = args.stream_idle_check_ms.unwrap_or(streams.idle_check_ms);
+        streams.status_interval_ms = args
+            .stream_status_interval_ms
+            .unwrap_or(streams.status_interval_ms);
+        streams
+            .validate()
+            .map_err(clerk_fauna_devserver::config::ConfigError::Invalid)
+    };
+    let servers = clerk_fauna_devserver::start_with(
+        clerk,
+        fauna,
+        &config_text,
+        &args.allowed_origins,
+        adjust,
+    )
+    .await?;
 
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", servers.ready_line())?;

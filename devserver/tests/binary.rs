@@ -52,3 +52,52 @@ fn a_bad_config_file_fails_fast() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "no READY line on failure");
 }
+
+#[test]
+fn stream_intervals_can_be_set_on_the_command_line() {
+    let run = |ms: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clerk-fauna-devserver"))
+            .args(["--clerk-port", "0", "--fauna-port", "0"])
+            .args([
+                "--stream-idle-check-ms",
+                ms,
+                "--stream-status-interval-ms",
+                "2000",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts");
+        let mut line = String::new();
+        let read = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+        let settings = read.ok().filter(|n| *n > 0).map(|_| {
+            let origins: serde_json::Value =
+                serde_json::from_str(line.trim_end().strip_prefix("READY ").unwrap()).unwrap();
+            let url = format!("{}/__admin/streams", origins["fauna"].as_str().unwrap());
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    reqwest::get(url)
+                        .await
+                        .unwrap()
+                        .json::<serde_json::Value>()
+                        .await
+                        .unwrap()
+                })
+        });
+        let _ = child.kill();
+        let status = child.wait().expect("exit status");
+        (settings, status)
+    };
+    let (settings, _) = run("250");
+    let settings = settings.expect("READY line");
+    assert_eq!(settings["idle_check_ms"], 250);
+    assert_eq!(settings["status_interval_ms"], 2000);
+    let (settings, status) = run("0");
+    assert!(
+        settings.is_none() && !status.success(),
+        "0 ms would spin: refused"
+    );
+}
