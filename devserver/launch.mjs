@@ -36,10 +36,20 @@ export async function buildDevserver(repoDir) {
  * Starts the stand-ins on ephemeral ports. `ready` resolves with their
  * origins, `{ clerk, fauna }`, from the READY line. `graphql: true` also
  * serves `/graphql`, which Fauna's own server does not have (for tests of
- * code written against hosted Fauna's GraphQL API).
+ * code written against hosted Fauna's GraphQL API). `streamIdleCheckMs` and
+ * `streamStatusIntervalMs` replace the server's idle re-check (60 s) and
+ * status-event (5 min) intervals of event streams, so tests need not wait.
  */
-export function startDevserver(binary, repoDir, { graphql = false } = {}) {
+export function startDevserver(
+  binary,
+  repoDir,
+  { graphql = false, streamIdleCheckMs, streamStatusIntervalMs } = {},
+) {
   const args = ['--clerk-port', '0', '--fauna-port', '0', ...(graphql ? ['--graphql'] : [])];
+  if (streamIdleCheckMs !== undefined) args.push('--stream-idle-check-ms', String(streamIdleCheckMs));
+  if (streamStatusIntervalMs !== undefined) {
+    args.push('--stream-status-interval-ms', String(streamStatusIntervalMs));
+  }
   const child = spawn(binary, args, {
     cwd: repoDir,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -70,6 +70,9 @@ pub struct FaunaConfig {
     pub databases: Vec<Database>,
     #[serde(default)]
     pub access_providers: Vec<AccessProvider>,
+    /// Event stream timing (`[fauna.streams]`).
+    #[serde(default)]
+    pub streams: crate::fauna::stream_hub::StreamSettings,
 }
 
 /// A database; `id` is its global id, the last segment of a token's `aud`.
@@ -150,6 +153,10 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.fauna
+            .streams
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         for provider in &self.fauna.access_providers {
             if self.database_by_name(&provider.database).is_none() {
                 return Err(ConfigError::Invalid(format!(

@@ -36,7 +36,9 @@ pub const FAUNA_ALLOWED_HEADERS: &[&str] = &[
     "x-performance-hints",
 ];
 
-/// Response headers the Clerk stand-in lets a browser read.
+/// Response headers the Clerk stand-in lets a browser read. (The Fauna
+/// stand-in exposes its answer's own `x-` headers instead, `x-fauna-stream-id`
+/// included: see [`expose_x_headers`].)
 const CLERK_EXPOSED_HEADERS: &[&str] = &["retry-after", "www-authenticate", "x-txn-time"];
 
 /// Request headers the Clerk stand-in allows.

@@ -34,7 +34,28 @@ pub struct FaultSpec {
     pub body: Option<String>,
     /// Paths the fault applies to; all query paths when absent.
     pub paths: Option<Vec<String>>,
+    /// A fault inside an accepted `/stream/1` response (only matches that path).
+    pub stream: Option<StreamFault>,
+    /// Data events a `drop` or `error` stream fault lets through first.
+    pub after_events: Option<u64>,
 }
+
+/// What an injected stream fault does to an open event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamFault {
+    /// Abort the connection mid-body.
+    Drop,
+    /// Send an error event (`code`, `message`) and end the body.
+    Error,
+    /// Hold each data event back for `delay_ms`.
+    Delay,
+}
+
+/// The event stream endpoint; the only path stream faults match.
+pub const STREAM_PATH: &str = "/stream/1";
+/// The event feed endpoint.
+pub const FEED_PATH: &str = "/feed/1";
 
 fn one() -> u32 {
     1
@@ -42,6 +63,9 @@ fn one() -> u32 {
 
 impl FaultSpec {
     fn matches(&self, path: &str) -> bool {
+        if self.stream.is_some() && path != STREAM_PATH {
+            return false;
+        }
         self.paths
             .as_ref()
             .is_none_or(|paths| paths.iter().any(|p| p == path))
@@ -50,13 +74,14 @@ impl FaultSpec {
     /// The error code and message, defaulting from the status as the
     /// server sends them on `path`: v10 `ProtocolError` codes
     /// (ext/api/src/main/scala/api/fql2/FQL2Response.scala), v4 `ErrorResponse`
-    /// codes on `/` (ext/api/src/main/scala/api/fql1/APIResponse.scala).
+    /// codes on `/` (ext/api/src/main/scala/api/fql1/APIResponse.scala), and
+    /// on `/stream/1` and `/feed/1` the v10 codes with their own 401 message.
     pub fn code_and_message(&self, path: &str) -> (String, String) {
         let status = self.status.unwrap_or(500);
-        let (code, message) = if path == "/" {
-            v4_default(status)
-        } else {
-            v10_default(status)
+        let (code, message) = match path {
+            "/" => v4_default(status),
+            STREAM_PATH | FEED_PATH => stream_default(status),
+            _ => v10_default(status),
         };
         (
             self.code.clone().unwrap_or_else(|| code.to_owned()),
@@ -109,6 +134,19 @@ fn v10_default(status: u16) -> (&'static str, &'static str) {
         _ => ("internal_error", "Injected fault (devserver)."),
     }
 }
+
+/// Stream and feed answers: the v10 codes, but a refused secret gets the
+/// message of `StreamResponse.Error.Unauthorized` / `FeedResponse.Error.Unauthorized`
+/// (ext/api/src/main/scala/api/fql2/StreamResponse.scala, FeedResponse.scala).
+fn stream_default(status: u16) -> (&'static str, &'static str) {
+    match status {
+        401 => ("unauthorized", STREAM_UNAUTHORIZED),
+        _ => v10_default(status),
+    }
+}
+
+/// The message of a stream or feed request whose secret is refused.
+pub const STREAM_UNAUTHORIZED: &str = "Invalid token, unable to authenticate request";
 
 fn v4_default(status: u16) -> (&'static str, &'static str) {
     match status {
@@ -217,6 +255,21 @@ mod tests {
             s.json_body("/graphql")["errors"][0]["extensions"]["code"],
             "limit_exceeded"
         );
+    }
+
+    #[test]
+    fn stream_paths_take_v10_codes_and_their_own_401_message() {
+        let s = spec(json!({"status": 401}));
+        for path in [STREAM_PATH, FEED_PATH] {
+            assert_eq!(
+                s.code_and_message(path),
+                ("unauthorized".into(), STREAM_UNAUTHORIZED.into())
+            );
+        }
+        assert_eq!(s.code_and_message("/query/1").1, "Access token required");
+        assert_eq!(s.code_and_message("/").1, "Unauthorized");
+        let s = spec(json!({"status": 503, "paths": [STREAM_PATH]}));
+        assert_eq!(s.code_and_message(STREAM_PATH).0, "time_out");
     }
 
     #[test]

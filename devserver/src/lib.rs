@@ -62,6 +62,26 @@ pub struct Options {
     /// hosted Fauna's retired GraphQL API, NOT part of Fauna's own server
     /// (which has no GraphQL endpoint). Off by default.
     pub graphql: bool,
+    /// Milliseconds between credential re-checks of an idle event stream,
+    /// instead of `[fauna.streams] idle_check_ms` (the server's: 60000).
+    pub stream_idle_check_ms: Option<u64>,
+    /// Milliseconds between status events on an idle event stream, instead
+    /// of `[fauna.streams] status_interval_ms` (the server's: 300000).
+    pub stream_status_interval_ms: Option<u64>,
+}
+
+impl Options {
+    /// Applies the overrides to a loaded config; intervals under 10 ms are refused.
+    fn apply(&self, config: &mut Config) -> Result<(), config::ConfigError> {
+        let streams = &mut config.fauna.streams;
+        if let Some(ms) = self.stream_idle_check_ms {
+            streams.idle_check_ms = ms;
+        }
+        if let Some(ms) = self.stream_status_interval_ms {
+            streams.status_interval_ms = ms;
+        }
+        streams.validate().map_err(config::ConfigError::Invalid)
+    }
 }
 
 /// Starts both stand-ins on the given listeners, in background tasks.
@@ -82,7 +102,8 @@ pub async fn start(
     start_with(clerk_listener, fauna_listener, config_text, &options).await
 }
 
-/// [`start`] with [`Options`].
+/// [`start`] with [`Options`]: the stream overrides are applied to the
+/// loaded config and checked as `[fauna.streams]` is.
 pub async fn start_with(
     clerk_listener: TcpListener,
     fauna_listener: TcpListener,
@@ -94,7 +115,9 @@ pub async fn start_with(
         clerk: clerk_listener.local_addr()?,
         fauna: fauna_listener.local_addr()?,
     };
-    let config = Arc::new(Config::load(config_text, &servers.clerk_origin())?);
+    let mut config = Config::load(config_text, &servers.clerk_origin())?;
+    options.apply(&mut config)?;
+    let config = Arc::new(config);
 
     let clerk_state = Arc::new(
         clerk::ClerkState::new(servers.clerk_origin(), config.clone()).map_err(StartError::Keys)?,

@@ -26,6 +26,12 @@ struct Args {
     /// API. Not part of Fauna's server, which has no GraphQL endpoint.
     #[arg(long)]
     graphql: bool,
+    /// Milliseconds between credential re-checks of an idle event stream (server: 60000).
+    #[arg(long)]
+    stream_idle_check_ms: Option<u64>,
+    /// Milliseconds between status events on an idle event stream (server: 300000).
+    #[arg(long)]
+    stream_status_interval_ms: Option<u64>,
 }
 
 #[tokio::main]
@@ -55,6 +61,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let options = clerk_fauna_devserver::Options {
         allowed_origins: args.allowed_origins,
         graphql: args.graphql,
+        stream_idle_check_ms: args.stream_idle_check_ms,
+        stream_status_interval_ms: args.stream_status_interval_ms,
     };
     let servers = clerk_fauna_devserver::start_with(clerk, fauna, &config_text, &options).await?;
 

@@ -1,11 +1,15 @@
 //! The Fauna stand-in: FQL v10 (`/query/1`), the legacy v4 wire (`/`),
-//! plus loopback admin endpoints for the request log and fault injection.
+//! event streams (`/stream/1`) and feeds (`/feed/1`), plus loopback admin
+//! endpoints for the request log, fault injection and stream settings.
 //! `/graphql` only on request: Fauna's own server has no GraphQL endpoint.
 
 pub mod auth;
+pub mod feed;
 pub mod fql;
 pub mod graphql;
 pub mod store;
+pub mod stream;
+pub mod stream_hub;
 pub mod v4;
 
 use crate::config::Config;
@@ -36,6 +40,8 @@ pub struct FaunaState {
     clock: TxnClock,
     /// Set when the stand-in serves `/graphql` (an opt-in).
     graphql: Option<graphql::FaunaSchema>,
+    /// Event streams and feeds: write history, settings, connection outcomes.
+    pub streams: stream_hub::Hub,
 }
 
 impl FaunaState {
@@ -49,6 +55,7 @@ impl FaunaState {
     /// that forward to Fauna); not part of Fauna's server.
     pub fn with_graphql(config: Arc<Config>, graphql: bool) -> Arc<Self> {
         Arc::new(FaunaState {
+            streams: stream_hub::Hub::new(config.fauna.streams.clone()),
             auth: Authenticator::new(config.clone()),
             config,
             store: Mutex::new(Store::default()),
@@ -115,6 +122,11 @@ pub struct LogEntry {
     pub fault: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// Stream and feed connections: how the connection ended (`open` while it runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+    #[serde(skip)]
+    conn: Option<u64>,
 }
 
 /// How a handler authenticated its request; a response extension read by the log.
@@ -175,7 +187,13 @@ pub fn router(state: Arc<FaunaState>) -> Router {
     let mut router = Router::new()
         .route("/query/1", post(fql::query_endpoint))
         .route("/", post(v4::endpoint))
+        .route("/stream/1", post(stream::endpoint))
+        .route("/feed/1", post(feed::endpoint))
         .route("/ping", get(ping))
+        .route(
+            "/__admin/streams",
+            get(stream_hub::admin_settings).post(stream_hub::admin_settings),
+        )
         .route("/__admin/requests", get(admin_requests))
         .route("/__admin/faults", post(admin_faults))
         .route("/__admin/reset", post(admin_reset));
@@ -199,7 +217,7 @@ async fn ping() -> Response {
 /// Applies queued faults to query requests and records them in the request log.
 async fn faults_and_log(
     State(state): State<Arc<FaunaState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
@@ -208,10 +226,15 @@ async fn faults_and_log(
         return next.run(request).await;
     }
     let fault = state.faults.take(&path);
-    if let Some(delay) = fault.as_ref().and_then(|f| f.delay_ms) {
+    // Stream faults act inside the response body; the stream handler applies them.
+    if let Some(spec) = fault.as_ref().filter(|f| f.stream.is_some()) {
+        request.extensions_mut().insert(spec.clone());
+    }
+    let fault_now = fault.as_ref().filter(|f| f.stream.is_none());
+    if let Some(delay) = fault_now.and_then(|f| f.delay_ms) {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let response = match &fault {
+    let response = match fault_now {
         Some(spec) if spec.drop || spec.status.is_some() => {
             let outcome =
                 AuthOutcome::from_result(&state.auth.authenticate(request.headers()).await);
@@ -238,6 +261,8 @@ async fn faults_and_log(
             status,
             fault: fault.is_some(),
             jti: outcome.jti.clone(),
+            ended: None,
+            conn: response.extensions().get::<stream_hub::Conn>().map(|c| c.0),
         };
         eprintln!(
             "[fauna] {} {} -> {} auth={}{} sub={}",
@@ -282,7 +307,9 @@ fn fault_response(spec: &FaultSpec, path: &str) -> Response {
             .extensions_mut()
             .insert(crate::cors::GatewayExposes("retry-after"));
     }
-    if status == StatusCode::UNAUTHORIZED {
+    // Stream and feed 401s carry no challenge (StreamResponse.Error adds no headers).
+    let streaming = path == crate::faults::STREAM_PATH || path == crate::faults::FEED_PATH;
+    if status == StatusCode::UNAUTHORIZED && !streaming {
         let challenge = if path == "/" {
             "Basic realm=\"Unauthorized\""
         } else {
@@ -296,7 +323,10 @@ fn fault_response(spec: &FaultSpec, path: &str) -> Response {
 }
 
 async fn admin_requests(State(state): State<Arc<FaunaState>>) -> Response {
-    let log = state.lock_log().clone();
+    let mut log = state.lock_log().clone();
+    for entry in &mut log {
+        entry.ended = entry.conn.and_then(|id| state.streams.ended(id));
+    }
     json_response(StatusCode::OK, json!(log))
 }
 
@@ -323,6 +353,7 @@ async fn admin_reset(State(state): State<Arc<FaunaState>>) -> Response {
     state.lock_log().clear();
     state.faults.clear();
     *state.lock_store() = Store::default();
+    state.streams.reset(state.last_txn_ts());
     json_response(StatusCode::OK, json!({ "reset": true }))
 }
 

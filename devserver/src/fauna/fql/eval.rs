@@ -207,6 +207,10 @@ impl Evaluator<'_> {
             optional,
         } = callee
         {
+            if name == "eventSource" || name == "eventsOn" {
+                let args = self.eval_args(args, env)?;
+                return self.event_source(target, name, args, env);
+            }
             let target = self.eval(target, env)?;
             if *optional && matches!(target, Value::Null) {
                 return Ok(Value::Null);
@@ -260,6 +264,84 @@ impl Evaluator<'_> {
         env.extend(lambda.params.iter().cloned().zip(args));
         let body = lambda.body.clone();
         self.eval(&body, &mut env)
+    }
+
+    /// Whether a stored document passes predicate `f` (for stream events).
+    pub fn holds(&mut self, f: &Value, doc: &StoredDoc) -> Result<bool, QueryFailure> {
+        self.predicate(f, to_doc(doc))
+    }
+
+    /// `<set>.eventSource()` / `<set>.eventsOn(.f, ..)`: the set must be `Todo.all()` or
+    /// `Todo.where(..)`, narrowed by more `.where(..)`; read from the syntax because
+    /// evaluated sets are materialised. The value is a stream token.
+    fn event_source(
+        &mut self,
+        target: &Expr,
+        method: &str,
+        args: Vec<Value>,
+        env: &mut Env,
+    ) -> EvalResult {
+        let mut filters = Vec::new();
+        self.source_filters(target, env, &mut filters)?;
+        if *self.access == Access::Nothing {
+            return Err(QueryFailure::permission_denied());
+        }
+        let watched = if method == "eventsOn" {
+            if args.is_empty() {
+                return Err(QueryFailure::invalid_argument(
+                    "`eventsOn` expects at least 1 argument(s), received 0",
+                ));
+            }
+            args.iter().map(watched_path).collect::<Result<_, _>>()?
+        } else {
+            exactly::<0>(method, args)?;
+            Vec::new()
+        };
+        let def = crate::fauna::stream_hub::SourceDef { filters, watched };
+        Ok(Value::EventSource(
+            crate::fauna::stream_hub::register_source(def, self.txn_ts),
+        ))
+    }
+
+    fn source_filters(
+        &mut self,
+        expr: &Expr,
+        env: &mut Env,
+        filters: &mut Vec<Value>,
+    ) -> Result<(), QueryFailure> {
+        let unsupported = || {
+            QueryFailure::invalid_query(
+                "The devserver streams only `Todo.all()` and `Todo.where(..)`, optionally followed by `.where(..)`",
+            )
+        };
+        let Expr::Call { callee, args } = expr else {
+            return Err(unsupported());
+        };
+        let Expr::Field {
+            target,
+            name,
+            optional: false,
+        } = &**callee
+        else {
+            return Err(unsupported());
+        };
+        let is_collection =
+            matches!(&**target, Expr::Var(n) if n == TODO && !env.iter().any(|(k, _)| k == n));
+        match name.as_str() {
+            "all" if is_collection && args.is_empty() => Ok(()),
+            "where" if args.len() == 1 => {
+                if !is_collection {
+                    self.source_filters(target, env, filters)?;
+                }
+                let f = self.eval(&args[0], env)?;
+                if !matches!(f, Value::Lambda(_)) {
+                    return Err(type_mismatch("Function", &f));
+                }
+                filters.push(f);
+                Ok(())
+            }
+            _ => Err(unsupported()),
+        }
     }
 
     fn predicate(&mut self, f: &Value, item: Value) -> Result<bool, QueryFailure> {
@@ -542,16 +624,42 @@ fn writable_fields(data: Value, may_set_owner: bool) -> Result<Obj, QueryFailure
     Ok(obj)
 }
 
+/// The field path of an `eventsOn` argument such as `.title` or `x => x.a.b`.
+fn watched_path(f: &Value) -> Result<Vec<String>, QueryFailure> {
+    let bad =
+        || QueryFailure::invalid_argument("`eventsOn` takes field accessors such as `.title`");
+    let Value::Lambda(lambda) = f else {
+        return Err(bad());
+    };
+    let [param] = lambda.params.as_slice() else {
+        return Err(bad());
+    };
+    let mut path = Vec::new();
+    let mut expr: &Expr = &lambda.body;
+    loop {
+        match expr {
+            Expr::Field { target, name, .. } => {
+                path.push(name.clone());
+                expr = target;
+            }
+            Expr::Var(v) if v == param && !path.is_empty() => break,
+            _ => return Err(bad()),
+        }
+    }
+    path.reverse();
+    Ok(path)
+}
+
 fn storable(v: &Value) -> bool {
     match v {
-        Value::Lambda(_) | Value::Set(_) | Value::Module(_) => false,
+        Value::Lambda(_) | Value::Set(_) | Value::Module(_) | Value::EventSource(_) => false,
         Value::Array(items) => items.iter().all(storable),
         Value::Object(obj) => obj.0.iter().all(|(_, v)| storable(v)),
         _ => true,
     }
 }
 
-fn to_doc(doc: &StoredDoc) -> Value {
+pub fn to_doc(doc: &StoredDoc) -> Value {
     Value::Doc(Doc {
         id: doc.id.to_string(),
         coll: TODO.into(),

@@ -289,6 +289,8 @@ fn answer(
     started: Instant,
 ) -> Response {
     let QueryRequest { params, text, args } = request;
+    // Times are taken under the store lock so commits (and stream events) follow time order.
+    let mut store = state.lock_store();
     let txn_ts = state.next_txn_ts();
     let (result, counters) = match parser::parse(&text) {
         Err(e) => (Err(QueryFailure::invalid_query(e)), None),
@@ -298,7 +300,6 @@ fn answer(
                 Principal::Jwt(id) => Some(&id.payload),
                 Principal::Admin { .. } => None,
             };
-            let mut store = state.lock_store();
             // Evaluate on a copy so a failed query writes nothing, as in a transaction.
             let mut todos = store.collection(principal.database()).clone();
             let mut ev = Evaluator {
@@ -313,11 +314,18 @@ fn answer(
             let result = ev.run(&expr, args);
             let counters = (ev.compute, ev.reads, ev.writes);
             if result.is_ok() {
-                *store.collection(principal.database()) = todos;
+                let db = principal.database();
+                if counters.2 > 0 {
+                    state
+                        .streams
+                        .record(db, store.collection(db), &todos, txn_ts);
+                }
+                *store.collection(db) = todos;
             }
             (result, Some(counters))
         }
     };
+    drop(store);
 
     let mut out = Map::new();
     let status = match result {

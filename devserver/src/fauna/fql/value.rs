@@ -33,6 +33,8 @@ pub enum Value {
     /// A materialised set (the devserver returns whole sets in one page).
     Set(Vec<Value>),
     Lambda(Arc<Lambda>),
+    /// An event source, as its stream token.
+    EventSource(String),
 }
 
 /// A document as FQL sees it.
@@ -101,6 +103,7 @@ impl PartialEq for Value {
                 },
             ) => a == b && ca == cb,
             (Lambda(a), Lambda(b)) => Arc::ptr_eq(a, b),
+            (EventSource(a), EventSource(b)) => a == b,
             _ => false,
         }
     }
@@ -124,6 +127,7 @@ impl Value {
             Value::NullDoc { .. } => "NullDocument",
             Value::Set(_) => "Set",
             Value::Lambda(_) => "Function",
+            Value::EventSource(_) => "EventSource",
         }
     }
 
@@ -182,6 +186,7 @@ impl Value {
                 tag(tagged, "@set", json!({ "data": data }))
             }
             Value::Lambda(_) => json!("[function <lambda>]"),
+            Value::EventSource(token) => tag(tagged, "@stream", json!(token)),
         }
     }
 
