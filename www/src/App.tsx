@@ -1,4 +1,7 @@
-import { ClerkProvider, useAuth } from './clerk-standin';
+import { ClerkProvider, useAuth } from '@clerk/react';
+// clerk-js bundled with the app and passed as a prop: nothing is loaded from
+// a CDN, and no prebuilt UI (the sign-in screen is the demo's own).
+import { Clerk } from '@clerk/clerk-js';
 import { FaunaProvider } from './fauna';
 import { config } from './config';
 import { SignInScreen } from './components/SignInScreen';
@@ -6,7 +9,7 @@ import { SignedInScreen } from './components/SignedInScreen';
 
 function Screen() {
   const { isLoaded, isSignedIn } = useAuth();
-  if (!isLoaded) return <p className="muted">Loading…</p>;
+  if (!isLoaded) return <p className="muted" data-testid="clerk-loading">Loading Clerk…</p>;
   if (!isSignedIn) return <SignInScreen />;
   return (
     <FaunaProvider fallback={<p className="muted">Loading clerk-fauna…</p>}>
@@ -17,14 +20,14 @@ function Screen() {
 
 export function App() {
   return (
-    <ClerkProvider frontendApi={config.clerkUrl}>
+    <ClerkProvider publishableKey={config.publishableKey} proxyUrl={config.clerkUrl} Clerk={Clerk} telemetry={false}>
       <header className="top">
         <h1>
           clerk-fauna <span className="muted">demo</span>
         </h1>
         <p className="muted small">
-          Clerk stand-in <code>{config.clerkUrl}</code> · Fauna stand-in <code>{config.faunaUrl}</code> · template{' '}
-          <code>{config.template}</code>
+          Clerk {config.clerkUrl ? <>stand-in <code>{config.clerkUrl}</code></> : 'Frontend API from the publishable key'} ·
+          Fauna <code>{config.faunaUrl}</code> · template <code>{config.template}</code>
         </p>
       </header>
       <main>
