@@ -75,14 +75,15 @@ export function demoPage(env, page) {
 }
 
 /**
- * The hooks every demo suite needs, registered in the calling `describe`:
+ * The hooks every demo suite needs, registered in the calling `describe`
+ * (`options` go to harness.mjs's start()):
  * the built app and stand-ins started once (`t.env`), reset before each test,
  * the browser's cookies cleared (signed out), a fresh page each test (`t.page`, `t.demo`) whose uncaught errors fail it.
  */
-export function demoSuite() {
+export function demoSuite(options) {
   const t = {};
   before(async () => {
-    t.env = await start();
+    t.env = await start(options);
   }, { timeout: 16 * 60_000 });
 
   after(async () => {
