@@ -58,7 +58,8 @@ function standInKey(url: string): string {
 }
 
 export const config: DemoConfig = {
-  publishableKey: params.get('clerkUrl') || !realKey ? standInKey(clerkUrl!) : realKey,
+  // A `clerkUrl` parameter always means the stand-in (the tests pass one).
+  publishableKey: realKey && !params.get('clerkUrl') ? realKey : standInKey(clerkUrl!),
   clerkUrl,
   faunaUrl: text('faunaUrl', import.meta.env.VITE_FAUNA_URL || 'http://127.0.0.1:8443'),
   template: text('template', 'fauna'),
