@@ -262,13 +262,13 @@ fn clerk_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// A JSON body, or Clerk's 422 for one that does not parse.
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
     parse_json(body).map_err(|e| {
-        clerk_error(
+        Box::new(clerk_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "form_param_format_invalid",
             &e,
-        )
+        ))
     })
 }
 
@@ -324,7 +324,7 @@ async fn sign_in(
     }
     let body: SignInBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some(user) = body.user_id.as_deref().and_then(|id| state.config.user(id)) else {
         return clerk_error(
@@ -492,7 +492,7 @@ async fn admin_mint(
 ) -> Response {
     let body: AdminMintBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let template_name = body.template.as_deref().unwrap_or("fauna");
     mint_response(

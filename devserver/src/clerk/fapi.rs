@@ -268,7 +268,7 @@ struct SignInTokenBody {
 async fn sign_in_token(State(state): State<Arc<ClerkState>>, body: Bytes) -> Response {
     let body: SignInTokenBody = match super::parse_body(&body) {
         Ok(b) => b,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if state.config.user(&body.user_id).is_none() {
         return clerk_error(
