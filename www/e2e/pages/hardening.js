@@ -52,11 +52,7 @@ async function signIn(userId) {
   return (await response.json()).session_id;
 }
 
-async function endSession(sid) {
-  await fetch(`${clerk}/v1/client/sessions/${sid}/end`, { method: 'POST' });
-}
-
-/** A token from the Frontend API, or null for an ended session (Clerk's getToken). */
+/** A template token of a JSON sign-in session (scripted tests), or null once it ended. */
 async function mint(sid, { template = 'fauna', skipCache = false } = {}) {
   const query = skipCache ? '?debug=skip_cache' : '';
   const response = await fetch(`${clerk}/v1/client/sessions/${sid}/tokens/${encodeURIComponent(template)}${query}`, {
@@ -203,7 +199,6 @@ window.H = {
   decodeJwt,
   tokens,
   signIn,
-  endSession,
   mint,
   clerkSignIn,
   clerkGetToken,
