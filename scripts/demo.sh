@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: the demo app (www/) against the local Clerk and Fauna stand-ins,
-# with no account, key or configuration. Installs what is missing (setup.sh),
+# `make demo`: the demo app (www/), on @clerk/react and clerk-js, against the
+# local Clerk and Fauna stand-ins, with no account, key or configuration. Installs what is missing (setup.sh),
 # builds the npm package and the stand-ins, starts the stand-ins on
 # 127.0.0.1:8444 (Clerk) and :8443 (Fauna) and Vite on :5173, prints the URL,
 # and stops all of it on Ctrl-C.
@@ -55,7 +55,9 @@ ready=$(grep '^READY ' "$logdir/ready") || { echo "demo: no READY line from the 
 clerk_url=$(sed 's/.*"clerk":"\([^"]*\)".*/\1/' <<<"$ready")
 fauna_url=$(sed 's/.*"fauna":"\([^"]*\)".*/\1/' <<<"$ready")
 
-(cd www && VITE_CLERK_URL="$clerk_url" VITE_FAUNA_URL="$fauna_url" \
+# clerk-js talks to the stand-in through ClerkProvider's proxyUrl, with a
+# key derived from its host (www/src/config.ts); a real key is ignored here.
+(cd www && VITE_CLERK_PUBLISHABLE_KEY= VITE_CLERK_PROXY_URL="$clerk_url" VITE_FAUNA_URL="$fauna_url" \
   exec node_modules/.bin/vite --host 127.0.0.1 --port "$VITE_PORT" --strictPort --clearScreen false --logLevel warn) &
 pids+=($!)
 

@@ -1,10 +1,16 @@
-//! The Clerk stand-in: a Frontend API subset that signs in demo users and
-//! mints template JWTs (RS256, JWKS published), plus loopback admin endpoints
-//! for tests (mint broken tokens on purpose, count token requests, rotate keys).
+//! The Clerk stand-in: the part of Clerk's Frontend API that clerk-js 6 uses
+//! (`fapi`: clients kept per browser, ticket sign-ins, session and template
+//! tokens, sign-out), a simpler JSON sign-in for tests that drive tokens by
+//! hand, RS256 template JWTs with a published JWKS, and loopback admin
+//! endpoints for tests (mint broken tokens on purpose, count and list token
+//! requests, rotate keys).
+
+mod fapi;
+mod requests;
 
 use crate::config::{Config, JwtTemplate, User};
 use crate::keys::{self, RsaSigningKey};
-use crate::util::{json_response, now_secs, parse_json, random_base62};
+use crate::util::{json_response, now_micros, now_secs, parse_json, random_base62};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -35,6 +41,11 @@ pub struct ClerkState {
 
 struct ClerkInner {
     sessions: HashMap<String, Session>,
+    /// clerk-js clients, by the browser's key (its `__client` cookie or `__clerk_db_jwt`).
+    clients: HashMap<String, fapi::Client>,
+    /// Unused sign-in tokens (tickets) and the user each signs in.
+    tickets: HashMap<String, String>,
+    log: Vec<requests::LogEntry>,
     stats: Stats,
     /// Indexes into `keys` published in the JWKS.
     published: Vec<usize>,
@@ -45,11 +56,17 @@ struct ClerkInner {
 struct Session {
     user_id: String,
     ended: bool,
+    /// The browser key of the clerk-js client holding it; `None` for a JSON sign-in.
+    browser: Option<String>,
+    /// Milliseconds since the epoch.
+    created_at: i64,
 }
 
 #[derive(Default)]
 struct Stats {
+    /// Template token requests (`/tokens/{template}`); session tokens are counted apart.
     token_requests: u64,
+    session_token_requests: u64,
     by_template: BTreeMap<String, u64>,
     skip_cache: u64,
     jwks_requests: u64,
@@ -92,6 +109,9 @@ impl ClerkState {
             es256: keys::es256_key()?,
             inner: Mutex::new(ClerkInner {
                 sessions: HashMap::new(),
+                clients: HashMap::new(),
+                tickets: HashMap::new(),
+                log: Vec::new(),
                 stats: Stats::default(),
                 published: vec![0],
                 active: 0,
@@ -191,6 +211,11 @@ impl ClerkState {
     }
 }
 
+/// Milliseconds since the epoch, as Clerk's JSON dates are.
+fn now_millis() -> i64 {
+    now_micros() / 1000
+}
+
 fn header(alg: Algorithm, kid: Option<String>) -> Header {
     let mut header = Header::new(alg);
     header.kid = kid;
@@ -236,22 +261,36 @@ fn clerk_error(status: StatusCode, code: &str, message: &str) -> Response {
     )
 }
 
-/// Routes of the Clerk stand-in (CORS is added by the caller).
+/// A JSON body, or Clerk's 422 for one that does not parse.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    parse_json(body).map_err(|e| {
+        Box::new(clerk_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "form_param_format_invalid",
+            &e,
+        ))
+    })
+}
+
+/// Routes of the Clerk stand-in (CORS is added by the caller). Every request
+/// first has its `?_method=` verb applied and is then logged (`requests`).
 pub fn router(state: Arc<ClerkState>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/demo/users", get(demo_users))
         .route("/v1/client/sign_ins", post(sign_in))
-        .route("/v1/client/sessions/{sid}/end", post(sign_out))
+        .route("/v1/client/sessions/{sid}/end", post(end_session))
+        .route("/v1/client/sessions/{sid}/remove", post(end_session))
         .route(
             "/v1/client/sessions/{sid}/tokens/{template}",
-            post(session_token),
+            post(template_token),
         )
         .route("/__admin/mint", post(admin_mint))
         .route("/__admin/stats", get(admin_stats))
+        .route("/__admin/requests", get(requests::admin_requests))
         .route("/__admin/reset", post(admin_reset))
-        .route("/__admin/rotate_keys", post(admin_rotate_keys))
-        .with_state(state)
+        .route("/__admin/rotate_keys", post(admin_rotate_keys));
+    requests::wrap(fapi::routes(routes).with_state(state.clone()), state)
 }
 
 async fn jwks(State(state): State<Arc<ClerkState>>) -> Response {
@@ -267,16 +306,25 @@ struct SignInBody {
     user_id: Option<String>,
 }
 
-async fn sign_in(State(state): State<Arc<ClerkState>>, body: Bytes) -> Response {
-    let body: SignInBody = match parse_json(&body) {
+/// `POST /v1/client/sign_ins`: clerk-js sends a form (`strategy=ticket&ticket=..`);
+/// tests that drive tokens by hand send JSON `{"user_id"}` and get a session
+/// that belongs to no browser.
+async fn sign_in(
+    State(state): State<Arc<ClerkState>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return fapi::ticket_sign_in(&state, &query, &headers, &body);
+    }
+    let body: SignInBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(e) => {
-            return clerk_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "form_param_format_invalid",
-                &e,
-            )
-        }
+        Err(response) => return *response,
     };
     let Some(user) = body.user_id.as_deref().and_then(|id| state.config.user(id)) else {
         return clerk_error(
@@ -293,6 +341,8 @@ async fn sign_in(State(state): State<Arc<ClerkState>>, body: Bytes) -> Response 
         Session {
             user_id: user.id.clone(),
             ended: false,
+            browser: None,
+            created_at: now_millis(),
         },
     );
     eprintln!("[clerk] sign-in {} -> {}", user.id, session_id);
@@ -302,12 +352,29 @@ async fn sign_in(State(state): State<Arc<ClerkState>>, body: Bytes) -> Response 
     )
 }
 
-async fn sign_out(State(state): State<Arc<ClerkState>>, Path(sid): Path<String>) -> Response {
-    let mut inner = state.lock();
-    match inner.sessions.get_mut(&sid) {
-        Some(session) if !session.ended => {
-            session.ended = true;
-            json_response(StatusCode::OK, json!({ "ended": true }))
+/// `POST /v1/client/sessions/{sid}/end` (or `/remove`): a JSON sign-in's
+/// session answers `{"ended":true}`; a clerk-js session (only from its own
+/// browser) answers with the session and the client, as Clerk does.
+async fn end_session(
+    State(state): State<Arc<ClerkState>>,
+    Path(sid): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let browser = {
+        let mut inner = state.lock();
+        match inner.sessions.get_mut(&sid) {
+            Some(session) if !session.ended && session.browser.is_none() => {
+                session.ended = true;
+                return json_response(StatusCode::OK, json!({ "ended": true }));
+            }
+            Some(session) if !session.ended => session.browser.clone(),
+            _ => None,
+        }
+    };
+    match browser {
+        Some(browser) if fapi::browser_key(&headers, &query).as_ref() == Some(&browser) => {
+            fapi::end_client_session(&state, &browser, &sid)
         }
         _ => clerk_error(
             StatusCode::UNAUTHORIZED,
@@ -317,17 +384,15 @@ async fn sign_out(State(state): State<Arc<ClerkState>>, Path(sid): Path<String>)
     }
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    debug: Option<String>,
-}
-
-async fn session_token(
+/// `POST /v1/client/sessions/{sid}/tokens/{template}[?debug=skip_cache]`: a
+/// new token at every call. A clerk-js session's tokens go only to its own browser.
+async fn template_token(
     State(state): State<Arc<ClerkState>>,
     Path((sid, template_name)): Path<(String, String)>,
-    Query(query): Query<TokenQuery>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let browser = fapi::browser_key(&headers, &params);
     let user_id = {
         let mut inner = state.lock();
         inner.stats.token_requests += 1;
@@ -336,11 +401,15 @@ async fn session_token(
             .by_template
             .entry(template_name.clone())
             .or_default() += 1;
-        if query.debug.as_deref() == Some("skip_cache") {
+        if params.get("debug").map(String::as_str) == Some("skip_cache") {
             inner.stats.skip_cache += 1;
         }
         match inner.sessions.get(&sid) {
-            Some(session) if !session.ended => session.user_id.clone(),
+            Some(session)
+                if !session.ended && (session.browser.is_none() || session.browser == browser) =>
+            {
+                session.user_id.clone()
+            }
             _ => {
                 return clerk_error(
                     StatusCode::UNAUTHORIZED,
@@ -421,15 +490,9 @@ async fn admin_mint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body: AdminMintBody = match parse_json(&body) {
+    let body: AdminMintBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(e) => {
-            return clerk_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "form_param_format_invalid",
-                &e,
-            )
-        }
+        Err(response) => return *response,
     };
     let template_name = body.template.as_deref().unwrap_or("fauna");
     mint_response(
@@ -452,14 +515,18 @@ async fn admin_stats(State(state): State<Arc<ClerkState>>) -> Response {
             "token_requests": s.token_requests,
             "by_template": s.by_template,
             "skip_cache": s.skip_cache,
+            "session_token_requests": s.session_token_requests,
             "jwks_requests": s.jwks_requests,
             "sign_ins": s.sign_ins,
         }),
     )
 }
 
+/// Zeroes the stats and empties the request log; sessions and clients stay.
 async fn admin_reset(State(state): State<Arc<ClerkState>>) -> Response {
-    state.lock().stats = Stats::default();
+    let mut inner = state.lock();
+    inner.stats = Stats::default();
+    inner.log.clear();
     json_response(StatusCode::OK, json!({ "reset": true }))
 }
 

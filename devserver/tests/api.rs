@@ -441,17 +441,6 @@ async fn clerk_sessions_and_template_tokens() {
     assert_eq!(after.body["errors"][0]["code"], "authentication_invalid");
 }
 
-fn decode_payload(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn faults_answer_429_drop_and_raw_bodies_then_recover() {
     let h = Harness::start_with_graphql().await;

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, preview } from 'vite';
+import { build, createServer, preview } from 'vite';
 import { chromium } from 'playwright-core';
 import { api, deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
 
@@ -20,7 +20,9 @@ export const resultsDir = join(wwwDir, 'test-results');
  * Everything up: resolves to `{ appUrl, clerk, fauna, context, stop }`.
  * `clerk` and `fauna` are the stand-ins' origins. `{ app: false }` skips the
  * demo's build and preview (`appUrl` is then undefined), for tests that
- * serve their own page.
+ * serve their own page; `{ app: 'dev' }` serves the demo from Vite's dev
+ * server instead, as `make demo` does (React's development build, StrictMode
+ * mounting twice).
  */
 export async function start({ app = true } = {}) {
   const stack = []; // undo steps, run in reverse by stop()
@@ -33,7 +35,12 @@ export async function start({ app = true } = {}) {
     stack.push(stopStandIns);
 
     let appUrl;
-    if (app) {
+    if (app === 'dev') {
+      const server = await createServer({ root: wwwDir, logLevel: 'warn', server: { host: '127.0.0.1', port: 0, strictPort: true } });
+      stack.push(() => server.close());
+      await deadline(server.listen(), 30_000, 'vite dev server');
+      appUrl = server.resolvedUrls.local[0].replace(/\/$/, '');
+    } else if (app) {
       await deadline(build({ root: wwwDir, logLevel: 'warn' }), 120_000, 'vite build');
       const server = await deadline(
         preview({ root: wwwDir, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: true } }),

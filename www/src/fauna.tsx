@@ -5,7 +5,7 @@ import { Component, createContext, useContext } from 'react';
 import type { ReactNode } from 'react';
 import type { FaunaClient, TokenCache } from 'clerk-fauna/web';
 import { useFaunaSession } from 'clerk-fauna/react';
-import { useAuth } from './clerk-standin';
+import { useAuth } from '@clerk/react';
 import { config } from './config';
 
 export interface Fauna {
@@ -28,8 +28,8 @@ function Session({ children, fallback }: { children: ReactNode; fallback: ReactN
   const { getToken, userId, sessionId } = useAuth();
   // A new cache per user and session; the old one is cleared and freed.
   const session = useFaunaSession(getToken, {
-    userId: userId ?? null,
-    sessionId: sessionId ?? null,
+    userId,
+    sessionId,
     template: config.template,
     minValiditySeconds: config.minValiditySeconds,
     refreshAheadSeconds: config.refreshAheadSeconds,

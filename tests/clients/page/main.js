@@ -1,43 +1,48 @@
 // The test page: the README's recipes (bundled from generated modules, see
 // ../recipes.mjs) and a signed-in clerk-fauna session for them, exposed to
-// the tests as window.T. Tokens come from the Clerk stand-in's Frontend API,
-// as Clerk's getToken gets them; nothing here logs or returns a token.
+// the tests as window.T. Sessions and tokens come from real clerk-js
+// (bundled from @clerk/clerk-js) signed in against the Clerk stand-in, and
+// getToken is clerk-js's, as `useAuth().getToken` calls it; nothing here
+// logs or returns a token.
 
 import init, { TokenCache, FaunaClient, ClerkFaunaError } from 'clerk-fauna/web';
+import { Clerk } from '@clerk/clerk-js';
 import faunadb from 'faunadb';
 import { ClientError, fql } from 'fauna';
 import { gql } from '@apollo/client';
 import recipes from 'recipes';
 
 const params = new URLSearchParams(location.search);
-const clerk = params.get('clerk');
+const clerkUrl = params.get('clerk');
 const endpoint = params.get('fauna');
 
+// The stand-in as clerk-js's Frontend API: a development key naming its host,
+// reached through proxyUrl.
+const clerk = new Clerk(`pk_test_${btoa(`${new URL(clerkUrl).host}$`)}`, { proxyUrl: clerkUrl });
+
 /**
- * A new Clerk session of `userId`: its getToken (counting calls) and signOut,
- * which ends the session at the stand-in (getToken then resolves null).
+ * Signs `userId` in through clerk-js with a one-use ticket from the stand-in
+ * (signing out whoever was signed in); resolves to clerk-js's getToken,
+ * counting calls, and signOut (getToken then resolves null, as Clerk's does).
  */
 async function signIn(userId) {
-  const response = await fetch(`${clerk}/v1/client/sign_ins`, {
+  if (clerk.session) await clerk.signOut(() => undefined);
+  const response = await fetch(`${clerkUrl}/v1/demo/sign_in_tokens`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ user_id: userId }),
   });
-  if (!response.ok) throw new Error(`sign-in: HTTP ${response.status}`);
-  const { session_id: sid } = await response.json();
+  if (!response.ok) throw new Error(`sign-in token: HTTP ${response.status}`);
+  const { token } = await response.json();
+  const attempt = await clerk.client.signIn.create({ strategy: 'ticket', ticket: token });
+  await clerk.setActive({ session: attempt.createdSessionId });
   const counter = { calls: 0 };
-  counter.getToken = async ({ template = 'fauna', skipCache = false } = {}) => {
+  counter.getToken = async (options) => {
     counter.calls += 1;
-    const query = skipCache ? '?debug=skip_cache' : '';
-    const r = await fetch(`${clerk}/v1/client/sessions/${sid}/tokens/${template}${query}`, { method: 'POST' });
-    if (r.status === 401) return null;
-    if (!r.ok) throw new Error(`token request: HTTP ${r.status}`);
-    return (await r.json()).jwt;
+    return (await clerk.session?.getToken(options)) ?? null;
   };
-  counter.signOut = async () => {
-    const r = await fetch(`${clerk}/v1/client/sessions/${sid}/end`, { method: 'POST' });
-    if (!r.ok) throw new Error(`sign-out: HTTP ${r.status}`);
-  };
+  // The callback stands in for clerk-js's redirect after sign-out.
+  counter.signOut = () => clerk.signOut(() => undefined);
   return counter;
 }
 
@@ -105,7 +110,7 @@ window.T = {
 };
 
 try {
-  await init();
+  await Promise.all([init(), clerk.load({ telemetry: false })]);
   window.T.ready = true;
 } catch (e) {
   window.T.loadError = String(e?.message ?? e);

@@ -1,7 +1,10 @@
 // The hardening tests' page: clerk-fauna/web loaded as a user's app would,
-// plus helpers the tests call through page.evaluate (window.H). Sessions and
-// tokens come from the Clerk stand-in's Frontend API, as Clerk's getToken
-// gets them. Nothing here writes to the console: the tests require silence.
+// plus helpers the tests call through page.evaluate (window.H). Tokens come
+// from real clerk-js (window.Clerk, its browser build) signed in against the
+// Clerk stand-in: `clerkGetToken` is what `useAuth().getToken` calls. Tests
+// that need two users' sessions at once use the stand-in's JSON sessions and
+// `mint` instead (see hardening.test.mjs). Nothing here writes to the
+// console: the tests require silence.
 
 import init, { TokenCache, FaunaClient, ClerkFaunaError, decodeJwt } from '/pkg/web.js';
 
@@ -13,7 +16,32 @@ const { textOf } = window.__instrument;
 /** Every token string this page ever received from Clerk or made up. */
 const tokens = new Set();
 
-/** Signs a demo user in; resolves to the session id. */
+/**
+ * Signs a demo user in through clerk-js with a ticket (signing out whoever is
+ * signed in first); resolves to the session id.
+ */
+async function clerkSignIn(userId) {
+  if (window.Clerk.session) await window.Clerk.signOut(() => undefined);
+  const response = await fetch(`${clerk}/v1/demo/sign_in_tokens`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user_id: userId }),
+  });
+  if (!response.ok) throw new Error(`sign-in token: HTTP ${response.status}`);
+  const { token } = await response.json();
+  const attempt = await window.Clerk.client.signIn.create({ strategy: 'ticket', ticket: token });
+  await window.Clerk.setActive({ session: attempt.createdSessionId });
+  return attempt.createdSessionId;
+}
+
+/** Clerk's getToken, as `useAuth().getToken`: the active session's token, null when signed out. */
+async function clerkGetToken(options = {}) {
+  const jwt = (await window.Clerk.session?.getToken(options)) ?? null;
+  if (jwt) tokens.add(jwt);
+  return jwt;
+}
+
+/** Signs a demo user in with a session of no browser (JSON sign-in); resolves to its id. */
 async function signIn(userId) {
   const response = await fetch(`${clerk}/v1/client/sign_ins`, {
     method: 'POST',
@@ -24,11 +52,7 @@ async function signIn(userId) {
   return (await response.json()).session_id;
 }
 
-async function endSession(sid) {
-  await fetch(`${clerk}/v1/client/sessions/${sid}/end`, { method: 'POST' });
-}
-
-/** A token from the Frontend API, or null for an ended session (Clerk's getToken). */
+/** A template token of a JSON sign-in session (scripted tests), or null once it ended. */
 async function mint(sid, { template = 'fauna', skipCache = false } = {}) {
   const query = skipCache ? '?debug=skip_cache' : '';
   const response = await fetch(`${clerk}/v1/client/sessions/${sid}/tokens/${encodeURIComponent(template)}${query}`, {
@@ -41,24 +65,19 @@ async function mint(sid, { template = 'fauna', skipCache = false } = {}) {
   return jwt;
 }
 
-/** Clerk's getToken for one session. */
-function fapiGetToken(sid) {
-  return (options = {}) => mint(sid, options);
-}
-
 /**
- * A getToken whose behaviour the test picks (`.mode`): `fapi` (the session's
- * real tokens), `reject`, `throw` (synchronously), `hang`, `null`,
+ * A getToken whose behaviour the test picks (`.mode`): `fapi` (clerk-js's
+ * getToken), `reject`, `throw` (synchronously), `hang`, `null`,
  * `garbage` (a string that is no JWT), `number`, `object`, `jwtish` (a real
  * token with its payload replaced, so it looks like a JWT but is not one).
  */
-function scriptedGetToken(sid) {
+function scriptedGetToken() {
   const state = { mode: 'fapi', calls: 0 };
   state.getToken = function (options = {}) {
     state.calls += 1;
     switch (state.mode) {
       case 'fapi':
-        return mint(sid, options);
+        return clerkGetToken(options);
       case 'reject':
         return Promise.reject(new Error('Clerk is offline (scripted)'));
       case 'throw':
@@ -74,7 +93,7 @@ function scriptedGetToken(sid) {
       case 'object':
         return Promise.resolve({ jwt: 'nope' });
       case 'jwtish':
-        return mint(sid, options).then((jwt) => {
+        return clerkGetToken(options).then((jwt) => {
           const [header, , signature] = jwt.split('.');
           const broken = `${header}.${btoa('{"sub": not json').replace(/=+$/, '')}.${signature}`;
           tokens.add(broken);
@@ -163,7 +182,9 @@ async function report() {
     tokens: [...tokens],
     sinks,
     unhandled,
-    consoleCalls,
+    // From the end of clerk-js's load on: its load logs a warning about
+    // development keys (the stand-in's key is one), which is not ours.
+    consoleCalls: consoleCalls.slice(window.H.consoleFrom),
     errorTexts,
     stored: await storedState(),
   };
@@ -178,9 +199,9 @@ window.H = {
   decodeJwt,
   tokens,
   signIn,
-  endSession,
   mint,
-  fapiGetToken,
+  clerkSignIn,
+  clerkGetToken,
   scriptedGetToken,
   settle,
   gate,
@@ -193,7 +214,8 @@ window.H = {
 };
 
 try {
-  await init();
+  await Promise.all([init(), window.Clerk.load({ telemetry: false })]);
+  window.H.consoleFrom = window.__instrument.consoleCalls.length;
   window.H.ready = true;
   document.getElementById('status').textContent = 'ready';
 } catch (e) {

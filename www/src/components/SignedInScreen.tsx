@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { useAuth, useDemoSignIn } from '../clerk-standin';
+import { useAuth, useUser } from '@clerk/react';
 import { useFauna } from '../fauna';
 import { Whoami } from './Whoami';
 import { Todos } from './Todos';
@@ -8,23 +8,24 @@ import { QueryLoop } from './QueryLoop';
 
 function UserBar() {
   const { userId, signOut } = useAuth();
-  const { users } = useDemoSignIn();
+  const { user } = useUser();
   const { tokens } = useFauna();
   const [busy, setBusy] = useState(false);
-  const user = users?.find((u) => u.id === userId);
 
   async function leave() {
     setBusy(true);
     // Drop this user's tokens first: nothing may use them after sign-out.
     tokens.clear();
-    await signOut();
+    // The callback stands in for clerk-js's redirect to `afterSignOutUrl`:
+    // the page stays, and shows the sign-in screen once signed out.
+    await signOut(() => undefined);
   }
 
   return (
     <div className="userbar">
-      <span className="avatar">{user?.first_name[0] ?? '?'}</span>
+      <span className="avatar">{user?.firstName?.[0] ?? '?'}</span>
       <span>
-        Signed in as <strong data-testid="user-name">{user ? `${user.first_name} ${user.last_name}` : userId}</strong>
+        Signed in as <strong data-testid="user-name">{user?.fullName ?? userId}</strong>
         <br />
         <code className="small" data-testid="user-id">{userId}</code>
       </span>

@@ -1,0 +1,27 @@
+// The demo as `make demo` serves it: Vite's dev server, React's development
+// build, and StrictMode, which mounts every component twice. A sign-in that
+// works in the built app can fail here (see src/App.tsx: one clerk-js
+// instance for the provider), so the main path runs here too.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { api } from './harness.mjs';
+import { ALICE, BOB, demoSuite } from './demo-page.mjs';
+
+describe('the demo on Vite\'s dev server (make demo)', () => {
+  const t = demoSuite({ app: 'dev' });
+
+  it('signs in through clerk-js, queries as that user, switches to Bob', { timeout: 120_000 }, async () => {
+    // The first load compiles the app on demand: give it time.
+    await t.demo.goto();
+    await t.page.getByTestId('signed-out').waitFor({ timeout: 90_000 });
+    assert.match(await t.page.evaluate(() => window.Clerk?.version), /^6\./);
+    await t.demo.signIn('Alice');
+    assert.deepEqual(await t.demo.whoami(), { v4: ALICE, v10: ALICE });
+    await t.demo.signOut();
+    await t.demo.signIn('Bob');
+    assert.deepEqual(await t.demo.whoami(), { v4: BOB, v10: BOB });
+    const log = await api(`${t.env.fauna}/__admin/requests`);
+    assert.deepEqual(log.filter((r) => r.auth !== 'ok'), []);
+  });
+});
