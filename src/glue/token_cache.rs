@@ -3,7 +3,7 @@
 //! [`FlightTicket`]; the store decides everything.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
@@ -58,6 +58,8 @@ pub(crate) struct CacheInner {
     /// a hit hands out that promise instead of copying the token out of
     /// WebAssembly memory into a new string and promise each time.
     last_hit: RefCell<Option<(Rc<str>, Promise)>>,
+    /// Set when the `TokenCache` is freed: clients sharing it send nothing more.
+    pub(crate) freed: Cell<bool>,
 }
 
 /// A cache of Clerk session tokens over any `getToken(options)` function.
@@ -97,6 +99,7 @@ impl TokenCache {
                 },
                 options,
                 last_hit: RefCell::new(None),
+                freed: Cell::new(false),
             }),
         })
     }
@@ -124,10 +127,14 @@ impl TokenCache {
         } else {
             Demand::Ordinary
         };
-        match self.inner.lookup(&key, demand) {
+        match self
+            .inner
+            .lookup(&key, demand, options.unwrap_or(&JsValue::UNDEFINED))
+        {
             // flows.js has made a background refresh's failure quiet.
-            Lookup::Hit(token) | Lookup::HitAndRefresh(token, _) => self.inner.resolved(token),
-            Lookup::Wait(flight) => flight.promise,
+            Ok(Lookup::Hit(token) | Lookup::HitAndRefresh(token, _)) => self.inner.resolved(token),
+            Ok(Lookup::Wait(flight)) => flight.promise,
+            Err(e) => Promise::reject(&e),
         }
     }
 
@@ -183,6 +190,15 @@ impl TokenCache {
             js::set(&object, name, &JsValue::from(n as f64));
         }
         object.into()
+    }
+}
+
+/// `free()`: calls waiting for a token end with `cleared`, the tokens leave
+/// memory, and the clients sharing the cache send nothing more (`freed`).
+impl Drop for TokenCache {
+    fn drop(&mut self) {
+        self.inner.freed.set(true);
+        self.inner.clear();
     }
 }
 
@@ -258,36 +274,56 @@ impl CacheInner {
         &self.default_key
     }
 
-    fn lookup(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> Lookup<Flight> {
-        let mut store = self.store.borrow_mut();
-        store.lookup(key, demand, js::now_ms(), |id, forced| {
-            let ticket = FlightTicket {
-                cache: self.clone(),
-                key: key.clone(),
-                id,
-            };
-            // startFlight defers the getToken call a microtask: no user code
-            // runs while the store is borrowed.
-            let flight = start_flight(
-                ticket,
-                &self.get_token,
-                self.options.get_token_timeout_ms,
-                forced,
-            );
-            Flight {
-                promise: flight.promise(),
-                cancel: flight.cancel(),
+    /// `options`: the caller's, if any. Fails (`invalid_option`) if the call
+    /// would wait for the very `getToken` call it comes from.
+    fn lookup(
+        self: &Rc<Self>,
+        key: &EntryKey,
+        demand: Demand<'_>,
+        options: &JsValue,
+    ) -> Result<Lookup<Flight>, JsValue> {
+        let found = self
+            .store
+            .borrow_mut()
+            .lookup(key, demand, js::now_ms(), |id, forced| {
+                let ticket = FlightTicket {
+                    cache: self.clone(),
+                    key: key.clone(),
+                    id,
+                };
+                // startFlight defers the getToken call a microtask: no user code
+                // runs while the store is borrowed.
+                let flight = start_flight(
+                    ticket,
+                    &self.get_token,
+                    self.options.get_token_timeout_ms,
+                    forced,
+                );
+                Flight {
+                    promise: flight.promise(),
+                    cancel: flight.cancel(),
+                }
+            });
+        if let Lookup::Wait(flight) = &found {
+            let refused = js::joins_itself(&flight.promise, options);
+            if !refused.is_undefined() {
+                return Err(refused);
             }
-        })
+        }
+        Ok(found)
     }
 
     /// A token for `key`, for the library's own requests: the token itself
     /// on a hit, else the promise of the call that brings one.
-    pub(crate) fn token(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> JsValue {
-        match self.lookup(key, demand) {
+    pub(crate) fn token(
+        self: &Rc<Self>,
+        key: &EntryKey,
+        demand: Demand<'_>,
+    ) -> Result<JsValue, JsValue> {
+        Ok(match self.lookup(key, demand, &JsValue::UNDEFINED)? {
             Lookup::Hit(token) | Lookup::HitAndRefresh(token, _) => JsValue::from_str(&token),
             Lookup::Wait(flight) => flight.promise.into(),
-        }
+        })
     }
 
     pub(crate) fn clear(&self) {
