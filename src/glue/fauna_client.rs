@@ -94,13 +94,14 @@ struct ClientInner {
 impl Drop for FaunaClient {
     fn drop(&mut self) {
         self.inner.freed.set(true);
-        self.inner.authenticated_fetch.take();
     }
 }
 
 /// Fails with `freed` once the client or its cache is freed and, given the
 /// `epoch` a call began in, with `cleared` once the user signed out or
 /// changed since: nothing may be sent then.
+// One copy in the module: inlined at each of its callers it costs bytes.
+#[inline(never)]
 fn live(client_freed: &Cell<bool>, tokens: &CacheInner, epoch: Option<u64>) -> Result<(), JsValue> {
     if client_freed.get() || tokens.freed.get() {
         return Err(errors::plain(&Error::new(
@@ -573,12 +574,6 @@ pub struct TokenSource {
 
 #[wasm_bindgen]
 impl TokenSource {
-    /// The cache's epoch now: pass it back to `token` for a retry.
-    #[wasm_bindgen(getter)]
-    pub fn epoch(&self) -> f64 {
-        self.tokens.epoch() as f64
-    }
-
     /// A token (or the promise of one); after a 401, anything but `rejected`;
     /// throws as `check` does.
     pub fn token(&self, rejected: Option<String>, epoch: f64) -> Result<JsValue, JsValue> {
@@ -586,11 +581,13 @@ impl TokenSource {
         token(&self.tokens, rejected)
     }
 
-    /// Throws `freed` if the client or cache was freed and, given the
-    /// `epoch` a call began in, `cleared` if the user signed out or changed
-    /// since.
-    pub fn check(&self, epoch: Option<f64>) -> Result<(), JsValue> {
-        live(&self.client_freed, &self.tokens, epoch.map(|e| e as u64))
+    /// The cache's epoch now (a call passes it back to `token` and
+    /// `check`). Throws `freed` if the client or cache was freed and, given
+    /// the `epoch` a call began in, `cleared` if the user signed out or
+    /// changed since.
+    pub fn check(&self, epoch: Option<f64>) -> Result<f64, JsValue> {
+        live(&self.client_freed, &self.tokens, epoch.map(|e| e as u64))?;
+        Ok(self.tokens.epoch() as f64)
     }
 }
 

@@ -179,15 +179,12 @@ export function authenticatedFetch(source, fetchFn, endpoint, graphqlEndpoint, a
     const request = new Request(new Request(input, init), { redirect: 'error' });
     const { origin } = new URL(request.url);
     if (!origins.includes(origin)) {
-      throw makeError(
-        'origin_not_allowed',
-        `The user's token is sent only to ${origins.join(', ')}, not to ${origin}: add it to the FaunaClient's allowedOrigins if it is yours.`,
-      );
+      throw makeError('origin_not_allowed', `Not sent: ${origin} is not ${origins.join(', ')} (see allowedOrigins).`);
     }
     const fetch = fetchFn ?? globalThis.fetch;
     // Neither a retry nor the first request goes out once the client or
     // cache is freed, or the user signed out or changed (`cleared`).
-    const epoch = source.epoch;
+    const epoch = source.check();
     let token = await fresh(source, undefined, epoch);
     for (let retried = false; ; retried = true) {
       // A clone per attempt keeps the original body replayable.
@@ -340,7 +337,7 @@ function checked(kind, name, v, min, max, insecure) {
       const { protocol, hostname } = url;
       return must(
         protocol === 'https:' || insecure || LOOPBACK.test(hostname),
-        'https:// (http:// only for localhost, 127.0.0.0/8 and [::1], or with allowInsecureHttp: true): the token would cross the network in clear',
+        'https:// (http:// for loopback hosts only, or with allowInsecureHttp: true)',
       );
     }
     case 'F':
@@ -397,7 +394,7 @@ export function guard(...classes) {
   for (const { prototype } of classes) {
     const free = prototype.free;
     prototype.free = function () {
-      if (busy) throw invalid('free() was called while clerk-fauna was reading the arguments of a call (from a Proxy, a getter or toJSON): call it once the call has returned.');
+      if (busy) throw invalid('free() from a Proxy, getter or toJSON of a call: free once it returns.');
       // wasm-bindgen zeroes the pointer in free().
       if (this.__wbg_ptr) free.call(this);
     };

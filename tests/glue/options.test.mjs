@@ -128,7 +128,7 @@ test('timeouts and backoffs longer than setTimeout can wait are refused', () => 
 
 // Issue #10, point 3: the token crosses the network in clear only to the machine itself.
 test('http:// endpoints only on loopback hosts, unless allowInsecureHttp: true', () => {
-  const insecure = /^(endpoint|graphqlEndpoint|allowedOrigins) must be https:\/\/ \(http:\/\/ only for localhost/;
+  const insecure = /^(endpoint|graphqlEndpoint|allowedOrigins) must be https:\/\/ \(http:\/\/ for loopback hosts only/;
   for (const url of ['http://fauna.example.com', 'http://10.0.0.1:8443', 'http://localhost.example.com', 'http://[::2]', 'http://128.0.0.1', 'http://127.0.0.1.nip.io', 'http://evil.example\\@127.0.0.1']) {
     assert.match(refusal({ endpoint: url }), insecure, url);
     assert.match(refusal({ graphqlEndpoint: `${url}/graphql` }), insecure, url);
