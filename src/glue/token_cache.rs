@@ -282,28 +282,27 @@ impl CacheInner {
         demand: Demand<'_>,
         options: &JsValue,
     ) -> Result<Lookup<Flight>, JsValue> {
-        let found = self
-            .store
-            .borrow_mut()
-            .lookup(key, demand, js::now_ms(), |id, forced| {
-                let ticket = FlightTicket {
-                    cache: self.clone(),
-                    key: key.clone(),
-                    id,
-                };
-                // startFlight defers the getToken call a microtask: no user code
-                // runs while the store is borrowed.
-                let flight = start_flight(
-                    ticket,
-                    &self.get_token,
-                    self.options.get_token_timeout_ms,
-                    forced,
-                );
-                Flight {
-                    promise: flight.promise(),
-                    cancel: flight.cancel(),
-                }
-            });
+        let mut store = self.store.borrow_mut();
+        let found = store.lookup(key, demand, js::now_ms(), |id, forced| {
+            let ticket = FlightTicket {
+                cache: self.clone(),
+                key: key.clone(),
+                id,
+            };
+            // startFlight defers the getToken call a microtask: no user code
+            // runs while the store is borrowed.
+            let flight = start_flight(
+                ticket,
+                &self.get_token,
+                self.options.get_token_timeout_ms,
+                forced,
+            );
+            Flight {
+                promise: flight.promise(),
+                cancel: flight.cancel(),
+            }
+        });
+        drop(store);
         if let Lookup::Wait(flight) = &found {
             let refused = js::joins_itself(&flight.promise, options);
             if !refused.is_undefined() {
