@@ -803,13 +803,11 @@ async fn one_cache_shared_by_two_clients() {
     issuer.set_sub(BOB);
     let r = ok(b.query("1".into(), JsValue::UNDEFINED, None)).await;
     assert_eq!(string(&r, "data"), BOB);
-    // Freeing the cache frees its tokens: the clients send nothing more
-    // (issue #10, point 7).
+    // The clients keep working after the cache object itself is dropped (as
+    // the garbage collector does; the caller's free() is in tests/security).
     drop(c);
-    let sent = fauna.count();
-    let e = err(a.query("1".into(), JsValue::UNDEFINED, None)).await;
-    assert_eq!(string(&e, "code"), "freed");
-    assert_eq!(fauna.count(), sent);
+    let r = ok(a.query("1".into(), JsValue::UNDEFINED, None)).await;
+    assert_eq!(string(&r, "data"), BOB);
 }
 
 #[wasm_bindgen_test]

@@ -89,11 +89,14 @@ struct ClientInner {
     freed: Rc<Cell<bool>>,
 }
 
-/// `free()`: the calls in flight and the handed-out `fetch` and
-/// `httpClient()` send nothing more (`freed`).
+/// The caller's `free()`: the calls in flight and the handed-out `fetch` and
+/// `httpClient()` send nothing more (`freed`). Collected as garbage instead,
+/// what it handed out (to Apollo, a driver) works on.
 impl Drop for FaunaClient {
     fn drop(&mut self) {
-        self.inner.freed.set(true);
+        if js::freed_by_caller() {
+            self.inner.freed.set(true);
+        }
     }
 }
 

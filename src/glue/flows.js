@@ -384,6 +384,14 @@ function reading(read) {
   }
 }
 
+// True while the caller's own free() runs: only then does a freed client or
+// cache stop what it handed out. When the garbage collector frees one (its JS
+// object unreachable), its clients and wrappers must work on.
+let freeing = false;
+
+/** Whether the object being dropped was freed by the caller (see guard). */
+export const freedByCaller = () => freeing;
+
 /**
  * Makes the `free()` of each class safe (called by the package's entries):
  * a second call does nothing, and a call made while clerk-fauna is reading
@@ -396,7 +404,13 @@ export function guard(...classes) {
     prototype.free = function () {
       if (busy) throw invalid('free() from a Proxy, getter or toJSON of a call: free once it returns.');
       // wasm-bindgen zeroes the pointer in free().
-      if (this.__wbg_ptr) free.call(this);
+      if (!this.__wbg_ptr) return;
+      freeing = true;
+      try {
+        free.call(this);
+      } finally {
+        freeing = false;
+      }
     };
   }
 }

@@ -25,6 +25,10 @@ extern "C" {
     fn parse_json_bytes(json: &[u8]) -> JsValue;
     #[wasm_bindgen(js_name = readOptions, catch)]
     fn read_options(value: &JsValue, what: &str, spec: &str) -> Result<Array, JsValue>;
+    /// Whether the object being dropped was freed by the caller's `free()`
+    /// (not by the garbage collector).
+    #[wasm_bindgen(js_name = freedByCaller)]
+    pub fn freed_by_caller() -> bool;
     #[wasm_bindgen(js_name = toJson)]
     fn to_json_string(value: &JsValue) -> Option<String>;
     /// An `invalid_option` error if waiting for `flight` would wait for

@@ -193,12 +193,15 @@ impl TokenCache {
     }
 }
 
-/// `free()`: calls waiting for a token end with `cleared`, the tokens leave
-/// memory, and the clients sharing the cache send nothing more (`freed`).
+/// The caller's `free()`: calls waiting for a token end with `cleared`, the
+/// tokens leave memory, and the clients sharing the cache send nothing more
+/// (`freed`). Collected as garbage instead, the cache lives on in its clients.
 impl Drop for TokenCache {
     fn drop(&mut self) {
-        self.inner.freed.set(true);
-        self.inner.clear();
+        if js::freed_by_caller() {
+            self.inner.freed.set(true);
+            self.inner.clear();
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 // that record every request they receive: "nothing was sent" is read off
 // their logs, not assumed.
 import http from 'node:http';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 export * from '../../pkg/node.js';
 
@@ -142,4 +144,13 @@ export function paths(client, url) {
     httpClient: () =>
       client.httpClient().request({ client_timeout_ms: 5000, data: { query: '1' }, headers: {}, method: 'POST', path: '/query/1' }),
   };
+}
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+/** A full garbage collection, and a few turns for FinalizationRegistry callbacks to run. */
+export async function collectGarbage() {
+  gc();
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }

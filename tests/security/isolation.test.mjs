@@ -4,9 +4,18 @@
 // any time; a getToken that asks its own cache fails at once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { ClerkFaunaError, FaunaClient, TokenCache, initSync, issuer, paths as pathsTo, rejection, standIn, thrown } from './harness.mjs';
+import {
+  ClerkFaunaError,
+  FaunaClient,
+  TokenCache,
+  collectGarbage,
+  initSync,
+  issuer,
+  paths as pathsTo,
+  rejection,
+  standIn,
+  thrown,
+} from './harness.mjs';
 
 let fauna;
 before(async () => {
@@ -131,6 +140,25 @@ test('point 7: an old client\'s wrappers never act as the next user (what useFau
   assert.equal((await next.client.query('1')).data, 'user_bob');
 });
 
+test('point 7: a client and cache never freed, only collected as garbage, leave what they handed out working', async () => {
+  // Apps often keep only the wrapper: new HttpLink({ fetch: new FaunaClient(new TokenCache(getToken)).fetch }).
+  const user = issuer();
+  const collected = new Set();
+  const registry = new FinalizationRegistry((name) => collected.add(name));
+  const fetch = (() => {
+    const tokens = new TokenCache(user.getToken);
+    const client = new FaunaClient(tokens, { endpoint: fauna.url });
+    registry.register(tokens, 'tokens');
+    registry.register(client, 'client');
+    return client.fetch;
+  })();
+  for (let i = 0; i < 50 && collected.size < 2; i++) await collectGarbage();
+  assert.deepEqual([...collected].sort(), ['client', 'tokens'], 'the objects were not collected: nothing was tested');
+  const response = await fetch(`${fauna.url}/query/1`, { method: 'POST', body: '{}' });
+  assert.equal(response.status, 200);
+  assert.equal(fauna.requests.at(-1).sub, 'user_alice');
+});
+
 test('point 7: create, use and free during a call, many times: WebAssembly memory stops growing', async () => {
   const { memory } = initSync();
   const round = async () => {
@@ -146,12 +174,7 @@ test('point 7: create, use and free during a call, many times: WebAssembly memor
   };
   // The wrappers' own Rust objects are freed by the garbage collector (their
   // FinalizationRegistry callbacks run after it, on a later turn).
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc');
-  const collect = async () => {
-    gc();
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-  };
+  const collect = collectGarbage;
   for (let i = 0; i < 50; i++) await round();
   await collect();
   const settled = memory.buffer.byteLength;
