@@ -599,7 +599,7 @@ fn token(tokens: &Rc<CacheInner>, rejected: Option<String>) -> Result<JsValue, J
         Some(r) => Demand::Replacing(r),
         None => Demand::Ordinary,
     };
-    tokens.token(tokens.default_key(), demand)
+    Ok(tokens.token(tokens.default_key(), demand))
 }
 
 /// How long to wait for an answer: `queryTimeoutMs` plus 5 s.

@@ -56,15 +56,16 @@ export function startFlight(ticket, getToken, timeoutMs, forced) {
 }
 
 /**
- * An `invalid_option` error when a call about to wait for the getToken call
- * whose promise is `promise` comes from that very getToken (called from it,
- * or with the options it was given): it would wait for itself until
- * getTokenTimeoutMs. Else undefined.
+ * `token` (a token, or the promise of a getToken call in flight), unless
+ * waiting for it would wait for itself: asked for from that very getToken
+ * (called from it, or with the options it was given), which would hang
+ * until getTokenTimeoutMs. Then it throws `invalid_option`.
  */
-export function joinsItself(promise, options) {
-  if (calling?.promise === promise || (options && argsOf.get(options)?.promise === promise)) {
-    return invalid('getToken called its own TokenCache: it must ask Clerk.');
+function notFromItself(token, options) {
+  if (calling?.promise === token || (options && argsOf.get(options)?.promise === token)) {
+    throw invalid('getToken called its own TokenCache: it must ask Clerk.');
   }
+  return token;
 }
 
 /** One getToken call: [token] or [undefined, failure kind, cause]. */
@@ -105,7 +106,7 @@ async function callGetToken(getToken, args, timeoutMs, cancelled, flight) {
  */
 export async function send(call, deadlineMs, fetchFn) {
   try {
-    let token = await call.token();
+    let token = await notFromItself(call.token());
     for (let attempt = 1, refreshed = false; ; ) {
       // Throws `freed` or `cleared` if the user may have changed; fetch is
       // called in the same tick.
@@ -115,7 +116,7 @@ export async function send(call, deadlineMs, fetchFn) {
       const next = call.judge(status, text, retryAfter, attempt, refreshed, token);
       if ('done' in next) return next.done;
       if (next.refresh) {
-        token = await call.token(token);
+        token = await notFromItself(call.token(token));
         refreshed = true;
       } else {
         await new Promise((resolve) => setTimeout(resolve, next.wait));
@@ -134,7 +135,7 @@ export async function send(call, deadlineMs, fetchFn) {
  * user's).
  */
 async function fresh(source, rejected, epoch) {
-  const token = await source.token(rejected, epoch);
+  const token = await notFromItself(source.token(rejected, epoch));
   source.check(epoch);
   return token;
 }
@@ -396,11 +397,22 @@ export const freedByCaller = () => freeing;
  * Makes the `free()` of each class safe (called by the package's entries):
  * a second call does nothing, and a call made while clerk-fauna is reading
  * the caller's objects throws `invalid_option` and frees nothing (the object
- * stays usable and can be freed once the call has returned).
+ * stays usable and can be freed once the call has returned). And
+ * `TokenCache.get` rejects at once when a getToken asks its own cache.
  */
 export function guard(...classes) {
   for (const { prototype } of classes) {
-    const free = prototype.free;
+    const { free, get } = prototype;
+    if (get) {
+      prototype.get = function (options) {
+        const token = get.call(this, options);
+        try {
+          return notFromItself(token, options);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      };
+    }
     prototype.free = function () {
       if (busy) throw invalid('free() from a Proxy, getter or toJSON of a call: free once it returns.');
       // wasm-bindgen zeroes the pointer in free().

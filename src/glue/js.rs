@@ -31,10 +31,6 @@ extern "C" {
     pub fn freed_by_caller() -> bool;
     #[wasm_bindgen(js_name = toJson)]
     fn to_json_string(value: &JsValue) -> Option<String>;
-    /// An `invalid_option` error if waiting for `flight` would wait for
-    /// itself, else `undefined`.
-    #[wasm_bindgen(js_name = joinsItself)]
-    pub fn joins_itself(flight: &js_sys::Promise, options: &JsValue) -> JsValue;
 }
 
 /// An options object's values, read and checked by `readOptions` (flows.js;

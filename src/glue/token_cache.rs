@@ -127,14 +127,10 @@ impl TokenCache {
         } else {
             Demand::Ordinary
         };
-        match self
-            .inner
-            .lookup(&key, demand, options.unwrap_or(&JsValue::UNDEFINED))
-        {
+        match self.inner.lookup(&key, demand) {
             // flows.js has made a background refresh's failure quiet.
-            Ok(Lookup::Hit(token) | Lookup::HitAndRefresh(token, _)) => self.inner.resolved(token),
-            Ok(Lookup::Wait(flight)) => flight.promise,
-            Err(e) => Promise::reject(&e),
+            Lookup::Hit(token) | Lookup::HitAndRefresh(token, _) => self.inner.resolved(token),
+            Lookup::Wait(flight) => flight.promise,
         }
     }
 
@@ -277,16 +273,9 @@ impl CacheInner {
         &self.default_key
     }
 
-    /// `options`: the caller's, if any. Fails (`invalid_option`) if the call
-    /// would wait for the very `getToken` call it comes from.
-    fn lookup(
-        self: &Rc<Self>,
-        key: &EntryKey,
-        demand: Demand<'_>,
-        options: &JsValue,
-    ) -> Result<Lookup<Flight>, JsValue> {
+    fn lookup(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> Lookup<Flight> {
         let mut store = self.store.borrow_mut();
-        let found = store.lookup(key, demand, js::now_ms(), |id, forced| {
+        store.lookup(key, demand, js::now_ms(), |id, forced| {
             let ticket = FlightTicket {
                 cache: self.clone(),
                 key: key.clone(),
@@ -304,28 +293,16 @@ impl CacheInner {
                 promise: flight.promise(),
                 cancel: flight.cancel(),
             }
-        });
-        drop(store);
-        if let Lookup::Wait(flight) = &found {
-            let refused = js::joins_itself(&flight.promise, options);
-            if !refused.is_undefined() {
-                return Err(refused);
-            }
-        }
-        Ok(found)
+        })
     }
 
     /// A token for `key`, for the library's own requests: the token itself
     /// on a hit, else the promise of the call that brings one.
-    pub(crate) fn token(
-        self: &Rc<Self>,
-        key: &EntryKey,
-        demand: Demand<'_>,
-    ) -> Result<JsValue, JsValue> {
-        Ok(match self.lookup(key, demand, &JsValue::UNDEFINED)? {
+    pub(crate) fn token(self: &Rc<Self>, key: &EntryKey, demand: Demand<'_>) -> JsValue {
+        match self.lookup(key, demand) {
             Lookup::Hit(token) | Lookup::HitAndRefresh(token, _) => JsValue::from_str(&token),
             Lookup::Wait(flight) => flight.promise.into(),
-        })
+        }
     }
 
     pub(crate) fn clear(&self) {
