@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup unit glue browser package size demo e2e clients environments bench
+.PHONY: test setup unit glue browser package size security demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -35,6 +35,13 @@ browser:
 package:
 	scripts/build-package.sh
 	scripts/check-package.sh
+
+## Where the token may go and as whom: the built package in Node
+## (pkg/node.js) against stand-ins on 127.0.0.1 that log every request.
+## Uses pkg/ as built (`make package` rebuilds it).
+security: pkg/node.js
+	@node --test --test-reporter=spec --test-reporter-destination=stdout \
+	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/security/
 
 ## Gzipped bytes of the .wasm and its JS glue; fails over the 32 KB limit.
 size:

@@ -6,6 +6,8 @@
 // written for `clerk-fauna/web` runs unchanged on the server.
 import { readFileSync } from 'node:fs';
 import { initSync } from './web/clerk_fauna.js';
+// Guards the classes (the same objects as here): see web.js.
+import './web.js';
 
 initSync({ module: readFileSync(new URL('./web/clerk_fauna_bg.wasm', import.meta.url)) });
 

@@ -48,10 +48,12 @@ mkdir -p "$out"
 cp -r "$work/bundler" "$work/web" "$out/"
 # The error class is a wasm-bindgen snippet under a hashed folder name; the
 # entries re-export it from there, so `instanceof` sees the one class.
+# So are flows.js, whose guard() the entries apply to the exported classes.
 error_module=$(cd "$out/web" && find snippets -name error.js | head -n 1)
-[ -n "$error_module" ] || { echo "build-package: error.js snippet not found" >&2; exit 1; }
+flows_module=$(cd "$out/web" && find snippets -name flows.js | head -n 1)
+[ -n "$error_module" ] && [ -n "$flows_module" ] || { echo "build-package: error.js or flows.js snippet not found" >&2; exit 1; }
 for f in index.js index.d.ts web.js web.d.ts node.js react.js react.d.ts package.json LICENSE; do
-  sed "s|@ERROR_MODULE@|$error_module|g" "pkg-template/$f" > "$out/$f"
+  sed -e "s|@ERROR_MODULE@|$error_module|g" -e "s|@FLOWS_MODULE@|$flows_module|g" "pkg-template/$f" > "$out/$f"
 done
 cp README.md "$out/README.md"
 echo "built $out/ ($(du -sh "$out" | cut -f1))"

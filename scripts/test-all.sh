@@ -15,6 +15,7 @@ run wasm-pack test --headless --chrome
 run scripts/build-package.sh
 run scripts/check-package.sh
 run scripts/size-report.sh
+run make -s security
 run scripts/fuzz.sh
 run make -s e2e
 run make -s clients

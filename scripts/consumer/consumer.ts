@@ -40,6 +40,9 @@ function Component(): unknown {
 void Component;
 
 const getToken: GetToken = async (options) => (options?.skipCache ? 'ey.new.token' : null);
+// `clerk.session?.getToken()`: undefined when signed out.
+const optionalSession: GetToken = async () => undefined;
+void optionalSession;
 
 async function main(): Promise<void> {
   await init();
@@ -70,6 +73,8 @@ async function main(): Promise<void> {
     queryTags: { app: 'demo' },
     traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     fetch: globalThis.fetch,
+    allowedOrigins: ['https://graphql.example.com'],
+    allowInsecureHttp: false,
   });
   const result: QueryResult<{ id: string }> = await fauna.query<{ id: string }>('Query.token()', { x: 1 }, { format: 'simple' });
   const id: string = result.data.id;
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof ClerkFaunaError) {
       const code: ClerkFaunaErrorCode = e.code;
+      const scoped: boolean = code === 'origin_not_allowed' || code === 'freed';
+      void scoped;
       const detail: [number | undefined, string | undefined, string | undefined] = [e.httpStatus, e.faunaCode, e.hint];
       void code;
       void detail;
@@ -118,6 +125,8 @@ async function main(): Promise<void> {
   // @ts-expect-error no such error code
   const wrong: ClerkFaunaErrorCode = 'oops';
   void wrong;
+  // @ts-expect-error allowedOrigins is a list of URLs
+  new FaunaClient(tokens, { allowedOrigins: 'https://graphql.example.com' });
 }
 
 void main;

@@ -163,16 +163,17 @@ fn v4_protocol_error(status: u16, code: Option<&str>) -> Option<(ErrorCode, &'st
 }
 
 /// `Retry-After` as delay-seconds, a whole number (RFC 9110). An HTTP date
-/// is not honoured: the backoff applies instead.
+/// is not honoured: the backoff applies instead. However many digits: a
+/// wait too long for any backoff must not read as no wait asked for.
 pub fn parse_retry_after(value: &str) -> Option<f64> {
     let digits = value.trim_ascii();
-    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let seconds = digits
         .bytes()
-        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-    Some(f64::from(seconds) * 1000.0)
+        .fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'));
+    Some(seconds * 1000.0)
 }
 
 #[cfg(test)]
@@ -441,8 +442,11 @@ mod tests {
         assert_eq!(parse_retry_after("inf"), None);
         assert_eq!(parse_retry_after(""), None);
         assert_eq!(parse_retry_after("+5"), None);
+        // Issue #10, point 9: longer than any backoff, not "no Retry-After".
+        assert_eq!(parse_retry_after("1000000000"), Some(1e12));
+        assert_eq!(parse_retry_after(&"9".repeat(400)), Some(f64::INFINITY));
         assert_eq!(parse_retry_after("12a"), None);
         assert_eq!(parse_retry_after("999999999"), Some(999_999_999_000.0));
-        assert_eq!(parse_retry_after("4294967296"), None);
+        assert_eq!(parse_retry_after("4294967296"), Some(4_294_967_296_000.0));
     }
 }

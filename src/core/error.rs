@@ -42,6 +42,11 @@ pub enum ErrorCode {
     GraphqlError,
     /// An option or argument passed to this library is not valid.
     InvalidOption,
+    /// The fetch wrapper was asked to send the token to an origin that is
+    /// neither an endpoint nor in `allowedOrigins` (raised in flows.js).
+    OriginNotAllowed,
+    /// The `FaunaClient` or its `TokenCache` was freed.
+    Freed,
 }
 
 impl ErrorCode {
@@ -65,6 +70,8 @@ impl ErrorCode {
             ErrorCode::ProtocolError => "protocol_error",
             ErrorCode::GraphqlError => "graphql_error",
             ErrorCode::InvalidOption => "invalid_option",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::Freed => "freed",
         }
     }
 }
@@ -144,6 +151,8 @@ mod tests {
             ErrorCode::ProtocolError,
             ErrorCode::GraphqlError,
             ErrorCode::InvalidOption,
+            ErrorCode::OriginNotAllowed,
+            ErrorCode::Freed,
         ];
         for (i, a) in all.iter().enumerate() {
             let s = a.as_str();

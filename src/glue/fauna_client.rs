@@ -36,9 +36,21 @@ extern "C" {
 extern "C" {
     fn send(call: FaunaCall, deadline_ms: f64, fetch: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = authenticatedFetch)]
-    fn authenticated_fetch(source: TokenSource, fetch: &JsValue) -> Function;
+    fn authenticated_fetch(
+        source: TokenSource,
+        fetch: &JsValue,
+        endpoint: &str,
+        graphql_endpoint: &str,
+        allowed: &JsValue,
+    ) -> Function;
     #[wasm_bindgen(js_name = httpClient)]
-    fn http_client(source: TokenSource, endpoint: &str, fetch: &JsValue) -> JsValue;
+    fn http_client(
+        source: TokenSource,
+        fetch: &JsValue,
+        endpoint: &str,
+        graphql_endpoint: &str,
+        allowed: &JsValue,
+    ) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -68,8 +80,39 @@ struct ClientInner {
     /// `None`: the global `fetch`, looked up at each call (so a polyfill or
     /// test double installed later is honoured).
     fetch: Option<Function>,
+    /// `allowedOrigins` (as origins), or `undefined`: where else than the
+    /// endpoints the fetch wrappers may send the token.
+    allowed_origins: JsValue,
     last_txn_ts: Cell<Option<f64>>,
     authenticated_fetch: RefCell<Option<Function>>,
+    /// Set when the `FaunaClient` is freed; shared with its fetch wrappers.
+    freed: Rc<Cell<bool>>,
+}
+
+/// The caller's `free()`: the calls in flight and the handed-out `fetch` and
+/// `httpClient()` send nothing more (`freed`). Collected as garbage instead,
+/// what it handed out (to Apollo, a driver) works on.
+impl Drop for FaunaClient {
+    fn drop(&mut self) {
+        if js::freed_by_caller() {
+            self.inner.freed.set(true);
+        }
+    }
+}
+
+/// Fails with `freed` once the client or its cache is freed and, given the
+/// `epoch` a call began in, with `cleared` once the user signed out or
+/// changed since: nothing may be sent then.
+// One copy in the module: inlined at each of its callers it costs bytes.
+#[inline(never)]
+fn live(client_freed: &Cell<bool>, tokens: &CacheInner, epoch: Option<u64>) -> Result<(), JsValue> {
+    if client_freed.get() || tokens.freed.get() {
+        return Err(errors::plain(&Error::new(
+            ErrorCode::Freed,
+            "The FaunaClient or its TokenCache was freed: nothing more is sent.",
+        )));
+    }
+    epoch.map_or(Ok(()), |epoch| tokens.check_epoch(epoch))
 }
 
 #[wasm_bindgen]
@@ -82,8 +125,11 @@ impl FaunaClient {
         tokens: &TokenCache,
         options: Option<FaunaClientOptions>,
     ) -> Result<FaunaClient, JsValue> {
-        let (raw, fetch) =
-            read_options(options.as_ref().map(AsRef::as_ref), "FaunaClient options")?;
+        let (raw, o) = read_options(
+            options.as_ref().map(AsRef::as_ref),
+            "FaunaClient options",
+            CLIENT_OPTIONS,
+        )?;
         let options = QueryOptions::default()
             .merged(raw)
             .map_err(|e| errors::plain(&e))?;
@@ -91,9 +137,11 @@ impl FaunaClient {
             inner: Rc::new(ClientInner {
                 tokens: tokens.shared(),
                 options,
-                fetch,
+                fetch: o.function(11),
+                allowed_origins: o.value(12),
                 last_txn_ts: Cell::new(None),
                 authenticated_fetch: RefCell::new(None),
+                freed: Rc::new(Cell::new(false)),
             }),
         })
     }
@@ -108,7 +156,11 @@ impl FaunaClient {
                     "query needs the FQL text as a string.".into(),
                 ));
             };
-            let (raw, _) = read_options(options.as_ref().map(AsRef::as_ref), "query options")?;
+            let (raw, _) = read_options(
+                options.as_ref().map(AsRef::as_ref),
+                "query options",
+                QUERY_OPTIONS,
+            )?;
             let options = self
                 .inner
                 .options
@@ -159,7 +211,11 @@ impl FaunaClient {
     /// A `fetch` that adds `Authorization: Bearer <token>` (replacing any
     /// placeholder secret) and, on a 401, refreshes the token and retries
     /// once. Hand it to the official drivers and GraphQL clients. The same
-    /// function every time.
+    /// function every time. Only to the origins of `endpoint`,
+    /// `graphqlEndpoint` and `allowedOrigins` (else `origin_not_allowed`,
+    /// nothing sent), never through a redirect; `cleared` if the user signed
+    /// out or changed meanwhile, `freed` after `free()` of the client or its
+    /// cache.
     #[wasm_bindgen(
         getter,
         unchecked_return_type = "(input: RequestInfo | URL, init?: RequestInit) => Promise<Response>"
@@ -168,18 +224,33 @@ impl FaunaClient {
         let mut made = self.inner.authenticated_fetch.borrow_mut();
         made.get_or_insert_with(|| {
             let (source, fetch) = self.token_source();
-            authenticated_fetch(source, &fetch)
+            let o = &self.inner;
+            authenticated_fetch(
+                source,
+                &fetch,
+                &o.options.endpoint,
+                &o.options.graphql_endpoint,
+                &o.allowed_origins,
+            )
         })
         .clone()
     }
 
     /// An HTTP client for the official `fauna` driver (v2, FQL v10), sending
-    /// to this client's `endpoint` through the authenticated `fetch`:
+    /// to this client's `endpoint` through the authenticated `fetch` (and
+    /// its rules):
     /// `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
     #[wasm_bindgen(js_name = httpClient, unchecked_return_type = "FaunaHttpClient")]
     pub fn http_client(&self) -> JsValue {
         let (source, fetch) = self.token_source();
-        http_client(source, &self.inner.options.endpoint, &fetch)
+        let o = &self.inner;
+        http_client(
+            source,
+            &fetch,
+            &o.options.endpoint,
+            &o.options.graphql_endpoint,
+            &o.allowed_origins,
+        )
     }
 
     /// The largest `txn_ts` Fauna has reported to this client, sent back as
@@ -196,6 +267,7 @@ impl FaunaClient {
     fn token_source(&self) -> (TokenSource, JsValue) {
         let source = TokenSource {
             tokens: self.inner.tokens.clone(),
+            client_freed: self.inner.freed.clone(),
         };
         (source, self.inner.fetch_or_global())
     }
@@ -232,36 +304,45 @@ impl FaunaClient {
     }
 }
 
+/// The options a query may override (see flows.js for the kinds).
+macro_rules! query_options {
+    () => {
+        "F:format i:queryTimeoutMs:1:600000 i:maxAttempts:1:100 m:maxBackoffMs b:typecheck \
+         b:linearized i:maxContentionRetries:0:7 r:queryTags s:traceparent"
+    };
+}
+const QUERY_OPTIONS: &str = query_options!();
+/// And those only a client has: where its token may go, and how it is sent.
+const CLIENT_OPTIONS: &str = concat!(
+    query_options!(),
+    " u:endpoint u:graphqlEndpoint f:fetch o:allowedOrigins b:allowInsecureHttp"
+);
+
 fn read_options(
     value: Option<&JsValue>,
     what: &str,
-) -> Result<(RawQueryOptions, Option<Function>), JsValue> {
-    let o = Options::read(
-        value,
-        what,
-        "u:endpoint u:graphqlEndpoint F:format i:queryTimeoutMs:1:600000 i:maxAttempts:1:100 \
-         m:maxBackoffMs b:typecheck b:linearized i:maxContentionRetries:0:7 r:queryTags \
-         s:traceparent f:fetch",
-    )?;
+    spec: &str,
+) -> Result<(RawQueryOptions, Options), JsValue> {
+    let o = Options::read(value, what, spec)?;
     // Whole numbers in range, checked by readOptions.
     let whole = |i| o.number(i).map(|n| n as u32);
     let raw = RawQueryOptions {
-        endpoint: o.string(0),
-        graphql_endpoint: o.string(1),
-        format: o.string(2).map(|f| match f.as_str() {
+        format: o.string(0).map(|f| match f.as_str() {
             "tagged" => Format::Tagged,
             _ => Format::Simple,
         }),
-        query_timeout_ms: whole(3),
-        max_attempts: whole(4),
-        max_backoff_ms: o.number(5),
-        typecheck: o.boolean(6),
-        linearized: o.boolean(7),
-        max_contention_retries: whole(8),
-        query_tags: o.string_record(9),
-        traceparent: o.string(10),
+        query_timeout_ms: whole(1),
+        max_attempts: whole(2),
+        max_backoff_ms: o.number(3),
+        typecheck: o.boolean(4),
+        linearized: o.boolean(5),
+        max_contention_retries: whole(6),
+        query_tags: o.string_record(7),
+        traceparent: o.string(8),
+        endpoint: o.string(9),
+        graphql_endpoint: o.string(10),
     };
-    Ok((raw, o.function(11)))
+    Ok((raw, o))
 }
 
 /// What one call sends besides the token, by API.
@@ -294,13 +375,15 @@ pub struct FaunaCall {
 impl FaunaCall {
     /// A token (or the promise of one); after a 401, anything but `rejected`.
     pub fn token(&self, rejected: Option<String>) -> Result<JsValue, JsValue> {
-        token(&self.client.tokens, rejected, self.epoch)
+        self.live()?;
+        token(&self.client.tokens, rejected)
     }
 
-    /// `{ url, init }` for `fetch`; throws `cleared` if the user signed out
-    /// or changed since the call began (a retry must not send their token).
+    /// `{ url, init }` for `fetch`; throws `freed` if the client or cache was
+    /// freed, `cleared` if the user signed out or changed since the call
+    /// began (a retry must not send the next user's token).
     pub fn request(&self, token: String) -> Result<JsValue, JsValue> {
-        self.client.tokens.check_epoch(self.epoch)?;
+        self.live()?;
         let o = &self.options;
         let last_txn_ts = self.client.last_txn_ts.get();
         let req: HttpRequest = match &self.payload {
@@ -338,6 +421,8 @@ impl FaunaCall {
         refreshed: bool,
         token: String,
     ) -> Result<JsValue, JsValue> {
+        // An answer that comes after free() is not handed out.
+        live(&self.client.freed, &self.client.tokens, None)?;
         let api = match self.payload {
             Payload::V10 { .. } => Api::V10,
             Payload::V4 { .. } => Api::V4,
@@ -432,6 +517,10 @@ impl FaunaCall {
 }
 
 impl FaunaCall {
+    fn live(&self) -> Result<(), JsValue> {
+        live(&self.client.freed, &self.client.tokens, Some(self.epoch))
+    }
+
     /// The value a successful call resolves to.
     fn result(&self, body: JsValue) -> Result<JsValue, JsValue> {
         match self.payload {
@@ -483,29 +572,29 @@ impl FaunaCall {
 #[wasm_bindgen(skip_typescript)]
 pub struct TokenSource {
     tokens: Rc<CacheInner>,
+    client_freed: Rc<Cell<bool>>,
 }
 
 #[wasm_bindgen]
 impl TokenSource {
-    /// The cache's epoch now: pass it back to `token` for a retry.
-    #[wasm_bindgen(getter)]
-    pub fn epoch(&self) -> f64 {
-        self.tokens.epoch() as f64
+    /// A token (or the promise of one); after a 401, anything but `rejected`;
+    /// throws as `check` does.
+    pub fn token(&self, rejected: Option<String>, epoch: f64) -> Result<JsValue, JsValue> {
+        self.check(Some(epoch))?;
+        token(&self.tokens, rejected)
     }
 
-    /// A token (or the promise of one); after a 401, anything but `rejected`,
-    /// and only if the cache is still in `epoch` (else throws `cleared`).
-    pub fn token(&self, rejected: Option<String>, epoch: f64) -> Result<JsValue, JsValue> {
-        token(&self.tokens, rejected, epoch as u64)
+    /// The cache's epoch now (a call passes it back to `token` and
+    /// `check`). Throws `freed` if the client or cache was freed and, given
+    /// the `epoch` a call began in, `cleared` if the user signed out or
+    /// changed since.
+    pub fn check(&self, epoch: Option<f64>) -> Result<f64, JsValue> {
+        live(&self.client_freed, &self.tokens, epoch.map(|e| e as u64))?;
+        Ok(self.tokens.epoch() as f64)
     }
 }
 
-fn token(
-    tokens: &Rc<CacheInner>,
-    rejected: Option<String>,
-    epoch: u64,
-) -> Result<JsValue, JsValue> {
-    tokens.check_epoch(epoch)?;
+fn token(tokens: &Rc<CacheInner>, rejected: Option<String>) -> Result<JsValue, JsValue> {
     let demand = match &rejected {
         Some(r) => Demand::Replacing(r),
         None => Demand::Ordinary,

@@ -25,6 +25,12 @@ extern "C" {
     fn parse_json_bytes(json: &[u8]) -> JsValue;
     #[wasm_bindgen(js_name = readOptions, catch)]
     fn read_options(value: &JsValue, what: &str, spec: &str) -> Result<Array, JsValue>;
+    /// Whether the object being dropped was freed by the caller's `free()`
+    /// (not by the garbage collector).
+    #[wasm_bindgen(js_name = freedByCaller)]
+    pub fn freed_by_caller() -> bool;
+    #[wasm_bindgen(js_name = toJson)]
+    fn to_json_string(value: &JsValue) -> Option<String>;
 }
 
 /// An options object's values, read and checked by `readOptions` (flows.js;
@@ -45,6 +51,11 @@ impl Options {
 
     fn get(&self, index: u32) -> Option<JsValue> {
         self.0.as_ref().map(|values| values.get(index))
+    }
+
+    /// The value as read (`undefined` when absent).
+    pub fn value(&self, index: u32) -> JsValue {
+        self.get(index).unwrap_or(JsValue::UNDEFINED)
     }
 
     pub fn string(&self, index: u32) -> Option<String> {
@@ -107,10 +118,10 @@ pub fn parsed_payload(decoded: &DecodedJwt) -> JsValue {
     parse_json_bytes(&decoded.payload_json)
 }
 
-/// `JSON.stringify`, `None` for values JSON cannot hold (functions, cycles,
-/// BigInt).
+/// `JSON.stringify` (in flows.js, where the caller's `toJSON` may run),
+/// `None` for values JSON cannot hold (functions, cycles, BigInt).
 pub fn to_json(value: &JsValue) -> Option<String> {
-    js_sys::JSON::stringify(value).ok()?.as_string()
+    to_json_string(value)
 }
 
 /// The items of `array`, if all are strings.

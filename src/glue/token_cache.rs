@@ -3,7 +3,7 @@
 //! [`FlightTicket`]; the store decides everything.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
@@ -58,6 +58,8 @@ pub(crate) struct CacheInner {
     /// a hit hands out that promise instead of copying the token out of
     /// WebAssembly memory into a new string and promise each time.
     last_hit: RefCell<Option<(Rc<str>, Promise)>>,
+    /// Set when the `TokenCache` is freed: clients sharing it send nothing more.
+    pub(crate) freed: Cell<bool>,
 }
 
 /// A cache of Clerk session tokens over any `getToken(options)` function.
@@ -98,6 +100,7 @@ impl TokenCache {
                 },
                 options,
                 last_hit: RefCell::new(None),
+                freed: Cell::new(false),
             }),
         })
     }
@@ -184,6 +187,18 @@ impl TokenCache {
             js::set(&object, name, &JsValue::from(n as f64));
         }
         object.into()
+    }
+}
+
+/// The caller's `free()`: calls waiting for a token end with `cleared`, the
+/// tokens leave memory, and the clients sharing the cache send nothing more
+/// (`freed`). Collected as garbage instead, the cache lives on in its clients.
+impl Drop for TokenCache {
+    fn drop(&mut self) {
+        if js::freed_by_caller() {
+            self.inner.freed.set(true);
+            self.inner.clear();
+        }
     }
 }
 

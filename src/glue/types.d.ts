@@ -1,9 +1,13 @@
-/** Clerk's `getToken` (`useAuth().getToken`, `session.getToken`), or any function of that shape. */
+/**
+ * Clerk's `getToken` (`useAuth().getToken`, `session.getToken`), or any
+ * function of that shape. `null` or `undefined` means signed out. It must
+ * not ask its own `TokenCache` for a token.
+ */
 export type GetToken = (options?: {
   template?: string;
   skipCache?: boolean;
   organizationId?: string;
-}) => Promise<string | null>;
+}) => Promise<string | null | undefined>;
 
 export interface TokenCacheOptions {
   /** The JWT template to ask for. Default `'fauna'`. */
@@ -14,7 +18,7 @@ export interface TokenCacheOptions {
   refreshAheadSeconds?: number;
   /** With less than this left, a token is never returned: callers wait for a new one. Default 5. */
   minValiditySeconds?: number;
-  /** A `getToken` call not settled by then fails its waiting calls with `token_timeout`. Default 10000. */
+  /** A `getToken` call not settled by then fails its waiting calls with `token_timeout`. Default 10000, at most 2147483647. */
   getTokenTimeoutMs?: number;
 }
 
@@ -46,7 +50,7 @@ export interface QueryOptions {
   queryTimeoutMs?: number;
   /** Attempts for 429 `limit_exceeded`, counting the first. Default 3. */
   maxAttempts?: number;
-  /** Upper bound of one backoff wait. Default 20000. */
+  /** Upper bound of one backoff wait, at most 2147483647. Default 20000. */
   maxBackoffMs?: number;
   /** `X-Typecheck`. */
   typecheck?: boolean;
@@ -61,12 +65,23 @@ export interface QueryOptions {
 }
 
 export interface FaunaClientOptions extends QueryOptions {
-  /** Fauna's URL. Default `'https://db.fauna.com'`; a self-hosted Fauna: its URL. */
+  /**
+   * Fauna's URL. Default `'https://db.fauna.com'`; a self-hosted Fauna: its
+   * URL. `http://` only for localhost, 127.0.0.0/8 and `[::1]`, unless
+   * `allowInsecureHttp`.
+   */
   endpoint?: string;
   /** Default `'https://graphql.fauna.com/graphql'`. */
   graphqlEndpoint?: string;
   /** The `fetch` to send requests with. Default: the global `fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Further origins (any URL on each) that `fetch` and `httpClient()` may send
+   * the token to, besides those of `endpoint` and `graphqlEndpoint`.
+   */
+  allowedOrigins?: string[];
+  /** Lets `endpoint`, `graphqlEndpoint` and `allowedOrigins` be `http://` on any host: the token then crosses the network in clear. */
+  allowInsecureHttp?: boolean;
 }
 
 /** A successful FQL v10 query. */
@@ -104,7 +119,9 @@ export type ClerkFaunaErrorCode =
   | 'network_error'
   | 'protocol_error'
   | 'graphql_error'
-  | 'invalid_option';
+  | 'invalid_option'
+  | 'origin_not_allowed'
+  | 'freed';
 
 /** The one error class of clerk-fauna: switch on `code`. It never contains a token. */
 export declare class ClerkFaunaError extends Error {

@@ -116,6 +116,8 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     await page.evaluate(() => window.T.setQuery('Query.token().sub'));
     await until(() => window.T.state.data === window.T.user && !window.T.state.isLoading);
     const old = await page.evaluateHandle(() => window.T.client);
+    // What an app hands to Apollo or the fauna driver (issue #10, point 7).
+    const wrappers = await page.evaluateHandle(() => ({ fetch: window.T.client.fetch, http: window.T.client.httpClient() }));
     await page.evaluate(async (bob) => window.T.setUser(await window.T.signIn(bob)), BOB);
     await until((bob) => window.T.state.data === bob && !window.T.state.isLoading, BOB);
     const last = (await queries()).at(-1);
@@ -125,5 +127,17 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
       () => 'refused',
     );
     assert.equal(oldCall, 'refused');
+    // Nor do the wrappers it handed out act as Bob: they reject with `freed`, and send nothing.
+    const sent = (await queries()).length;
+    const codes = await page.evaluate(async ({ fetch, http }) => {
+      const fauna = new URLSearchParams(location.search).get('fauna');
+      const request = { client_timeout_ms: 5000, data: { query: '1' }, headers: {}, method: 'POST', path: '/query/1' };
+      return Promise.all([
+        fetch(`${fauna}/query/1`, { method: 'POST', body: '{"query":"1"}' }).then(() => 'sent', (e) => e.code),
+        http.request(request).then(() => 'sent', (e) => e.code),
+      ]);
+    }, wrappers);
+    assert.deepEqual(codes, ['freed', 'freed']);
+    assert.equal((await queries()).length, sent);
   });
 });

@@ -7,8 +7,9 @@ import { ClerkFaunaError } from '../../src/glue/error.js';
 
 const CACHE = 't:template s:organizationId S:refreshAheadSeconds S:minValiditySeconds p:getTokenTimeoutMs';
 const QUERY =
-  'u:endpoint u:graphqlEndpoint F:format i:queryTimeoutMs:1:600000 i:maxAttempts:1:100 ' +
-  'm:maxBackoffMs b:typecheck b:linearized i:maxContentionRetries:0:7 r:queryTags s:traceparent f:fetch';
+  'F:format i:queryTimeoutMs:1:600000 i:maxAttempts:1:100 m:maxBackoffMs b:typecheck ' +
+  'b:linearized i:maxContentionRetries:0:7 r:queryTags s:traceparent ' +
+  'u:endpoint u:graphqlEndpoint f:fetch o:allowedOrigins b:allowInsecureHttp';
 
 /** The `invalid_option` message readOptions throws for `value`. */
 function refusal(value, spec = QUERY, what = 'FaunaClient options') {
@@ -49,8 +50,6 @@ test('values come back in the order of the spec, as given or normalised', () => 
     QUERY,
   );
   assert.deepEqual(values, [
-    'http://127.0.0.1:8443',
-    'https://fauna.example.com/graphql',
     'tagged',
     600_000,
     1,
@@ -60,7 +59,11 @@ test('values come back in the order of the spec, as given or normalised', () => 
     7,
     ['app', 'demo', 'b', 'c'],
     'anything: the core checks it',
+    'http://127.0.0.1:8443',
+    'https://fauna.example.com/graphql',
     fetch,
+    undefined,
+    undefined,
   ]);
 });
 
@@ -93,8 +96,8 @@ test('numbers follow the protocol: whole numbers in range, no negative or endles
     [{ queryTimeoutMs: NaN }, 'queryTimeoutMs must be a whole number from 1 to 600000.'],
     [{ maxAttempts: 0 }, 'maxAttempts must be a whole number from 1 to 100.'],
     [{ maxContentionRetries: 8 }, 'maxContentionRetries must be a whole number from 0 to 7.'],
-    [{ maxBackoffMs: -1 }, 'maxBackoffMs must be a number of milliseconds, zero or more.'],
-    [{ maxBackoffMs: Infinity }, 'maxBackoffMs must be a number of milliseconds, zero or more.'],
+    [{ maxBackoffMs: -1 }, 'maxBackoffMs must be a number of milliseconds from 0 to 2147483647.'],
+    [{ maxBackoffMs: Infinity }, 'maxBackoffMs must be a number of milliseconds from 0 to 2147483647.'],
     [{ format: 'json' }, "format must be 'simple' or 'tagged'."],
   ];
   for (const [value, message] of cases) assert.equal(refusal(value), message, JSON.stringify(value));
@@ -105,7 +108,84 @@ test('cache options: a non-empty template, seconds zero or more, a positive time
   assert.equal(cache({ template: '' }), 'template must be a non-empty string.');
   assert.equal(cache({ refreshAheadSeconds: -1 }), 'refreshAheadSeconds must be a number of seconds, zero or more.');
   assert.equal(cache({ minValiditySeconds: NaN }), 'minValiditySeconds must be a number of seconds, zero or more.');
-  assert.equal(cache({ getTokenTimeoutMs: 0 }), 'getTokenTimeoutMs must be a positive number of milliseconds.');
+  assert.equal(cache({ getTokenTimeoutMs: 0 }), 'getTokenTimeoutMs must be a number of milliseconds above 0, at most 2147483647.');
   assert.equal(cache({ getTokenTimeoutMs: 'soon' }), 'TokenCache options.getTokenTimeoutMs must be a number.');
   assert.deepEqual(readOptions({ refreshAheadSeconds: 0, getTokenTimeoutMs: 1 }, 'x', CACHE).slice(2), [0, undefined, 1]);
+});
+
+// Issue #10, point 9: setTimeout fires at once for a delay above 2^31 - 1 ms,
+// so a longer timeout or backoff would mean none at all.
+test('timeouts and backoffs longer than setTimeout can wait are refused', () => {
+  const cache = (value) => refusal(value, CACHE, 'TokenCache options');
+  assert.match(cache({ getTokenTimeoutMs: 2 ** 31 }), /^getTokenTimeoutMs must be .* at most 2147483647\.$/);
+  assert.match(cache({ getTokenTimeoutMs: Infinity }), /^getTokenTimeoutMs must be/);
+  assert.match(refusal({ maxBackoffMs: 1e15 }), /^maxBackoffMs must be a number of milliseconds from 0 to 2147483647\.$/);
+  assert.match(refusal({ maxBackoffMs: 2 ** 31 }), /^maxBackoffMs must be/);
+  const max = 2 ** 31 - 1;
+  assert.deepEqual(readOptions({ getTokenTimeoutMs: max }, 'x', CACHE)[4], max);
+  assert.deepEqual(readOptions({ maxBackoffMs: max }, 'x', QUERY)[3], max);
+});
+
+// Issue #10, point 3: the token crosses the network in clear only to the machine itself.
+test('http:// endpoints only on loopback hosts, unless allowInsecureHttp: true', () => {
+  const insecure = /^(endpoint|graphqlEndpoint|allowedOrigins) must be https:\/\/ \(http:\/\/ for loopback hosts only/;
+  for (const url of ['http://fauna.example.com', 'http://10.0.0.1:8443', 'http://localhost.example.com', 'http://[::2]', 'http://128.0.0.1', 'http://127.0.0.1.nip.io', 'http://evil.example\\@127.0.0.1']) {
+    assert.match(refusal({ endpoint: url }), insecure, url);
+    assert.match(refusal({ graphqlEndpoint: `${url}/graphql` }), insecure, url);
+    assert.match(refusal({ allowedOrigins: [url] }), insecure, url);
+    // Only `true` opts in.
+    assert.match(refusal({ endpoint: url, allowInsecureHttp: 'yes' }), insecure, url);
+    assert.match(refusal({ endpoint: url, allowInsecureHttp: false }), insecure, url);
+    assert.equal(readOptions({ endpoint: url, allowInsecureHttp: true }, 'x', QUERY)[9], url.replace(/\/+$/, ''));
+  }
+  assert.equal(refusal({ allowInsecureHttp: 'yes' }), 'FaunaClient options.allowInsecureHttp must be a boolean.');
+  // Loopback, as fetch parses the host: 127.0.0.0/8, localhost, [::1].
+  for (const url of ['http://127.0.0.1:8443', 'http://127.1', 'http://127.255.0.9', 'http://localhost:8443', 'http://LOCALHOST', 'http://[::1]:8443', 'http://[0:0:0:0:0:0:0:1]']) {
+    assert.equal(readOptions({ endpoint: url }, 'x', QUERY)[9], url, url);
+  }
+  assert.equal(readOptions({ endpoint: 'https://fauna.example.com' }, 'x', QUERY)[9], 'https://fauna.example.com');
+});
+
+test('allowedOrigins: an array of URLs, kept as their origins', () => {
+  assert.deepEqual(
+    readOptions({ allowedOrigins: ['https://a.example.com/graphql', 'https://b.example.com:443', 'http://127.0.0.1:9/x'] }, 'x', QUERY)[12],
+    ['https://a.example.com', 'https://b.example.com', 'http://127.0.0.1:9'],
+  );
+  assert.equal(refusal({ allowedOrigins: 'https://a.example.com' }), 'FaunaClient options.allowedOrigins must be an array of URLs.');
+  assert.equal(refusal({ allowedOrigins: [5] }), 'FaunaClient options.allowedOrigins must be an array of URLs.');
+  assert.match(refusal({ allowedOrigins: ['a.example.com'] }), /^allowedOrigins must be an http:\/\/ or https:\/\/ URL/);
+});
+
+// Issue #10, point 4: another library's prototype pollution must not redirect the token.
+test('only own data properties are read: nothing inherited, no getters', () => {
+  const polluted = ['fetch', 'endpoint', 'graphqlEndpoint', 'allowedOrigins', 'allowInsecureHttp', 'template', 'getTokenTimeoutMs'];
+  const evil = () => {};
+  try {
+    Object.assign(Object.prototype, {
+      fetch: evil,
+      endpoint: 'https://evil.example',
+      graphqlEndpoint: 'https://evil.example/graphql',
+      allowedOrigins: ['https://evil.example'],
+      allowInsecureHttp: true,
+      template: 'evil',
+      getTokenTimeoutMs: 1,
+    });
+    assert.deepEqual(readOptions({}, 'x', QUERY), new Array(14).fill(undefined));
+    assert.deepEqual(readOptions({}, 'x', CACHE), new Array(5).fill(undefined));
+    // An own http endpoint is not let through by an inherited allowInsecureHttp.
+    assert.match(refusal({ endpoint: 'http://fauna.example.com' }), /must be https/);
+  } finally {
+    for (const name of polluted) delete Object.prototype[name];
+  }
+  // A getter is not called, an inherited value not read.
+  let called = 0;
+  const options = Object.create({ endpoint: 'https://evil.example' }, {
+    fetch: { get: () => (called++, evil), enumerable: true },
+    format: { value: 'tagged', enumerable: true },
+  });
+  const values = readOptions(options, 'x', QUERY);
+  assert.equal(called, 0);
+  assert.equal(values[0], 'tagged');
+  assert.equal(values[9], undefined);
+  assert.equal(values[11], undefined);
 });
