@@ -247,6 +247,16 @@ export function httpClient(source, fetchFn, endpoint, graphqlEndpoint, allowed) 
   };
 }
 
+/**
+ * `target[name] = value` as an own data member, never through a setter on
+ * the prototype chain (a polluted `Object.prototype.Authorization` setter
+ * would otherwise receive the token).
+ */
+export function defineMember(target, name, value) {
+  // A descriptor with no prototype: an inherited `get` would otherwise count.
+  Object.defineProperty(target, name, { __proto__: null, value, writable: true, enumerable: true, configurable: true });
+}
+
 // Fatal: bytes that are not UTF-8 are no JSON. A BOM is kept, and fails
 // JSON.parse, as it fails serde_json in the native tests.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

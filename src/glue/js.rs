@@ -31,6 +31,8 @@ extern "C" {
     pub fn freed_by_caller() -> bool;
     #[wasm_bindgen(js_name = toJson)]
     fn to_json_string(value: &JsValue) -> Option<String>;
+    #[wasm_bindgen(js_name = defineMember)]
+    fn define_member(target: &JsValue, name: &str, value: &JsValue);
 }
 
 /// An options object's values, read and checked by `readOptions` (flows.js;
@@ -95,8 +97,11 @@ pub fn get(target: &JsValue, name: &str) -> JsValue {
     }
 }
 
+/// Gives `target` an own member `name`, as an object literal does: never
+/// through a setter that another library put on `Object.prototype` (it
+/// would see the `Authorization` header, or getToken's options).
 pub fn set(target: &JsValue, name: &str, value: &JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(name), value);
+    define_member(target, name, value);
 }
 
 /// `JSON.parse`, `None` when the text is not JSON.

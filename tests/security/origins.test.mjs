@@ -4,7 +4,7 @@
 // from a polluted Object.prototype.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ClerkFaunaError, FaunaClient, TokenCache, diagnose, issuer, paths, rejection, standIn, thrown } from './harness.mjs';
+import { ClerkFaunaError, FaunaClient, TokenCache, decodeJwt, diagnose, issuer, paths, rejection, standIn, thrown } from './harness.mjs';
 
 let fauna; // the endpoint
 let other; // anyone else
@@ -144,7 +144,9 @@ test('point 4: a polluted Object.prototype neither receives the token nor moves 
     assert.equal((await client.fetch(`${fauna.url}/query/1`, { method: 'POST', body: '{}' })).status, 200);
     await rejection(client.fetch(`${other.url}/query/1`));
     assert.equal(await tokens.get({}), tokens.peek());
-    assert.deepEqual(user.calls.map((c) => Object.keys(c)), [['template']]);
+    // The new cache's one call: its own template, and skipCache (a first token
+    // teaches the server's clock), both own properties, none inherited.
+    assert.deepEqual(user.calls.map((c) => Object.keys(c)), [['template', 'skipCache']]);
     assert.equal(user.calls[0].template, 'fauna');
     // diagnose's options too: no inherited issuer to compare with.
     assert.deepEqual(diagnose(tokens.peek(), {}).map((f) => f.code), ['aud_missing']);
@@ -156,4 +158,31 @@ test('point 4: a polluted Object.prototype neither receives the token nor moves 
   }
   assert.deepEqual(stolen, [], 'the inherited fetch was called');
   assert.equal(other.requests.length, elsewhere, 'a request reached the inherited endpoint');
+});
+
+test('point 4: a setter on Object.prototype never sees the token or what is built around it', async () => {
+  // Another library's bug leaves setters on Object.prototype: every object the
+  // package builds (request headers, getToken's options, results, decoded
+  // claims) is made of own members, so none of these is ever called.
+  const seen = [];
+  const names = ['Authorization', 'authorization', 'template', 'skipCache', 'data', 'txnTs', 'header', 'payload', 'url', 'init', 'headers', 'body'];
+  for (const name of names) {
+    Object.defineProperty(Object.prototype, name, { set(v) { seen.push([name, v]); }, configurable: true });
+  }
+  try {
+    const user = issuer();
+    const tokens = new TokenCache(user.getToken, {});
+    const client = new FaunaClient(tokens, { endpoint: fauna.url });
+    assert.equal((await client.query('1')).data, 'user_alice');
+    assert.equal(await client.queryV4({ current_identity: null }), 'user_alice');
+    assert.equal((await client.fetch(`${fauna.url}/query/1`, { method: 'POST', body: '{}' })).status, 200);
+    const token = await tokens.get();
+    assert.equal(decodeJwt(token).payload.sub, 'user_alice');
+    assert.equal(fauna.requests.at(-1).token, token);
+    client.free();
+    tokens.free();
+  } finally {
+    for (const name of names) delete Object.prototype[name];
+  }
+  assert.deepEqual(seen.map(([name]) => name), [], 'a setter on Object.prototype was called');
 });
