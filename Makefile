@@ -43,7 +43,7 @@ security: pkg/node.js
 	@node --test --test-reporter=spec --test-reporter-destination=stdout \
 	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/security/
 
-## Gzipped bytes of the .wasm and its JS glue; fails over the 32 KB limit.
+## Gzipped bytes of the .wasm and its JS glue; fails over the 34 KB limit.
 size:
 	@scripts/size-report.sh
 

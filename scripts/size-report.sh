@@ -2,13 +2,14 @@
 # Prints the gzipped size of what a browser downloads for clerk-fauna (the
 # .wasm, its JS glue and the error class), from the built pkg/. The glue is
 # counted as shipped and minified by esbuild (as any production bundle is).
-# Goal: at most 12 KB; limit: 32 KB. The figures are always printed; over
+# Goal: at most 12 KB; limit: 34 KB. The figures are always printed; over
 # the limit it fails (so `make test` does), a miss of the goal is only said.
 # The limit was 30 KB until the token-scope fixes (freshness by the server's
-# clock, session checks, origin scope) took it past; the typed-layer redesign
-# is the step that brings it down (to 22 KB), and the limit with it.
+# clock, session checks, origin scope, free() and re-entrancy guards) took the
+# package from 29.1 to 32.7 KB; the typed-layer redesign is the step that
+# brings it down (to 22 KB), and the limit with it.
 goal_kb=12
-limit_kb=32
+limit_kb=34
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$here/node_modules/.bin/esbuild" ] || (cd "$here" && npm ci --silent --no-audit --no-fund)

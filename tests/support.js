@@ -270,3 +270,20 @@ export function misuse(object, method, ...args) {
     attempt(() => object[method](...args)),
   ];
 }
+
+/**
+ * Puts setters for `names` on Object.prototype, as a buggy library might.
+ * Returns { seen, restore }: `seen` lists [name, value] for every call.
+ */
+export function polluteSetters(names) {
+  const seen = [];
+  for (const name of names) {
+    Object.defineProperty(Object.prototype, name, { set(v) { seen.push([name, v]); }, configurable: true });
+  }
+  return {
+    seen,
+    restore() {
+      for (const name of names) delete Object.prototype[name];
+    },
+  };
+}

@@ -65,6 +65,8 @@ extern "C" {
     fn skew_clock(ms: f64);
     #[wasm_bindgen(js_name = rawToken)]
     fn raw_token(payload_text: &str) -> String;
+    #[wasm_bindgen(js_name = polluteSetters)]
+    fn pollute_setters(names: JsValue) -> JsValue;
 }
 
 const ALICE: &str = "user_2alice0000000000000000000";
@@ -227,7 +229,11 @@ async fn below_min_validity_callers_wait_for_a_new_token() {
     // learned from the first (up to 1 s of `iat` rounding), and when that
     // leaves it under 18.5 s it is asked again with skipCache: 2 or 3 calls,
     // depending on where in its second each token was minted.
-    assert!((2..=3).contains(&issuer.count()), "{} getToken calls", issuer.count());
+    assert!(
+        (2..=3).contains(&issuer.count()),
+        "{} getToken calls",
+        issuer.count()
+    );
 }
 
 #[wasm_bindgen_test]
@@ -633,6 +639,47 @@ async fn a_proto_claim_never_reaches_a_copys_prototype() {
     ok(c.get(None)).await;
     let copy = js_sys::Object::assign(&js_sys::Object::new(), c.claims(None).unchecked_ref());
     assert!(prop(&copy, "polluted").is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn a_setter_on_object_prototype_never_sees_the_token_or_what_is_built_around_it() {
+    // Another library's bug leaves setters on Object.prototype: every object
+    // the package builds (request headers, getToken's options, results,
+    // decoded claims) is made of own members, so none is ever called.
+    let names = json(
+        r#"["Authorization","authorization","template","skipCache","data","txnTs","stats","header","payload","url","init","headers","body","method"]"#,
+    );
+    let pollution = pollute_setters(names);
+    let issuer = Issuer::new(ALICE, 60.0);
+    let fauna = FakeFauna::new();
+    let c = cache(&issuer, "{}");
+    let db = client(&c, &fauna, "{}");
+    let outcome = async {
+        assert_eq!(
+            string(
+                &ok(db.query("1".into(), JsValue::UNDEFINED, None)).await,
+                "data"
+            ),
+            ALICE
+        );
+        assert_eq!(ok(db.current_identity()).await, ALICE);
+        let token = ok(c.get(None)).await.as_string().unwrap();
+        assert_eq!(string(&payload(&token), "sub"), ALICE);
+        let sent = header(&fauna.request(0), "authorization").as_string();
+        assert_eq!(sent, Some(format!("Bearer {token}")));
+    };
+    outcome.await;
+    let restore: js_sys::Function = prop(&pollution, "restore").into();
+    restore.call0(&JsValue::NULL).unwrap();
+    let seen: Array = prop(&pollution, "seen").into();
+    assert_eq!(
+        seen.length(),
+        0,
+        "a setter on Object.prototype was called: {:?}",
+        seen.iter()
+            .map(|e| Array::from(&e).get(0).as_string())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[wasm_bindgen_test]
