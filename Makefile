@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup unit glue browser package size security demo e2e clients environments bench
+.PHONY: test setup lint unit glue browser package size security demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -17,6 +17,13 @@ test: setup
 
 setup:
 	@scripts/setup.sh
+
+## Formatting and lints of the Rust code, warnings as errors: the crate and
+## the stand-ins natively, and the crate's wasm32 glue and browser tests.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --quiet --workspace --all-targets -- -D warnings
+	cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
 ## Native tests: the pure core, the local stand-ins and the JS glue's pure parts.
 unit: glue

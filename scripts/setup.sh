@@ -21,6 +21,12 @@ if [ ! -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
   rustup component add rust-src
 fi
 
+# make lint (part of make test); rustup's minimal profile leaves them out.
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+  say "adding the clippy and rustfmt components"
+  rustup component add clippy rustfmt
+fi
+
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then

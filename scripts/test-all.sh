@@ -9,6 +9,7 @@ run() { echo "== $*"; "$@" 2>&1 | tee -a "$log"; }
 
 # The browser suite takes about 7 s alone; leave room for a busy machine.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-90}
+run make -s lint
 run cargo test --workspace
 run make -s glue
 run wasm-pack test --headless --chrome

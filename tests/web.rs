@@ -716,7 +716,7 @@ async fn time_claims_that_are_not_whole_seconds_and_long_tokens_are_malformed() 
         ),
     ] {
         let token = raw_token(&payload_text);
-        let e = decode_jwt(token.clone().into()).err().expect(what);
+        let e = decode_jwt(token.clone().into()).expect_err(what);
         assert_eq!(string(&e, "code"), "malformed_token", "{what}");
         let issuer = Issuer::new(ALICE, 60.0);
         issuer.script(Array::of1(&JsValue::from_str(&token)).into());
