@@ -185,11 +185,12 @@ impl<F: Clone> TokenStore<F> {
 
     /// How `key`'s cached token stands at `now` (`None`: nothing cached).
     pub fn freshness(&self, key: &EntryKey, now: f64) -> Option<Freshness> {
-        let cached = self.cached(key)?;
-        Some(
-            self.policy
-                .judge(self.clock.ms_left(&cached.decoded.claims, now)),
-        )
+        Some(self.judge(self.cached(key)?, now))
+    }
+
+    fn judge(&self, cached: &CachedToken, now: f64) -> Freshness {
+        self.policy
+            .judge(self.clock.ms_left(&cached.decoded.claims, now))
     }
 
     /// Decides how to answer a caller. `start(id, forced)` must start a
@@ -300,9 +301,7 @@ impl<F: Clone> TokenStore<F> {
             return Completion::Fail(cleared());
         };
         if self.entries[index].flights[flight_at].epoch != self.epoch {
-            self.entries[index].flights.remove(flight_at);
-            self.stats.failures += 1;
-            return Completion::Fail(cleared());
+            return self.refuse_as_outdated(index, flight_at);
         }
         // A call started before the one that last said who is signed in
         // speaks of an earlier session: it changes nothing.
@@ -311,9 +310,7 @@ impl<F: Clone> TokenStore<F> {
         let token = match outcome {
             Ok(token) => token,
             Err(TokenFailure::SignedOut) if outdated => {
-                self.entries[index].flights.remove(flight_at);
-                self.stats.failures += 1;
-                return Completion::Fail(cleared());
+                return self.refuse_as_outdated(index, flight_at);
             }
             Err(failure) => {
                 self.finish_with_failure(index, flight_at, now);
@@ -333,9 +330,7 @@ impl<F: Clone> TokenStore<F> {
         let sub = &decoded.claims.sub;
         let another_user = self.user.as_ref().is_some_and(|u| u.sub != *sub);
         if another_user && outdated {
-            self.entries[index].flights.remove(flight_at);
-            self.stats.failures += 1;
-            return Completion::Fail(cleared());
+            return self.refuse_as_outdated(index, flight_at);
         }
 
         let entry = &self.entries[index];
@@ -360,9 +355,7 @@ impl<F: Clone> TokenStore<F> {
                     // the same one.
                     None => {
                         flight.suspect = Some((evidence, token.into()));
-                        flight.started_at = now;
-                        self.stats.refreshes += 1;
-                        return Completion::RetryForced;
+                        return self.ask_again(index, flight_at, now);
                     }
                     Some((first, first_token)) => {
                         if &*first_token != token && first.agrees_with(&evidence) {
@@ -375,13 +368,9 @@ impl<F: Clone> TokenStore<F> {
         }
         let ms_left = self.clock.ms_left(&decoded.claims, now);
         if self.policy.judge(ms_left) == Freshness::Stale {
-            let flight = &mut self.entries[index].flights[flight_at];
-            if !flight.forced {
+            if !self.entries[index].flights[flight_at].forced {
                 // Aged in the issuer's own cache: ask it to mint one.
-                flight.forced = true;
-                flight.started_at = now;
-                self.stats.refreshes += 1;
-                return Completion::RetryForced;
+                return self.ask_again(index, flight_at, now);
             }
             self.finish_with_failure(index, flight_at, now);
             return Completion::Fail(too_short(ms_left));
@@ -399,7 +388,7 @@ impl<F: Clone> TokenStore<F> {
         });
         let entry = &mut self.entries[index];
         entry.flights.remove(flight_at);
-        if let Some(cached) = entry.token.as_ref().filter(|c| &*c.token == token) {
+        if let Some(cached) = entry.token.as_ref().filter(|_| held) {
             return Completion::Deliver(cached.token.clone());
         }
         let token: Rc<str> = token.into();
@@ -408,6 +397,24 @@ impl<F: Clone> TokenStore<F> {
             decoded,
         });
         Completion::Deliver(token)
+    }
+
+    /// Ends flight `flight_at` of entry `index` with `cleared`, the store as
+    /// it was: its answer speaks of an earlier session.
+    fn refuse_as_outdated(&mut self, index: usize, flight_at: usize) -> Completion {
+        self.entries[index].flights.remove(flight_at);
+        self.stats.failures += 1;
+        Completion::Fail(cleared())
+    }
+
+    /// Calls `getToken` again for flight `flight_at` of entry `index`, with
+    /// `skipCache`, for the same waiters.
+    fn ask_again(&mut self, index: usize, flight_at: usize, now: f64) -> Completion {
+        let flight = &mut self.entries[index].flights[flight_at];
+        flight.forced = true;
+        flight.started_at = now;
+        self.stats.refreshes += 1;
+        Completion::RetryForced
     }
 
     /// A sign-out or a change of user: every token goes, and every call in
@@ -447,10 +454,8 @@ impl<F: Clone> TokenStore<F> {
 
     /// A cached token that may still be served, without calling anything.
     pub fn peek(&self, key: &EntryKey, now: f64) -> Option<Rc<str>> {
-        let fresh = self.freshness(key, now)? != Freshness::Stale;
-        fresh
-            .then(|| self.cached(key).map(|c| c.token.clone()))
-            .flatten()
+        let cached = self.cached(key)?;
+        (self.judge(cached, now) != Freshness::Stale).then(|| cached.token.clone())
     }
 
     /// The cached token for `key`, usable or not.
