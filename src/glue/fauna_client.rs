@@ -44,13 +44,7 @@ extern "C" {
         allowed: &JsValue,
     ) -> Function;
     #[wasm_bindgen(js_name = httpClient)]
-    fn http_client(
-        source: TokenSource,
-        fetch: &JsValue,
-        endpoint: &str,
-        graphql_endpoint: &str,
-        allowed: &JsValue,
-    ) -> JsValue;
+    fn http_client(send: &Function, endpoint: &str) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -242,15 +236,7 @@ impl FaunaClient {
     /// `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
     #[wasm_bindgen(js_name = httpClient, unchecked_return_type = "FaunaHttpClient")]
     pub fn http_client(&self) -> JsValue {
-        let (source, fetch) = self.token_source();
-        let o = &self.inner;
-        http_client(
-            source,
-            &fetch,
-            &o.options.endpoint,
-            &o.options.graphql_endpoint,
-            &o.allowed_origins,
-        )
+        http_client(&self.fetch(), &self.inner.options.endpoint)
     }
 
     /// The largest `txn_ts` Fauna has reported to this client, sent back as

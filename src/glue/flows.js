@@ -203,11 +203,11 @@ const NETWORK_FAILED = 'The request to Fauna failed; the original error is in `c
 
 /**
  * An HTTP client for the official `fauna` (v10) driver's `HTTPClient`
- * interface, sending through the authenticated fetch to `endpoint`:
+ * interface, sending through `send` (the client's authenticated fetch, with
+ * its rules) to `endpoint`:
  * `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
  */
-export function httpClient(source, fetchFn, endpoint, graphqlEndpoint, allowed) {
-  const send = authenticatedFetch(source, fetchFn, endpoint, graphqlEndpoint, allowed);
+export function httpClient(send, endpoint) {
   let closed = false;
   return {
     async request({ client_timeout_ms, data, headers, method = 'POST', path = '/query/1' }) {
