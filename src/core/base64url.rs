@@ -41,7 +41,7 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::decode;
-    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD, URL_SAFE_NO_PAD_INDIFFERENT};
+    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine;
     use proptest::prelude::*;
 
@@ -55,7 +55,7 @@ mod tests {
         assert_eq!(decode("QUJD"), Some(b"ABC".to_vec()));
         assert_eq!(decode("_-8"), Some(vec![0xff, 0xef]));
         for bad in [
-            "Q", "QUJDR", "QQ=", "QUJD=", "QR", "QUJ+", "QUJ/", "QQ===", "=", "Q=Q=",
+            "Q", "QUJDR", "QQ=", "QUJD=", "QR", "QUJ+", "QUJ/", "QQ===", "=", "Q=Q=", "A0_aag=",
         ] {
             assert_eq!(decode(bad), None, "{bad}");
         }
@@ -68,9 +68,15 @@ mod tests {
             prop_assert_eq!(decode(&URL_SAFE.encode(&bytes)), Some(bytes));
         }
 
+        /// Padding, when present, must complete the last group (as
+        /// `known_answers` says of `QQ=`): the crate's engine that requires
+        /// it is the reference then. Its "indifferent" engine also takes a
+        /// partial padding such as `A0_aag=`, which made this test fail on
+        /// the rare input that has one.
         #[test]
         fn agrees_with_the_base64_crate(text in "[A-Za-z0-9_=+/-]{0,24}") {
-            prop_assert_eq!(decode(&text), URL_SAFE_NO_PAD_INDIFFERENT.decode(&text).ok());
+            let reference = if text.contains('=') { &URL_SAFE } else { &URL_SAFE_NO_PAD };
+            prop_assert_eq!(decode(&text), reference.decode(&text).ok());
         }
     }
 }
