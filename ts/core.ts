@@ -1,0 +1,204 @@
+// The WebAssembly module's exports, as the typed layer calls them: the Rust
+// core (src/core) behind plain-data, synchronous functions (src/exports.rs).
+// Numbers, strings and byte/number arrays cross; no JS object, promise or
+// callback does, and nothing in Rust calls back into JS objects.
+//
+// Conventions:
+// - Times are `Date.now()` milliseconds on the device clock.
+// - A token store lives in the module under a numeric id (one per TokenCache),
+//   until `storeDrop`.
+// - A function that fails with one of the core's errors throws a string: the
+//   error as JSON, `{"code","message","httpStatus"?,"faunaCode"?,"hint"?,
+//   "retryAfterMs"?}` (see `fromCore` in errors.ts). `storeComplete` reports
+//   its failure through `lastError()` instead (it has flights to return too).
+
+/** `demand` of `storeLookup`. */
+export const enum Demand {
+  /** A caller wants a usable token. */
+  Ordinary = 0,
+  /** `skipCache`: a new token from the issuer. */
+  Forced = 1,
+  /** After a 401: anything but `rejected`. */
+  Replacing = 2,
+}
+
+/** `[0]` of `storeLookup`'s answer. */
+export const enum Action {
+  /** Serve the cached token (`storeToken`). */
+  Hit = 0,
+  /** Serve the cached token; a background refresh flight was started. */
+  HitAndRefresh = 1,
+  /** Wait for flight `[1]`. */
+  Wait = 2,
+}
+
+/** `failure` of `storeComplete`: how a getToken call ended without a token. */
+export const enum Failure {
+  None = 0,
+  SignedOut = 1,
+  Threw = 2,
+  TimedOut = 3,
+  NotAString = 4,
+  Cleared = 5,
+}
+
+/** `[0]` of `storeComplete`'s answer. */
+export const enum Outcome {
+  /** The waiters get the token that was passed in. */
+  DeliverGiven = 0,
+  /** The waiters fail with `lastError()`. */
+  Fail = 1,
+  /** Call getToken again for the same flight, with `skipCache`. */
+  RetryForced = 2,
+  /** The waiters get the cached token (`storeToken`), not the one passed in. */
+  DeliverCached = 3,
+}
+
+/** `api` of `request` and `judge`. */
+export const enum Api {
+  V10 = 0,
+  V4 = 1,
+  GraphQl = 2,
+}
+
+/** Special answers of `judge` (any answer >= 0 is a backoff wait in ms). */
+export const enum Next {
+  /** Success: the call resolves with the body. */
+  Done = -1,
+  /** 401: get a token other than the one sent (`Demand.Replacing`), send once more. */
+  Refresh = -2,
+}
+
+export interface Core {
+  // ---- token stores (one per TokenCache) ----
+
+  /**
+   * A new store; the options were checked by the typed layer (undefined:
+   * the default). Returns its id.
+   */
+  storeNew(refreshAheadSeconds: number | undefined, minValiditySeconds: number | undefined): number;
+  /** Forgets the store and every token in it. */
+  storeDrop(store: number): void;
+  /**
+   * Decides how to answer a caller of entry (`template`, `organizationId`).
+   * `seen`: the latest `now` at which the typed layer served a hit without
+   * asking (0 if none), noted first so a clock that stepped back is seen.
+   * Answers `[action, flight, startedNew, forced, servableUntil, epoch]`:
+   * - `action`: an `Action`; `flight` the flight to wait for (`Wait`) or the
+   *   background refresh started (`HitAndRefresh`);
+   * - `startedNew` 1: this call started `flight`: call getToken for it now,
+   *   with `skipCache` when `forced` is 1;
+   * - `servableUntil` (for `Hit`): until this device time an ordinary
+   *   lookup of this entry would be a plain `Hit` of the same token with
+   *   nothing to learn, so the typed layer may serve it without asking, as
+   *   long as `Date.now()` does not go back; -1: ask every time.
+   * - `epoch`: the store's epoch after the call.
+   */
+  storeLookup(
+    store: number,
+    template: string,
+    organizationId: string | undefined,
+    demand: Demand,
+    rejected: string | undefined,
+    now: number,
+    seen: number,
+  ): Float64Array;
+  /** The entry's cached token, usable or not; undefined if none. */
+  storeToken(store: number, template: string, organizationId: string | undefined): string | undefined;
+  /**
+   * Records how flight `flight` of the entry ended: `token` (with
+   * `Failure.None`), or a failure. Answers `[outcome, epoch, servableUntil,
+   * ...staleFlights]`: `outcome` an `Outcome`; `servableUntil` as in
+   * `storeLookup` for a delivered token; `staleFlights` the flights begun
+   * before a sign-out or user switch this outcome revealed: reject their
+   * waiters with `cleared` now.
+   */
+  storeComplete(
+    store: number,
+    template: string,
+    organizationId: string | undefined,
+    flight: number,
+    token: string | undefined,
+    failure: Failure,
+    now: number,
+  ): Float64Array;
+  /** The error of the last `Outcome.Fail`, as JSON (see the conventions). */
+  lastError(): string;
+  /** Drops every token; answers `[epoch, ...flights]`: reject those flights' waiters with `cleared`. */
+  storeClear(store: number): Float64Array;
+  /** Drops one entry's token. */
+  storeInvalidate(store: number, template: string, organizationId: string | undefined): void;
+  /** The entry's token if it is usable now (never starts a flight). */
+  storePeek(store: number, template: string, organizationId: string | undefined, now: number): string | undefined;
+  /** The cached token's payload as JSON text (usable or not); undefined if none. */
+  storeClaims(store: number, template: string, organizationId: string | undefined): string | undefined;
+  /** `[hits, misses, joins, refreshes, failures]` as the store counted them. */
+  storeStats(store: number): Float64Array;
+  /** Changes on every sign-out, `clear()` and change of user. */
+  storeEpoch(store: number): number;
+  /** Throws `invalid_option` for a template name the store refuses. */
+  checkTemplate(template: string): void;
+
+  // ---- JWTs ----
+
+  /**
+   * Decodes a JWT (no signature check). Answers `header JSON + "\0" +
+   * payload JSON + "\0" + ignored`, where `ignored` names the time claim
+   * Fauna would ignore (`asFauna` only; else empty). Throws
+   * `malformed_token`.
+   */
+  jwtDecode(token: string, asFauna: boolean): string;
+
+  // ---- requests (option sets under numeric ids) ----
+
+  /**
+   * An option set: `base`'s (0: the defaults) with these overrides, checked
+   * and merged by the core. Throws `invalid_option`. `queryTags` flattened:
+   * `key\0value\0key\0value`.
+   */
+  optionsNew(
+    base: number,
+    endpoint: string | undefined,
+    graphqlEndpoint: string | undefined,
+    format: string | undefined,
+    queryTimeoutMs: number | undefined,
+    maxAttempts: number | undefined,
+    maxBackoffMs: number | undefined,
+    typecheck: boolean | undefined,
+    linearized: boolean | undefined,
+    maxContentionRetries: number | undefined,
+    queryTags: string | undefined,
+    traceparent: string | undefined,
+  ): number;
+  optionsDrop(options: number): void;
+  /** `[deadlineMs]`: abandon a request after this long. */
+  optionsInfo(options: number): Float64Array;
+  /**
+   * The request, every header but `Authorization` (the typed layer adds
+   * `Bearer <token>`): `url \n name \n value \n ... \n\n body`. `text`: FQL,
+   * a v4 wire expression (JSON) or a GraphQL query; `json`: the arguments or
+   * variables as JSON text.
+   */
+  request(options: number, api: Api, lastTxnTs: number | undefined, text: string, json: string | undefined): string;
+  /**
+   * What an answer means: a `Next`, or a wait in ms before attempt
+   * `attempt + 1`; throws the failure. The answer as read off the parsed
+   * body: whether it is a JSON object, has its result (`data`/`resource`),
+   * its error code and message, a non-empty GraphQL `errors`, the
+   * `Retry-After` header.
+   */
+  judge(
+    options: number,
+    api: Api,
+    status: number,
+    isJsonObject: boolean,
+    hasResult: boolean,
+    errorCode: string | undefined,
+    errorMessage: string | undefined,
+    hasGraphqlErrors: boolean,
+    retryAfter: string | undefined,
+    attempt: number,
+    refreshed: boolean,
+    random: number,
+  ): number;
+}
