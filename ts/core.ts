@@ -202,3 +202,14 @@ export interface Core {
     random: number,
   ): number;
 }
+
+/**
+ * The module in use, set once by the package's entry (`useCore`): the
+ * bundler, web and Node builds of the .wasm each have their own.
+ */
+export let core: Core;
+
+/** Makes `module` the core every class and function calls. */
+export function useCore(module: Core): void {
+  core = module;
+}

@@ -1,29 +1,67 @@
 // Setup diagnosis: what in a token (and the client's configuration) would
 // make Fauna refuse it, each with a stable code and a one-line fix. Fauna
 // answers every such mistake with the same bare 401; these findings say
-// which one it is. The token is decoded and its claims' types checked by the
-// Rust core first. Plain JS: this is mostly text, which costs about 2 KB of
-// the gzipped package less here than compiled into the .wasm.
+// which one it is. The core decodes the token (as Fauna reads it); this
+// judges its claims: mostly text, which is smaller here than in the .wasm.
 
-import { readOptions } from './flows.js';
+import { call } from './errors.js';
+import { diagnoseOptions, readOptions, type DiagnoseOptions, defaults } from './options.js';
+import { decoded } from './jwt.js';
+
+/** Every code a diagnosis finding can carry. */
+export type FindingCode =
+  | 'aud_missing'
+  | 'aud_not_fauna'
+  | 'aud_several_fauna'
+  | 'aud_other_database'
+  | 'iss_missing'
+  | 'iss_trailing_slash'
+  | 'iss_mismatch'
+  | 'alg_unsupported'
+  | 'exp_ignored'
+  | 'nbf_ignored'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'lifetime_too_short'
+  | 'sub_missing'
+  | 'endpoint_hosted_closed'
+  | 'endpoint_has_path'
+  | 'malformed_token';
+
+/** One thing that would make Fauna refuse the token, and how to fix it. */
+export interface Finding {
+  code: FindingCode;
+  message: string;
+  /** A one-line fix. */
+  fix: string;
+}
+
+type Claims = Record<string, any>;
 
 const FAUNA_AUD = 'https://db.fauna.com/db/';
 const ADD_AUD = 'Add "aud": "https://db.fauna.com/db/<database id>" to the `fauna` JWT template in Clerk.';
 const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
 
 /**
- * `diagnose(token, options)` once Rust has decoded the token: `header` and
- * `payload` are its parsed segments, or `malformed` says why it is no JWT.
- * Throws `invalid_option` for bad options.
+ * Diagnoses a token against Fauna's rules for third-party JWTs: a list of
+ * findings (`aud` missing or wrong, issuer with a trailing slash or
+ * different, unsupported `alg`, expired, not yet valid, a lifetime shorter
+ * than `minValiditySeconds`, no `sub`, a closed or malformed endpoint), each
+ * with a stable `code`, a `message` and a one-line `fix`. Empty: nothing
+ * found. Never throws for a bad token: that is a `malformed_token` finding;
+ * throws `invalid_option` for bad options.
  */
-export function diagnoseDecoded(header, payload, malformed, options) {
-  const [issuer, databaseId, endpoint, minValiditySeconds = 5] = readOptions(
-    options,
-    'diagnose options',
-    's:issuer s:databaseId s:endpoint n:minValiditySeconds',
-  );
-  if (malformed !== undefined) return [{ code: 'malformed_token', message: malformed, fix: PASS_TOKEN }];
-  return findings(header, payload, { issuer, databaseId, endpoint }, Date.now(), minValiditySeconds * 1000);
+export function diagnose(token: string, options?: DiagnoseOptions): Finding[] {
+  const { minValiditySeconds = defaults.minValiditySeconds, ...expect } = readOptions(options, 'diagnose options', diagnoseOptions);
+  let jwt;
+  try {
+    if (typeof token !== 'string') throw new Error('The token is not a string.');
+    // As Fauna reads it: a time claim it ignores is a finding, not a malformed token.
+    jwt = call(() => decoded(token, true));
+  } catch (e) {
+    return [{ code: 'malformed_token', message: (e as Error).message, fix: PASS_TOKEN }];
+  }
+  return findings(jwt.header, jwt.payload, expect, Date.now(), minValiditySeconds * 1000);
 }
 
 /**
@@ -32,9 +70,15 @@ export function diagnoseDecoded(header, payload, malformed, options) {
  * knows (`issuer`, `databaseId`, `endpoint`); `minValidityMs` is the cache's
  * `minValiditySeconds`.
  */
-export function findings(header, payload, expect, nowMs, minValidityMs) {
-  const found = [];
-  const add = (code, message, fix) => found.push({ code, message, fix });
+export function findings(
+  header: Claims,
+  payload: Claims,
+  expect: Omit<DiagnoseOptions, 'minValiditySeconds'>,
+  nowMs: number,
+  minValidityMs: number,
+): Finding[] {
+  const found: Finding[] = [];
+  const add = (code: FindingCode, message: string, fix: string) => found.push({ code, message, fix });
   const { iss, sub, exp, iat, nbf } = payload;
 
   const aud = audiences(payload);
@@ -168,8 +212,14 @@ export function findings(header, payload, expect, nowMs, minValidityMs) {
  * token (`payload` undefined: it could not be decoded), else the usual
  * causes; then what the token claims. Never the token itself.
  */
-export function unauthorizedHint(header, payload, endpoint, minValidityMs, nowMs = Date.now()) {
-  const found = payload ? findings(header, payload, { endpoint }, nowMs, minValidityMs) : [];
+export function unauthorizedHint(
+  header: Claims | undefined,
+  payload: Claims | undefined,
+  endpoint: string | undefined,
+  minValidityMs: number,
+  nowMs = Date.now(),
+): string {
+  const found = payload ? findings(header!, payload, { endpoint }, nowMs, minValidityMs) : [];
   let hint = 'Fauna rejected the token, and a freshly fetched one too.';
   for (const f of found) hint += ` ${f.message} Fix: ${f.fix}`;
   if (found.length === 0) {
@@ -194,6 +244,6 @@ export function unauthorizedHint(header, payload, endpoint, minValidityMs, nowMs
 }
 
 /** `aud` as a list, whether the token carried a string or an array. */
-const audiences = (payload) => (payload.aud === undefined ? [] : [].concat(payload.aud));
+const audiences = (payload: Claims): string[] => (payload.aud === undefined ? [] : [].concat(payload.aud));
 
-const trimSlashes = (s) => s.replace(/\/+$/, '');
+const trimSlashes = (s: string) => s.replace(/\/+$/, '');

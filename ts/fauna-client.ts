@@ -1,0 +1,336 @@
+// FaunaClient: each call's waiting and I/O. The core builds each request
+// and judges each answer (done, refresh the token once, or wait and retry).
+
+import { Api, Next, core } from './core.js';
+import { call, ClerkFaunaError, defineMember, fromCore, invalid } from './errors.js';
+import { unauthorizedHint } from './diagnose.js';
+import { authenticatedFetch, httpClient, live, NETWORK_FAILED, type FaunaHttpClient, type Sender } from './fetch.js';
+import { decoded } from './jwt.js';
+import {
+  clientOptions,
+  defaults,
+  freeing,
+  queryOptions,
+  readOptions,
+  toJson,
+  type FaunaClientOptions,
+  type QueryOptions,
+} from './options.js';
+import { cacheOf, notFromItself, tokenFor, type TokenCache } from './token-cache.js';
+
+/** A successful FQL v10 query. */
+export interface QueryResult<T = unknown> {
+  data: T;
+  /** The transaction time, in microseconds. */
+  txnTs: number;
+  stats: Record<string, unknown>;
+  summary?: string;
+  staticType?: string;
+  schemaVersion?: number;
+  queryTags?: string;
+}
+
+/** A FaunaClient's state. */
+interface Client extends Sender {
+  /** The client's option set in the core. */
+  options: number;
+  /** Abandon a request after this long. */
+  deadlineMs: number;
+  endpoint: string;
+  /** Where the fetch wrappers may send the token. */
+  origins: string[];
+  lastTxnTs: number | undefined;
+  authenticatedFetch: typeof fetch | undefined;
+}
+
+const TIMED_OUT = Symbol();
+
+// A client the garbage collector takes leaves the module: its option set is dropped.
+const optionSets = new FinalizationRegistry<number>((set) => core.optionsDrop(set));
+
+/** A new option set in the core: `base`'s with the options read laid over it. */
+function optionSet(base: number, o: ReturnType<typeof readOptions<typeof clientOptions>>): number {
+  return call(() =>
+    core.optionsNew(
+      base,
+      o.endpoint,
+      o.graphqlEndpoint,
+      o.format,
+      o.queryTimeoutMs,
+      o.maxAttempts,
+      o.maxBackoffMs,
+      o.typecheck,
+      o.linearized,
+      o.maxContentionRetries,
+      o.queryTags,
+      o.traceparent,
+    ),
+  );
+}
+
+/** A JSON-serialisable object argument (`arguments`, `variables`) as JSON, or undefined. */
+function jsonObject(value: unknown, what: string): string | undefined {
+  if (value == null) return undefined;
+  const json = typeof value === 'object' && !Array.isArray(value) ? toJson(value) : undefined;
+  if (json === undefined) throw invalid(`${what} must be a plain object that JSON can hold.`);
+  return json;
+}
+
+/** fetch + body text, abandoned (and aborted) after `deadlineMs`. */
+async function exchange(
+  send: typeof fetch,
+  request: string,
+  token: string,
+  deadlineMs: number,
+): Promise<[number, string, string | null]> {
+  // `url \n name \n value ... \n\n body`, from the core.
+  const split = request.indexOf('\n\n');
+  const [url, ...fields] = request.slice(0, split).split('\n');
+  const headers: [string, string][] = [['Authorization', `Bearer ${token}`]];
+  for (let i = 0; i < fields.length; i += 2) headers.push([fields[i]!, fields[i + 1]!]);
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(TIMED_OUT), deadlineMs);
+  });
+  try {
+    // fetch is called now, not a tick later (the user was checked just
+    // before); a synchronous throw still becomes a rejection. The token never
+    // follows a redirect: Fauna sends none. Headers as own members only.
+    const read = (async (): Promise<[number, string, string | null]> => {
+      const response = await send(url!, {
+        method: 'POST',
+        headers: Object.fromEntries(headers),
+        body: request.slice(split + 2),
+        signal: controller.signal,
+        redirect: 'error',
+      });
+      return [response.status, await response.text(), response.headers.get('retry-after')];
+    })();
+    return await Promise.race([read, timedOut]);
+  } catch (e) {
+    if (e === TIMED_OUT) {
+      controller.abort();
+      throw new ClerkFaunaError('timeout', `No answer from Fauna within ${deadlineMs} ms.`);
+    }
+    throw new ClerkFaunaError('network_error', NETWORK_FAILED, { cause: e });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/**
+ * Runs one call to its end: a token, the request, the answer judged by the
+ * core, then done, a token refresh, or a wait and retry. `temporary`: an
+ * option set made for this call (dropped after), else the client's.
+ */
+async function send(c: Client, api: Api, query: string, json: string | undefined, temporary = 0, wantString = false): Promise<any> {
+  const options = temporary || c.options;
+  try {
+    const deadlineMs = temporary ? core.optionsInfo(temporary)[0]! : c.deadlineMs;
+    // A call begun in this epoch never goes on as another user.
+    const epoch = live(c);
+    let token = await notFromItself(tokenFor(c.cache));
+    for (let attempt = 1, refreshed = false; ; ) {
+      // Checked right before fetch is called, in the same tick.
+      live(c, epoch);
+      const request = core.request(options, api, c.lastTxnTs, query, json);
+      const [status, answer, retryAfter] = await exchange(c.fetch ?? globalThis.fetch, request, token, deadlineMs);
+      // An answer that comes after free() is not handed out.
+      live(c);
+      let body: any;
+      try {
+        body = JSON.parse(answer);
+      } catch {}
+      const object = typeof body === 'object' && body !== null && !Array.isArray(body);
+      const error = api === Api.V10 ? body?.error : body?.errors?.[0];
+      let next: number;
+      try {
+        next = core.judge(
+          options,
+          api,
+          status,
+          object,
+          object && Object.hasOwn(body, api === Api.V4 ? 'resource' : 'data'),
+          api === Api.GraphQl ? undefined : text(error?.code),
+          text(api === Api.V4 ? error?.description : error?.message),
+          Array.isArray(body?.errors) && body.errors.length > 0,
+          retryAfter ?? undefined,
+          attempt,
+          refreshed,
+          Math.random(),
+        );
+      } catch (e) {
+        throw typeof e === 'string' ? judged(c, fromCore(e, undefined, body), token) : e;
+      }
+      if (next === Next.Done) return result(c, api, body, wantString);
+      if (next === Next.Refresh) {
+        live(c, epoch);
+        token = await notFromItself(tokenFor(c.cache, token));
+        refreshed = true;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, next));
+        attempt += 1;
+      }
+    }
+  } finally {
+    if (temporary) core.optionsDrop(temporary);
+  }
+}
+
+/** The core's verdict as the caller sees it: an `unauthorized` error says what to check. */
+function judged(c: Client, error: ClerkFaunaError, token: string): ClerkFaunaError {
+  if (error.code === 'unauthorized') {
+    let jwt;
+    try {
+      jwt = decoded(token, false);
+    } catch {}
+    defineMember(error, 'hint', unauthorizedHint(jwt?.header, jwt?.payload, c.endpoint, c.cache.minValidityMs));
+  }
+  return error;
+}
+
+/** The value a successful call resolves to. */
+function result(c: Client, api: Api, body: any, wantString: boolean): unknown {
+  if (api === Api.V4) {
+    if (wantString && typeof body.resource !== 'string') {
+      throw new ClerkFaunaError('protocol_error', 'CurrentIdentity() did not return a string.');
+    }
+    return body.resource;
+  }
+  if (api === Api.GraphQl) return body.data;
+  const { txn_ts } = body;
+  if (typeof txn_ts === 'number' && !(c.lastTxnTs! >= txn_ts)) c.lastTxnTs = txn_ts;
+  const out = { data: body.data, txnTs: txn_ts, stats: body.stats };
+  for (const [from, to] of [
+    ['summary', 'summary'],
+    ['static_type', 'staticType'],
+    ['schema_version', 'schemaVersion'],
+    ['query_tags', 'queryTags'],
+  ] as const) {
+    if (body[from] !== undefined) defineMember(out, to, body[from]);
+  }
+  return out;
+}
+
+/**
+ * A client for Fauna's HTTP APIs that authenticates every request with the
+ * signed-in user's token from a `TokenCache`.
+ */
+export class FaunaClient {
+  readonly #c: Client;
+
+  /**
+   * A client sharing `tokens` (not consuming it: the cache stays usable,
+   * and `tokens.clear()` affects every client built on it). Throws
+   * `invalid_option` for bad options.
+   */
+  constructor(tokens: TokenCache, options?: FaunaClientOptions) {
+    const cache = cacheOf(tokens);
+    const o = readOptions(options, 'FaunaClient options', clientOptions);
+    const endpoint = o.endpoint ?? defaults.endpoint;
+    const graphqlEndpoint = o.graphqlEndpoint ?? defaults.graphqlEndpoint;
+    const set = optionSet(0, { ...o, endpoint, graphqlEndpoint });
+    const c: Client = {
+      cache,
+      freed: false,
+      fetch: o.fetch,
+      options: set,
+      deadlineMs: core.optionsInfo(set)[0]!,
+      endpoint,
+      origins: [endpoint, graphqlEndpoint, ...(o.allowedOrigins ?? [])].map((url) => new URL(url).origin),
+      lastTxnTs: undefined,
+      authenticatedFetch: undefined,
+    };
+    this.#c = c;
+    optionSets.register(c, set, c);
+  }
+
+  /** Runs an FQL v10 query (`POST /query/1`) as the signed-in user. */
+  query<T = unknown>(fql: string, args?: Record<string, unknown>, options?: QueryOptions): Promise<QueryResult<T>> {
+    let temporary = 0;
+    try {
+      if (typeof fql !== 'string') throw invalid('query needs the FQL text as a string.');
+      if (options != null) {
+        const o = readOptions(options, 'query options', queryOptions);
+        // Only overrides need a set of their own.
+        if (Object.keys(o).length) temporary = optionSet(this.#c.options, o);
+      }
+      return send(this.#c, Api.V10, fql, jsonObject(args, 'arguments'), temporary);
+    } catch (e) {
+      if (temporary) core.optionsDrop(temporary);
+      return Promise.reject(e);
+    }
+  }
+
+  /** Runs a legacy FQL v4 wire expression (`POST /`) and resolves to its `resource`. */
+  queryV4(expr: unknown): Promise<unknown> {
+    const json = expr === undefined ? undefined : toJson(expr);
+    if (json === undefined) return Promise.reject(invalid('queryV4 needs a JSON wire expression.'));
+    return send(this.#c, Api.V4, json, undefined);
+  }
+
+  /** FQL v4 `CurrentIdentity()`: the `sub` of the signed-in user's token. */
+  currentIdentity(): Promise<string> {
+    return send(this.#c, Api.V4, '{"current_identity":null}', undefined, 0, true);
+  }
+
+  /** Sends a GraphQL request to `graphqlEndpoint` and resolves to its `data`. */
+  graphql<T = unknown>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    try {
+      if (typeof query !== 'string') throw invalid('graphql needs the query text as a string.');
+      return send(this.#c, Api.GraphQl, query, jsonObject(variables, 'variables'));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * A `fetch` that adds `Authorization: Bearer <token>` (replacing any
+   * placeholder secret) and, on a 401, refreshes the token and retries
+   * once. Hand it to the official drivers and GraphQL clients. The same
+   * function every time. Only to the origins of `endpoint`,
+   * `graphqlEndpoint` and `allowedOrigins` (else `origin_not_allowed`,
+   * nothing sent), never through a redirect; `cleared` if the user signed
+   * out or changed meanwhile, `freed` after `free()` of the client or its
+   * cache.
+   */
+  get fetch(): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> {
+    const c = this.#c;
+    return (c.authenticatedFetch ??= authenticatedFetch(c, c.origins));
+  }
+
+  /**
+   * An HTTP client for the official `fauna` driver (v2, FQL v10), sending
+   * to this client's `endpoint` through the authenticated `fetch` (and
+   * its rules):
+   * `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
+   */
+  httpClient(): FaunaHttpClient {
+    return httpClient(this.fetch, this.#c.endpoint);
+  }
+
+  /**
+   * The largest `txn_ts` Fauna has reported to this client, sent back as
+   * `X-Last-Txn-Ts` so later queries see at least that state.
+   */
+  get lastTxnTs(): number | undefined {
+    return this.#c.lastTxnTs;
+  }
+
+  /**
+   * The calls in flight and the handed-out `fetch` and `httpClient()` send
+   * nothing more (`freed`). Twice does nothing. Throws `invalid_option` when
+   * called from a Proxy, getter or `toJSON` while a call reads its arguments.
+   */
+  free(): void {
+    freeing();
+    const c = this.#c;
+    if (c.freed) return;
+    c.freed = true;
+    optionSets.unregister(c);
+    core.optionsDrop(c.options);
+  }
+}
