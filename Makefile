@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup lint unit glue browser package size security demo e2e clients environments bench
+.PHONY: test setup lint unit ts browser package size security demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -25,14 +25,19 @@ lint:
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
-## Native tests: the pure core, the local stand-ins and the JS glue's pure parts.
-unit: glue
+## Native tests: the pure core, the local stand-ins and the typed layer's pure parts.
+unit: ts
 	cargo test --workspace
 
-## The JS glue's pure parts (src/glue/*.js) in Node.
-glue:
+## The typed layer (ts/) compiled by tsc into target/ts, and its pure parts
+## (option reading, diagnosis) tested in Node.
+ts: scripts/node_modules/.package-lock.json
+	@scripts/node_modules/.bin/tsc -p ts
 	@node --test --test-reporter=spec --test-reporter-destination=stdout \
-	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/glue/
+	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/ts/
+
+scripts/node_modules/.package-lock.json: scripts/package.json scripts/package-lock.json
+	cd scripts && npm ci --silent --no-audit --no-fund
 
 ## The exported API in headless Chromium.
 browser:

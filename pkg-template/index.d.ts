@@ -1,1 +1,1 @@
-export * from './bundler/clerk_fauna.js';
+export * from './lib/index.js';

@@ -5,12 +5,9 @@
 // `init()` and `initSync()` are exported too, and return at once, so code
 // written for `clerk-fauna/web` runs unchanged on the server.
 import { readFileSync } from 'node:fs';
-import { initSync } from './web/clerk_fauna.js';
-// Guards the classes (the same objects as here): see web.js.
-import './web.js';
+import { initSync } from './web.js';
 
 initSync({ module: readFileSync(new URL('./web/clerk_fauna_bg.wasm', import.meta.url)) });
 
-export * from './web/clerk_fauna.js';
-export { default } from './web/clerk_fauna.js';
-export { ClerkFaunaError } from './web/@ERROR_MODULE@';
+export * from './web.js';
+export { default } from './web.js';

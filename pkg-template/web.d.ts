@@ -1,2 +1,2 @@
-export * from './web/clerk_fauna.js';
-export { default } from './web/clerk_fauna.js';
+export * from './lib/index.js';
+export { default, initSync } from './web/clerk_fauna.js';

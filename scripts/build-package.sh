@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package folder pkg/: wasm-pack's output for bundlers and for
-# plain browser ESM, merged with pkg-template/. `npm pack pkg` then yields an
+# plain browser ESM (the core's plain-data exports), the typed layer compiled
+# by tsc into lib/ (.js and .d.ts), and the entries of pkg-template/, which
+# hand each build of the core to lib/. `npm pack pkg` then yields an
 # installable tarball.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,10 @@ rm -rf "$out" "$work"
 # table, and the module then fails to load in every browser.
 [ -x scripts/node_modules/.bin/wasm-opt ] || (cd scripts && npm ci --silent --no-audit --no-fund)
 wasm_opt=scripts/node_modules/.bin/wasm-opt
+
+# The typed layer first: a type error stops the build before the slow part.
+rm -rf target/ts
+scripts/node_modules/.bin/tsc -p ts
 
 # The standard library recompiled for size, with panics that trap at once
 # (no panic messages or formatting machinery in the module): about 7 KB of
@@ -46,14 +52,11 @@ done
 
 mkdir -p "$out"
 cp -r "$work/bundler" "$work/web" "$out/"
-# The error class is a wasm-bindgen snippet under a hashed folder name; the
-# entries re-export it from there, so `instanceof` sees the one class.
-# So are flows.js, whose guard() the entries apply to the exported classes.
-error_module=$(cd "$out/web" && find snippets -name error.js | head -n 1)
-flows_module=$(cd "$out/web" && find snippets -name flows.js | head -n 1)
-[ -n "$error_module" ] && [ -n "$flows_module" ] || { echo "build-package: error.js or flows.js snippet not found" >&2; exit 1; }
-for f in index.js index.d.ts web.js web.d.ts node.js react.js react.d.ts package.json LICENSE; do
-  sed -e "s|@ERROR_MODULE@|$error_module|g" -e "s|@FLOWS_MODULE@|$flows_module|g" "pkg-template/$f" > "$out/$f"
+# The core imports nothing from JS: wasm-bindgen writes no snippets.
+for target in bundler web; do
+  [ ! -e "$out/$target/snippets" ] || { echo "build-package: $out/$target/snippets: the core must not import JS" >&2; exit 1; }
 done
+cp -r target/ts "$out/lib"
+cp pkg-template/* "$out/"
 cp README.md "$out/README.md"
 echo "built $out/ ($(du -sh "$out" | cut -f1))"

@@ -1,6 +1,6 @@
 // Run inside a scratch project where the packed tarball was installed: every
-// target of the package's `exports` map, both .wasm files and the
-// ClerkFaunaError module the entries re-export must be there.
+// target of the package's `exports` map and both .wasm files must be there,
+// and each entry must export the public API, nothing more.
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,18 +20,20 @@ for (const [entry, target] of Object.entries(pkg.exports)) {
   }
 }
 for (const file of ['bundler/clerk_fauna_bg.wasm', 'web/clerk_fauna_bg.wasm']) must(file, 'wasm');
-for (const entry of ['index.js', 'web.js', 'node.js']) {
-  const source = readFileSync(join(root, entry), 'utf8');
-  const errorModule = source.match(/ClerkFaunaError \} from '\.\/([^']+)'/)?.[1];
-  if (!errorModule) throw new Error(`${entry} does not re-export ClerkFaunaError`);
-  must(errorModule, `${entry}'s ClerkFaunaError`);
-}
 console.log(`package: ${pkg.name}@${pkg.version} installs from its tarball; ${checked} export targets present`);
 
 // The module must instantiate and work, not just be present: load the web
 // entry (its browser file: in Node, `clerk-fauna/web` resolves to node.js) with
 // the .wasm bytes and run a token through it.
 const web = await import(pathToFileURL(join(root, pkg.exports['./web'].default)).href);
+// The public API, and for the entries that load the .wasm themselves (web,
+// node) its loaders: nothing of the core or the typed layer's plumbing.
+const API = ['ClerkFaunaError', 'FaunaClient', 'TokenCache', 'decodeJwt', 'diagnose'];
+function exportsExactly(module, entry, expected) {
+  const names = Object.keys(module).sort().join(' ');
+  if (names !== [...expected].sort().join(' ')) throw new Error(`${entry} exports ${names}, not ${expected.join(' ')}`);
+}
+exportsExactly(web, 'web.js', [...API, 'default', 'initSync']);
 web.initSync({ module: readFileSync(join(root, 'web/clerk_fauna_bg.wasm')) });
 const segment = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const now = Math.floor(Date.now() / 1000);
@@ -55,5 +57,15 @@ console.log('package: the web entry instantiates its .wasm and serves a token; e
 // loads its .wasm at import: no init call.
 const nodeEntry = require.resolve('clerk-fauna');
 if (!nodeEntry.endsWith('/node.js')) throw new Error(`Node resolves clerk-fauna to ${nodeEntry}, not node.js`);
-await works(await import(pathToFileURL(nodeEntry).href), 'node.js');
+const node = await import(pathToFileURL(nodeEntry).href);
+exportsExactly(node, 'node.js', [...API, 'default', 'initSync']);
+await works(node, 'node.js');
 console.log('package: in Node, clerk-fauna resolves to node.js and works with no init call');
+
+// The bundler entry imports its .wasm as an ES module, which Node cannot
+// load: its exports are read off its source, whose lines re-export lib/.
+const bundlerSource = readFileSync(join(root, 'index.js'), 'utf8');
+const reexports = bundlerSource.match(/^export .*$/gm) ?? [];
+if (reexports.join('\n') !== "export * from './lib/index.js';") throw new Error(`index.js exports ${reexports.join('; ')}`);
+exportsExactly(await import(pathToFileURL(join(root, 'lib/index.js')).href), 'lib/index.js', API);
+console.log(`package: web.js and node.js export ${API.join(', ')}, default and initSync; index.js exactly the first five`);

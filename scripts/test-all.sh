@@ -11,7 +11,7 @@ run() { echo "== $*"; "$@" 2>&1 | tee -a "$log"; }
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-90}
 run make -s lint
 run cargo test --workspace
-run make -s glue
+run make -s ts
 run wasm-pack test --headless --chrome
 run scripts/build-package.sh
 run scripts/check-package.sh

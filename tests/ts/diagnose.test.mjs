@@ -1,9 +1,9 @@
-// diagnose.js in Node: every finding, at a fixed clock, for claims as the
-// Rust core hands them over (decoded, types checked). The browser tests
-// (tests/web.rs) drive the same code through the exported `diagnose`.
+// ts/diagnose.ts (as tsc compiles it) in Node: every finding, at a fixed
+// clock, for claims as the core hands them over (decoded, types checked).
+// The browser tests drive the same code through the exported `diagnose`.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { findings, unauthorizedHint } from '../../src/glue/diagnose.js';
+import { findings, unauthorizedHint } from '../../target/ts/diagnose.js';
 
 const NOW_MS = 1_700_000_030_000;
 const DB = 'ysjowue14yyr1';

@@ -1,20 +1,17 @@
-// readOptions (flows.js) in Node: how the caller's option objects are read and checked
-// before Rust sees them (the specs are the ones src/glue/*.rs pass).
+// readOptions (ts/options.ts, as tsc compiles it) in Node: how the caller's
+// option objects are read and checked before the core sees them.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { readOptions } from '../../src/glue/flows.js';
-import { ClerkFaunaError } from '../../src/glue/error.js';
+import { cacheOptions as CACHE, clientOptions as QUERY, readOptions as readOwn } from '../../target/ts/options.js';
+import { ClerkFaunaError } from '../../target/ts/errors.js';
 
-const CACHE = 't:template s:organizationId S:refreshAheadSeconds S:minValiditySeconds p:getTokenTimeoutMs';
-const QUERY =
-  'F:format i:queryTimeoutMs:1:600000 i:maxAttempts:1:100 m:maxBackoffMs b:typecheck ' +
-  'b:linearized i:maxContentionRetries:0:7 r:queryTags s:traceparent ' +
-  'u:endpoint u:graphqlEndpoint f:fetch o:allowedOrigins b:allowInsecureHttp';
+/** The options read, as a plain object (readOptions gives one with no prototype). */
+const readOptions = (value, what, rules) => ({ ...readOwn(value, what, rules) });
 
 /** The `invalid_option` message readOptions throws for `value`. */
 function refusal(value, spec = QUERY, what = 'FaunaClient options') {
   try {
-    readOptions(value, what, spec);
+    readOwn(value, what, spec);
   } catch (e) {
     assert.ok(e instanceof ClerkFaunaError);
     assert.equal(e.code, 'invalid_option');
@@ -23,13 +20,13 @@ function refusal(value, spec = QUERY, what = 'FaunaClient options') {
   assert.fail(`accepted ${JSON.stringify(value)}`);
 }
 
-test('no options, and absent or null ones, read as undefined', () => {
-  assert.deepEqual(readOptions(undefined, 'x', CACHE), []);
-  assert.deepEqual(readOptions(null, 'x', CACHE), []);
-  assert.deepEqual(readOptions({ template: null }, 'x', CACHE), [undefined, undefined, undefined, undefined, undefined]);
+test('no options, and absent or null ones, are left out', () => {
+  assert.deepEqual(readOptions(undefined, 'x', CACHE), {});
+  assert.deepEqual(readOptions(null, 'x', CACHE), {});
+  assert.deepEqual(readOptions({ template: null }, 'x', CACHE), {});
 });
 
-test('values come back in the order of the spec, as given or normalised', () => {
+test('values come back by name, as given or normalised', () => {
   const fetch = () => {};
   const values = readOptions(
     {
@@ -49,22 +46,21 @@ test('values come back in the order of the spec, as given or normalised', () => 
     'FaunaClient options',
     QUERY,
   );
-  assert.deepEqual(values, [
-    'tagged',
-    600_000,
-    1,
-    0,
-    false,
-    true,
-    7,
-    ['app', 'demo', 'b', 'c'],
-    'anything: the core checks it',
-    'http://127.0.0.1:8443',
-    'https://fauna.example.com/graphql',
+  assert.deepEqual(values, {
+    format: 'tagged',
+    queryTimeoutMs: 600_000,
+    maxAttempts: 1,
+    maxBackoffMs: 0,
+    typecheck: false,
+    linearized: true,
+    maxContentionRetries: 7,
+    // Flattened as the core takes them.
+    queryTags: 'app\0demo\0b\0c',
+    traceparent: 'anything: the core checks it',
+    endpoint: 'http://127.0.0.1:8443',
+    graphqlEndpoint: 'https://fauna.example.com/graphql',
     fetch,
-    undefined,
-    undefined,
-  ]);
+  });
 });
 
 test('a value of the wrong type is named with its object', () => {
@@ -110,7 +106,7 @@ test('cache options: a non-empty template, seconds zero or more, a positive time
   assert.equal(cache({ minValiditySeconds: NaN }), 'minValiditySeconds must be a number of seconds, zero or more.');
   assert.equal(cache({ getTokenTimeoutMs: 0 }), 'getTokenTimeoutMs must be a number of milliseconds above 0, at most 2147483647.');
   assert.equal(cache({ getTokenTimeoutMs: 'soon' }), 'TokenCache options.getTokenTimeoutMs must be a number.');
-  assert.deepEqual(readOptions({ refreshAheadSeconds: 0, getTokenTimeoutMs: 1 }, 'x', CACHE).slice(2), [0, undefined, 1]);
+  assert.deepEqual(readOptions({ refreshAheadSeconds: 0, getTokenTimeoutMs: 1 }, 'x', CACHE), { refreshAheadSeconds: 0, getTokenTimeoutMs: 1 });
 });
 
 // Issue #10, point 9: setTimeout fires at once for a delay above 2^31 - 1 ms,
@@ -122,8 +118,8 @@ test('timeouts and backoffs longer than setTimeout can wait are refused', () => 
   assert.match(refusal({ maxBackoffMs: 1e15 }), /^maxBackoffMs must be a number of milliseconds from 0 to 2147483647\.$/);
   assert.match(refusal({ maxBackoffMs: 2 ** 31 }), /^maxBackoffMs must be/);
   const max = 2 ** 31 - 1;
-  assert.deepEqual(readOptions({ getTokenTimeoutMs: max }, 'x', CACHE)[4], max);
-  assert.deepEqual(readOptions({ maxBackoffMs: max }, 'x', QUERY)[3], max);
+  assert.equal(readOptions({ getTokenTimeoutMs: max }, 'x', CACHE).getTokenTimeoutMs, max);
+  assert.equal(readOptions({ maxBackoffMs: max }, 'x', QUERY).maxBackoffMs, max);
 });
 
 // Issue #10, point 3: the token crosses the network in clear only to the machine itself.
@@ -136,19 +132,19 @@ test('http:// endpoints only on loopback hosts, unless allowInsecureHttp: true',
     // Only `true` opts in.
     assert.match(refusal({ endpoint: url, allowInsecureHttp: 'yes' }), insecure, url);
     assert.match(refusal({ endpoint: url, allowInsecureHttp: false }), insecure, url);
-    assert.equal(readOptions({ endpoint: url, allowInsecureHttp: true }, 'x', QUERY)[9], url.replace(/\/+$/, ''));
+    assert.equal(readOptions({ endpoint: url, allowInsecureHttp: true }, 'x', QUERY).endpoint, url.replace(/\/+$/, ''));
   }
   assert.equal(refusal({ allowInsecureHttp: 'yes' }), 'FaunaClient options.allowInsecureHttp must be a boolean.');
   // Loopback, as fetch parses the host: 127.0.0.0/8, localhost, [::1].
   for (const url of ['http://127.0.0.1:8443', 'http://127.1', 'http://127.255.0.9', 'http://localhost:8443', 'http://LOCALHOST', 'http://[::1]:8443', 'http://[0:0:0:0:0:0:0:1]']) {
-    assert.equal(readOptions({ endpoint: url }, 'x', QUERY)[9], url, url);
+    assert.equal(readOptions({ endpoint: url }, 'x', QUERY).endpoint, url, url);
   }
-  assert.equal(readOptions({ endpoint: 'https://fauna.example.com' }, 'x', QUERY)[9], 'https://fauna.example.com');
+  assert.equal(readOptions({ endpoint: 'https://fauna.example.com' }, 'x', QUERY).endpoint, 'https://fauna.example.com');
 });
 
 test('allowedOrigins: an array of URLs, kept as their origins', () => {
   assert.deepEqual(
-    readOptions({ allowedOrigins: ['https://a.example.com/graphql', 'https://b.example.com:443', 'http://127.0.0.1:9/x'] }, 'x', QUERY)[12],
+    readOptions({ allowedOrigins: ['https://a.example.com/graphql', 'https://b.example.com:443', 'http://127.0.0.1:9/x'] }, 'x', QUERY).allowedOrigins,
     ['https://a.example.com', 'https://b.example.com', 'http://127.0.0.1:9'],
   );
   assert.equal(refusal({ allowedOrigins: 'https://a.example.com' }), 'FaunaClient options.allowedOrigins must be an array of URLs.');
@@ -170,8 +166,8 @@ test('only own data properties are read: nothing inherited, no getters', () => {
       template: 'evil',
       getTokenTimeoutMs: 1,
     });
-    assert.deepEqual(readOptions({}, 'x', QUERY), new Array(14).fill(undefined));
-    assert.deepEqual(readOptions({}, 'x', CACHE), new Array(5).fill(undefined));
+    assert.deepEqual(readOptions({}, 'x', QUERY), {});
+    assert.deepEqual(readOptions({}, 'x', CACHE), {});
     // An own http endpoint is not let through by an inherited allowInsecureHttp.
     assert.match(refusal({ endpoint: 'http://fauna.example.com' }), /must be https/);
   } finally {
@@ -185,7 +181,5 @@ test('only own data properties are read: nothing inherited, no getters', () => {
   });
   const values = readOptions(options, 'x', QUERY);
   assert.equal(called, 0);
-  assert.equal(values[0], 'tagged');
-  assert.equal(values[9], undefined);
-  assert.equal(values[11], undefined);
+  assert.deepEqual(values, { format: 'tagged' });
 });
