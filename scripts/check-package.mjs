@@ -69,3 +69,29 @@ const reexports = bundlerSource.match(/^export .*$/gm) ?? [];
 if (reexports.join('\n') !== "export * from './lib/index.js';") throw new Error(`index.js exports ${reexports.join('; ')}`);
 exportsExactly(await import(pathToFileURL(join(root, 'lib/index.js')).href), 'lib/index.js', API);
 console.log(`package: web.js and node.js export ${API.join(', ')}, default and initSync; index.js exactly the first five`);
+
+// The request path crosses into WebAssembly as little as it can: counted by
+// handing lib/ a core whose every export counts its calls.
+const { useCore } = await import(pathToFileURL(join(root, 'lib/core.js')).href);
+const wasm = await import(pathToFileURL(join(root, 'web/clerk_fauna.js')).href);
+const calls = new Map();
+useCore(Object.fromEntries(Object.entries(wasm).map(([name, f]) => [name, (...args) => (calls.set(name, (calls.get(name) ?? 0) + 1), f(...args))])));
+const answer = () => new Response('{"data":1,"txn_ts":1,"stats":{},"summary":""}', { status: 200 });
+const tokens = new node.TokenCache(async () => token);
+const client = new node.FaunaClient(tokens, { endpoint: 'http://127.0.0.1:9', fetch: async () => answer() });
+await client.query('1');
+await tokens.get();
+const count = async (run) => {
+  calls.clear();
+  await run();
+  return [...calls.values()].reduce((a, b) => a + b, 0) + ` (${[...calls.keys()].join(', ')})`;
+};
+const perQuery = await count(() => client.query('1'));
+const perQueryWithOptions = await count(() => client.query('1', {}, { queryTimeoutMs: 1000 }));
+const perHit = await count(() => tokens.get());
+if (!perQuery.startsWith('2 ') || !perHit.startsWith('0 ')) {
+  throw new Error(`calls into the core: ${perQuery} per warm query, ${perHit} per warm get()`);
+}
+console.log(`package: calls into the core: a warm query ${perQuery}, with per-query options ${perQueryWithOptions}, a warm get() ${perHit}`);
+client.free();
+tokens.free();

@@ -52,7 +52,8 @@ const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
  * throws `invalid_option` for bad options.
  */
 export function diagnose(token: string, options?: DiagnoseOptions): Finding[] {
-  const { minValiditySeconds = defaults.minValiditySeconds, ...expect } = readOptions(options, 'diagnose options', diagnoseOptions);
+  // As read: no prototype, so nothing inherited (a polluted `issuer`) counts.
+  const expect = readOptions(options, 'diagnose options', diagnoseOptions);
   let jwt;
   try {
     if (typeof token !== 'string') throw new Error('The token is not a string.');
@@ -61,7 +62,7 @@ export function diagnose(token: string, options?: DiagnoseOptions): Finding[] {
   } catch (e) {
     return [{ code: 'malformed_token', message: (e as Error).message, fix: PASS_TOKEN }];
   }
-  return findings(jwt.header, jwt.payload, expect, Date.now(), minValiditySeconds * 1000);
+  return findings(jwt.header, jwt.payload, expect, Date.now(), (expect.minValiditySeconds ?? defaults.minValiditySeconds) * 1000);
 }
 
 /**
@@ -73,7 +74,7 @@ export function diagnose(token: string, options?: DiagnoseOptions): Finding[] {
 export function findings(
   header: Claims,
   payload: Claims,
-  expect: Omit<DiagnoseOptions, 'minValiditySeconds'>,
+  expect: DiagnoseOptions,
   nowMs: number,
   minValidityMs: number,
 ): Finding[] {
