@@ -16,6 +16,7 @@ import {
   type FaunaClientOptions,
   type QueryOptions,
 } from './options.js';
+import { TIMED_OUT, within } from './timers.js';
 import { cacheOf, notFromItself, tokenFor, type TokenCache } from './token-cache.js';
 
 /** A successful FQL v10 query. */
@@ -42,8 +43,6 @@ interface Client extends Sender {
   lastTxnTs: number | undefined;
   authenticatedFetch: typeof fetch | undefined;
 }
-
-const TIMED_OUT = Symbol();
 
 // A client the garbage collector takes leaves the module: its option set is dropped.
 const optionSets = new FinalizationRegistry<number>((set) => core.optionsDrop(set));
@@ -89,10 +88,6 @@ async function exchange(
   const headers: [string, string][] = [['Authorization', `Bearer ${token}`]];
   for (let i = 0; i < fields.length; i += 2) headers.push([fields[i]!, fields[i + 1]!]);
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(TIMED_OUT), deadlineMs);
-  });
   try {
     // fetch is called now, not a tick later (the user was checked just
     // before); a synchronous throw still becomes a rejection. The token never
@@ -107,15 +102,13 @@ async function exchange(
       });
       return [response.status, await response.text(), response.headers.get('retry-after')];
     })();
-    return await Promise.race([read, timedOut]);
+    return await within(deadlineMs, read);
   } catch (e) {
     if (e === TIMED_OUT) {
       controller.abort();
       throw new ClerkFaunaError('timeout', `No answer from Fauna within ${deadlineMs} ms.`);
     }
     throw new ClerkFaunaError('network_error', NETWORK_FAILED, { cause: e });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

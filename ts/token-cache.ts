@@ -5,6 +5,7 @@
 import { Action, Demand, Failure, Outcome, core } from './core.js';
 import { cleared, defineMember, freed, fromCore, invalid } from './errors.js';
 import { parsed } from './jwt.js';
+import { TIMED_OUT, within } from './timers.js';
 import {
   cacheOptions,
   defaults,
@@ -67,7 +68,6 @@ export interface Cache {
   flights: Map<number, Flight>;
 }
 
-const TIMED_OUT = Symbol();
 const CANCELLED = Symbol();
 const noop = () => {};
 
@@ -213,10 +213,6 @@ async function callGetToken(
   cancelled: Promise<never>,
   flight: Flight,
 ): Promise<[string | undefined, Failure, unknown?]> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(TIMED_OUT), c.timeoutMs);
-  });
   try {
     // Deferred a microtask so a synchronous throw is a rejection too.
     const called = Promise.resolve().then(() => {
@@ -227,7 +223,7 @@ async function callGetToken(
         calling = undefined;
       }
     });
-    const value: unknown = await Promise.race([called, timedOut, cancelled]);
+    const value: unknown = await within(c.timeoutMs, called, cancelled);
     // undefined too: `clerk.session?.getToken()` is how apps say "no session".
     if (value == null) return [undefined, Failure.SignedOut];
     if (typeof value !== 'string') return [undefined, Failure.NotAString];
@@ -236,8 +232,6 @@ async function callGetToken(
     if (e === TIMED_OUT) return [undefined, Failure.TimedOut];
     if (e === CANCELLED) return [undefined, Failure.Cleared];
     return [undefined, Failure.Threw, e];
-  } finally {
-    clearTimeout(timer);
   }
 }
 
