@@ -246,6 +246,8 @@ export class FaunaClient {
     let temporary = 0;
     try {
       if (typeof fql !== 'string') throw invalid('query needs the FQL text as a string.');
+      // A freed client's option set is gone: no set is made from it.
+      live(this.#c);
       if (options != null) {
         const o = readOptions(options, 'query options', queryOptions);
         // Only overrides need a set of their own.
