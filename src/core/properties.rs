@@ -407,9 +407,9 @@ proptest! {
         };
         if let Ok(o) = QueryOptions::default().merged(raw) {
             for r in [
-                request::v10_query(&o, "ey.token.sig", last_txn_ts, &fql, None),
-                request::v4_query(&o, "ey.token.sig", last_txn_ts, "{}"),
-                request::graphql(&o, "ey.token.sig", &fql, None),
+                request::v10_query(&o, last_txn_ts, &fql, None),
+                request::v4_query(&o, last_txn_ts, "{}"),
+                request::graphql(&o, &fql, None),
             ] {
                 for (name, value) in &r.headers {
                     prop_assert!(header_value_is_safe(value), "{name}: {value:?}");
