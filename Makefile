@@ -19,7 +19,7 @@ setup:
 	@scripts/setup.sh
 
 ## Formatting and lints of the Rust code, warnings as errors: the crate and
-## the stand-ins natively, and the crate's wasm32 glue and browser tests.
+## the stand-ins natively, and the crate's wasm32 exports and browser tests.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings

@@ -9,6 +9,11 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 command -v cargo >/dev/null || { echo "setup: Rust (rustup) is needed: https://rustup.rs" >&2; exit 1; }
 command -v npm >/dev/null || { echo "setup: Node.js 18+ with npm is needed" >&2; exit 1; }
 
+# rust-toolchain.toml pins the toolchain, with the components and target
+# below; rustup installs it on first use, or here. The checks that follow
+# add what an earlier install of that toolchain left out.
+rustc --version >/dev/null 2>&1 || rustup toolchain install
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -70,7 +70,7 @@ fuzz_target!(|input: Input| {
         }
     }
     let _ = input.retry_after.as_deref().map(parse_retry_after);
-    let r = request::v10_query(&options, "ey.a.b", None, &input.fql, Some("{}"));
+    let r = request::v10_query(&options, None, &input.fql, Some("{}"));
     for (_, value) in r.headers {
         assert!(!value.contains(['\r', '\n', '\0']));
     }

@@ -8,7 +8,9 @@
 //! fauna/faunadb) and are classed as the `faunadb` driver does, by status for
 //! protocol errors: see [`v4_protocol_error`].
 
+use super::backoff::{after_throttle, Throttle};
 use super::error::{Error, ErrorCode};
+use super::options::QueryOptions;
 use super::text;
 
 /// Which of Fauna's APIs answered: their bodies differ.
@@ -132,6 +134,65 @@ pub fn classify(api: Api, reply: &Reply) -> Verdict {
     }
 }
 
+/// What the caller does after an answer, when it is not a failure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    /// Success: the call resolves with the body.
+    Done,
+    /// 401: get a token other than the one sent, and send once more.
+    Refresh,
+    /// Throttled: wait this many ms, then send attempt `attempt + 1`.
+    Wait(f64),
+}
+
+/// The next step after attempt `attempt` (1-based) got `reply`; `refreshed`:
+/// the token was already replaced once after a 401. `random` in `[0, 1)`
+/// spreads the backoff. Fails with the call's error.
+pub fn next_step(
+    api: Api,
+    reply: &Reply,
+    attempt: u32,
+    refreshed: bool,
+    random: f64,
+    o: &QueryOptions,
+) -> Result<Step, Error> {
+    match classify(api, reply) {
+        Verdict::Success => Ok(Step::Done),
+        Verdict::Unauthorized if !refreshed => Ok(Step::Refresh),
+        Verdict::Unauthorized => Err(Error::new(
+            ErrorCode::Unauthorized,
+            "Fauna rejected the user's token.",
+        )
+        .with_status(reply.status)
+        .with_fauna_code(reply.error_code.clone())),
+        Verdict::Throttled { retry_after_ms } => match after_throttle(
+            attempt,
+            o.max_attempts,
+            retry_after_ms,
+            random,
+            o.max_backoff_ms,
+        ) {
+            Throttle::RetryAfter(ms) => Ok(Step::Wait(ms)),
+            Throttle::GiveUp => {
+                let mut error = Error::new(
+                    ErrorCode::Throttled,
+                    [
+                        "Fauna is rate limiting this database; gave up after ",
+                        &text::uint(attempt.into()),
+                        " attempt(s).",
+                    ]
+                    .concat(),
+                )
+                .with_status(reply.status)
+                .with_fauna_code(reply.error_code.clone());
+                error.retry_after_ms = retry_after_ms;
+                Err(error)
+            }
+        },
+        Verdict::Failed(error) => Err(error),
+    }
+}
+
 /// A v4 protocol error: the server's `ErrorResponse` codes, each with its
 /// status. Query errors (`invalid expression`, `instance not found`, ...)
 /// are not here: they are `query_failed`.
@@ -179,6 +240,42 @@ pub fn parse_retry_after(value: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_steps_refresh_once_and_back_off_until_attempts_run_out() {
+        let o = QueryOptions::default();
+        let ok = Reply {
+            status: 200,
+            is_json_object: true,
+            has_result: true,
+            ..Reply::default()
+        };
+        assert_eq!(next_step(Api::V10, &ok, 1, false, 0.5, &o), Ok(Step::Done));
+        let denied = json(401, Some("unauthorized"));
+        assert_eq!(
+            next_step(Api::V10, &denied, 1, false, 0.5, &o),
+            Ok(Step::Refresh)
+        );
+        let e = next_step(Api::V10, &denied, 1, true, 0.5, &o).unwrap_err();
+        assert_eq!(
+            (e.code, e.http_status, e.fauna_code.as_deref()),
+            (ErrorCode::Unauthorized, Some(401), Some("unauthorized"))
+        );
+        let throttled = Reply {
+            retry_after: Some("2".into()),
+            ..json(429, Some("limit_exceeded"))
+        };
+        assert_eq!(
+            next_step(Api::V10, &throttled, 1, false, 0.5, &o),
+            Ok(Step::Wait(2_000.0))
+        );
+        let e = next_step(Api::V10, &throttled, 3, false, 0.5, &o).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Throttled);
+        assert_eq!(e.retry_after_ms, Some(2_000.0));
+        assert!(e.message.contains("after 3 attempt(s)"), "{}", e.message);
+        let e = next_step(Api::V10, &json(403, Some("forbidden")), 1, false, 0.5, &o);
+        assert_eq!(e.unwrap_err().code, ErrorCode::Forbidden);
+    }
 
     fn json(status: u16, code: Option<&str>) -> Reply {
         Reply {

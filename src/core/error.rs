@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+use super::request::json_string;
+use super::text::uint;
+
 /// Stable, machine-readable error codes. Callers switch on these strings, so
 /// they never change once published.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +122,35 @@ impl Error {
     pub fn invalid_option(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidOption, message)
     }
+
+    /// The error as the JSON object JS callers rebuild it from:
+    /// `{"code","message","httpStatus"?,"faunaCode"?,"hint"?,"retryAfterMs"?}`,
+    /// absent fields left out.
+    pub fn to_json(&self) -> String {
+        let mut out = [
+            r#"{"code":""#,
+            self.code.as_str(),
+            r#"","message":"#,
+            &json_string(&self.message),
+        ]
+        .concat();
+        if let Some(status) = self.http_status {
+            out.push_str(r#","httpStatus":"#);
+            out.push_str(&uint(status.into()));
+        }
+        for (name, value) in [("faunaCode", &self.fauna_code), ("hint", &self.hint)] {
+            if let Some(value) = value {
+                out.push_str(&[r#",""#, name, r#"":"#, &json_string(value)].concat());
+            }
+        }
+        // Whole milliseconds (Retry-After is whole seconds).
+        if let Some(ms) = self.retry_after_ms {
+            out.push_str(r#","retryAfterMs":"#);
+            out.push_str(&uint(ms as u64));
+        }
+        out.push('}');
+        out
+    }
 }
 
 impl fmt::Display for Error {
@@ -130,6 +162,32 @@ impl fmt::Display for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_has_the_fields_that_are_set() {
+        let plain = Error::new(ErrorCode::SignedOut, "no \"user\"");
+        assert_eq!(
+            plain.to_json(),
+            r#"{"code":"signed_out","message":"no \"user\""}"#
+        );
+        let mut full = Error::new(ErrorCode::Throttled, "slow down")
+            .with_status(429)
+            .with_fauna_code(Some("limit_exceeded".into()))
+            .with_hint("wait\n");
+        full.retry_after_ms = Some(3_000.0);
+        let v: serde_json::Value = serde_json::from_str(&full.to_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "code": "throttled",
+                "message": "slow down",
+                "httpStatus": 429,
+                "faunaCode": "limit_exceeded",
+                "hint": "wait\n",
+                "retryAfterMs": 3000,
+            })
+        );
+    }
 
     #[test]
     fn codes_are_snake_case_and_distinct() {

@@ -67,6 +67,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format named `name`; `invalid_option` for any other name.
+    pub fn named(name: &str) -> Result<Format, Error> {
+        match name {
+            "simple" => Ok(Format::Simple),
+            "tagged" => Ok(Format::Tagged),
+            _ => Err(Error::invalid_option(
+                "format must be \"simple\" or \"tagged\".",
+            )),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Simple => "simple",
@@ -136,6 +147,12 @@ impl Default for QueryOptions {
 }
 
 impl QueryOptions {
+    /// How long to wait for an answer before abandoning a request:
+    /// `queryTimeoutMs` plus 5 s for the network.
+    pub fn deadline_ms(&self) -> f64 {
+        f64::from(self.query_timeout_ms) + 5_000.0
+    }
+
     /// These options with `raw`'s values laid over them; fails for query
     /// tags or a traceparent that Fauna's protocol does not allow.
     pub fn merged(&self, raw: RawQueryOptions) -> Result<QueryOptions, Error> {
@@ -290,6 +307,17 @@ mod tests {
             });
             assert!(r.is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn formats_by_name_and_the_deadline() {
+        assert_eq!(Format::named("tagged"), Ok(Format::Tagged));
+        assert_eq!(Format::named("simple"), Ok(Format::Simple));
+        assert_eq!(
+            Format::named("Tagged").unwrap_err().code,
+            ErrorCode::InvalidOption
+        );
+        assert_eq!(QueryOptions::default().deadline_ms(), 10_000.0);
     }
 
     #[test]

@@ -259,6 +259,103 @@ proptest! {
         }
     }
 
+    /// Any history of lookups, answers (tokens of any age, lifetime and
+    /// `nbf`, failures), clears and clock steps, on a device off the
+    /// server's clock: at every time in `[now, servable_until)`, an ordinary
+    /// lookup is a plain hit of the same token that starts no call and
+    /// changes no counter but `hits`.
+    #[test]
+    fn a_token_is_a_plain_hit_until_servable_until(
+        policy in policy(),
+        skew in -86_400_000i64..86_400_000,
+        ops in prop::collection::vec(
+            (0u8..5, any::<bool>(), -3_000i64..120_000, 0u64..4_000, 0u8..4, any::<bool>()),
+            1..40,
+        ),
+        ask_first in any::<bool>(),
+        probes in prop::collection::vec(0f64..1.0, 1..20),
+    ) {
+        let mut store: TokenStore<u64> = TokenStore::new(policy, serde_reader);
+        let keys = [
+            EntryKey { template: "fauna".into(), organization_id: None },
+            EntryKey { template: "other".into(), organization_id: None },
+        ];
+        let mut true_ms = 1_700_000_000_000f64;
+        let local = |true_ms: f64| true_ms + skew as f64;
+        let mut flights: Vec<(usize, u64)> = Vec::new();
+        let mut n = 0u32;
+        for (op, which, advance, lifetime, kind, nbf_ahead) in ops {
+            true_ms += advance as f64;
+            let k = usize::from(which);
+            match op {
+                0 | 1 => {
+                    let demand = if op == 0 { Demand::Ordinary } else { Demand::Forced };
+                    store.lookup(&keys[k], demand, local(true_ms), |id, _| {
+                        flights.push((k, id));
+                        id
+                    });
+                }
+                2 | 3 if !flights.is_empty() => {
+                    let (k, id) = flights.remove(usize::from(kind) % flights.len());
+                    n += 1;
+                    // Minted now, or aged in the issuer's cache (`kind` 3).
+                    let iat = ((true_ms - if kind == 3 { lifetime as f64 * 500.0 } else { 0.0 }) / 1000.0).floor();
+                    let nbf = if nbf_ahead { iat + 2.0 } else { iat - 5.0 };
+                    let t = token(r#"{"alg":"RS256"}"#, &format!(
+                        r#"{{"sub":"user_a","iat":{iat},"nbf":{nbf},"exp":{},"jti":"{n}"}}"#,
+                        iat + lifetime as f64));
+                    let outcome = if op == 3 && kind < 2 { Err(TokenFailure::Threw) } else { Ok(t.as_str()) };
+                    if store.complete(&keys[k], id, local(true_ms), outcome) == Completion::RetryForced {
+                        flights.push((k, id));
+                    }
+                }
+                4 if kind == 0 => {
+                    store.clear();
+                    flights.clear();
+                }
+                _ => {}
+            }
+        }
+        let now = local(true_ms);
+        for key in &keys {
+            if ask_first {
+                store.lookup(key, Demand::Ordinary, now, |id, _| {
+                    flights.push((0, id));
+                    id
+                });
+            }
+            let until = store.servable_until(key, now);
+            if until < 0.0 {
+                continue;
+            }
+            prop_assert!(until > now);
+            let Some(token) = store.cached(key).map(|c| c.token.clone()) else {
+                return Err(TestCaseError::fail("servable with no token cached"));
+            };
+            let (stats, epoch) = (store.stats(), store.epoch());
+            // Times in [now, until) in order, the last just before `until`.
+            let span = (until - now).min(1e13);
+            let mut times: Vec<f64> = probes.iter().map(|p| now + p * span).collect();
+            times.push(now + span - 1e-3);
+            times.sort_by(f64::total_cmp);
+            for t in times.into_iter().filter(|&t| t < until) {
+                let mut started = false;
+                let lookup = store.lookup(key, Demand::Ordinary, t, |id, _| {
+                    started = true;
+                    id
+                });
+                prop_assert!(!started, "a call started at {} (until {})", t - now, until - now);
+                prop_assert_eq!(lookup, Lookup::Hit(token.clone()), "at {} of {}", t - now, until - now);
+                let after = store.stats();
+                prop_assert_eq!(
+                    (after.misses, after.joins, after.refreshes, after.failures),
+                    (stats.misses, stats.joins, stats.refreshes, stats.failures)
+                );
+                prop_assert_eq!(store.epoch(), epoch);
+            }
+        }
+    }
+
     #[test]
     fn backoff_stays_within_its_bounds(
         attempt in 0u32..200,
@@ -310,9 +407,9 @@ proptest! {
         };
         if let Ok(o) = QueryOptions::default().merged(raw) {
             for r in [
-                request::v10_query(&o, "ey.token.sig", last_txn_ts, &fql, None),
-                request::v4_query(&o, "ey.token.sig", last_txn_ts, "{}"),
-                request::graphql(&o, "ey.token.sig", &fql, None),
+                request::v10_query(&o, last_txn_ts, &fql, None),
+                request::v4_query(&o, last_txn_ts, "{}"),
+                request::graphql(&o, &fql, None),
             ] {
                 for (name, value) in &r.headers {
                     prop_assert!(header_value_is_safe(value), "{name}: {value:?}");

@@ -1,4 +1,6 @@
 //! The HTTP requests sent to Fauna: URL, headers and body, as plain data.
+//! The token is not among them: the caller adds `Authorization` last, so
+//! the token never passes through the core's requests or their encoding.
 
 use super::options::QueryOptions;
 use super::text;
@@ -10,14 +12,28 @@ pub struct HttpRequest {
     pub body: String,
 }
 
+impl HttpRequest {
+    /// The request as lines: `url`, then each header's name and value, an
+    /// empty line, and the body (which may hold line breaks of its own).
+    /// No URL or header value holds a line break (see the options' checks).
+    pub fn to_lines(&self) -> String {
+        let mut out = self.url.clone();
+        for (name, value) in &self.headers {
+            for part in [name, value.as_str()] {
+                out.push('\n');
+                out.push_str(part);
+            }
+        }
+        out.push_str("\n\n");
+        out.push_str(&self.body);
+        out
+    }
+}
+
 /// A microsecond timestamp as digits. Formatting it as an integer keeps the
 /// f64 formatting machinery (tens of KB) out of the WebAssembly.
 fn whole(ts: f64) -> String {
     text::uint(ts.max(0.0) as u64)
-}
-
-fn bearer(token: &str) -> String {
-    ["Bearer ", token].concat()
 }
 
 /// `text` as a JSON string literal (RFC 8259 section 7: quote, backslash
@@ -58,13 +74,11 @@ pub fn json_string(text: &str) -> String {
 /// object already serialised (by `JSON.stringify` in the glue).
 pub fn v10_query(
     o: &QueryOptions,
-    token: &str,
     last_txn_ts: Option<f64>,
     fql: &str,
     arguments_json: Option<&str>,
 ) -> HttpRequest {
     let mut headers = vec![
-        ("Authorization", bearer(token)),
         ("Content-Type", "application/json".into()),
         ("X-Format", o.format.as_str().into()),
         ("X-Query-Timeout-Ms", text::uint(o.query_timeout_ms.into())),
@@ -106,14 +120,8 @@ pub fn v10_query(
 }
 
 /// Legacy FQL v4: `POST {endpoint}/` with the wire expression as the body.
-pub fn v4_query(
-    o: &QueryOptions,
-    token: &str,
-    last_txn_ts: Option<f64>,
-    expr_json: &str,
-) -> HttpRequest {
+pub fn v4_query(o: &QueryOptions, last_txn_ts: Option<f64>, expr_json: &str) -> HttpRequest {
     let mut headers = vec![
-        ("Authorization", bearer(token)),
         ("Content-Type", "application/json".into()),
         ("X-FaunaDB-API-Version", "4".into()),
         ("X-Query-Timeout", text::uint(o.query_timeout_ms.into())),
@@ -129,12 +137,7 @@ pub fn v4_query(
 }
 
 /// GraphQL: `POST {graphqlEndpoint}` with `{query, variables}`.
-pub fn graphql(
-    o: &QueryOptions,
-    token: &str,
-    query: &str,
-    variables_json: Option<&str>,
-) -> HttpRequest {
+pub fn graphql(o: &QueryOptions, query: &str, variables_json: Option<&str>) -> HttpRequest {
     let body = match variables_json {
         Some(vars) => [
             r#"{"query":"#,
@@ -148,10 +151,7 @@ pub fn graphql(
     };
     HttpRequest {
         url: o.graphql_endpoint.clone(),
-        headers: vec![
-            ("Authorization", bearer(token)),
-            ("Content-Type", "application/json".into()),
-        ],
+        headers: vec![("Content-Type", "application/json".into())],
         body,
     }
 }
@@ -170,25 +170,14 @@ mod tests {
 
     #[test]
     fn v10_defaults_send_only_the_required_headers() {
-        let r = v10_query(
-            &QueryOptions::default(),
-            "ey.x.y",
-            None,
-            "Query.token()",
-            None,
-        );
+        let r = v10_query(&QueryOptions::default(), None, "Query.token()", None);
         assert_eq!(r.url, "https://db.fauna.com/query/1");
         let names: Vec<_> = r.headers.iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
-            [
-                "Authorization",
-                "Content-Type",
-                "X-Format",
-                "X-Query-Timeout-Ms"
-            ]
+            ["Content-Type", "X-Format", "X-Query-Timeout-Ms"],
+            "the caller adds Authorization"
         );
-        assert_eq!(header(&r, "Authorization"), Some("Bearer ey.x.y"));
         assert_eq!(header(&r, "X-Format"), Some("simple"));
         assert_eq!(header(&r, "X-Query-Timeout-Ms"), Some("5000"));
         assert_eq!(r.body, r#"{"query":"Query.token()"}"#);
@@ -210,7 +199,6 @@ mod tests {
             .unwrap();
         let r = v10_query(
             &o,
-            "t",
             Some(1_700_000_000_123_456.0),
             "x \"quoted\"\n",
             Some(r#"{"a":1}"#),
@@ -224,6 +212,15 @@ mod tests {
         assert_eq!(header(&r, "X-Query-Tags"), Some("app=demo"));
         assert!(header(&r, "traceparent").is_some());
         assert_eq!(r.body, r#"{"query":"x \"quoted\"\n","arguments":{"a":1}}"#);
+    }
+
+    #[test]
+    fn as_lines_the_body_follows_the_first_empty_line() {
+        let r = graphql(&QueryOptions::default(), "{\n a }", None);
+        assert_eq!(
+            r.to_lines(),
+            "https://graphql.fauna.com/graphql\nContent-Type\napplication/json\n\n{\"query\":\"{\\n a }\"}"
+        );
     }
 
     #[test]
@@ -251,14 +248,16 @@ mod tests {
     #[test]
     fn v4_and_graphql() {
         let o = QueryOptions::default();
-        let r = v4_query(&o, "t", Some(5.0), r#"{"current_identity":null}"#);
+        let r = v4_query(&o, Some(5.0), r#"{"current_identity":null}"#);
         assert_eq!(r.url, "https://db.fauna.com/");
         assert_eq!(header(&r, "X-FaunaDB-API-Version"), Some("4"));
         assert_eq!(header(&r, "X-Last-Seen-Txn"), Some("5"));
         assert_eq!(r.body, r#"{"current_identity":null}"#);
-        let g = graphql(&o, "t", "{ whoami }", Some(r#"{"x":1}"#));
+        let g = graphql(&o, "{ whoami }", Some(r#"{"x":1}"#));
         assert_eq!(g.url, "https://graphql.fauna.com/graphql");
         assert_eq!(g.body, r#"{"query":"{ whoami }","variables":{"x":1}}"#);
-        assert_eq!(header(&g, "Authorization"), Some("Bearer t"));
+        for r in [&r, &g] {
+            assert_eq!(header(r, "Authorization"), None);
+        }
     }
 }

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use super::error::{Error, ErrorCode};
-use super::freshness::{Evidence, Freshness, FreshnessPolicy, Minted, ServerClock};
+use super::freshness::{Evidence, Freshness, FreshnessPolicy, Minted, ServerClock, DRIFT};
 use super::jwt::{self, DecodedJwt, ReadJsonObject};
 
 /// After a failed background refresh, wait this long before trying another
@@ -191,6 +191,54 @@ impl<F: Clone> TokenStore<F> {
     fn judge(&self, cached: &CachedToken, now: f64) -> Freshness {
         self.policy
             .judge(self.clock.ms_left(&cached.decoded.claims, now))
+    }
+
+    /// Notes a device time at which the caller served a token without asking
+    /// (see [`TokenStore::servable_until`]), so a clock that has since
+    /// stepped back is seen.
+    pub fn observe(&mut self, now: f64) {
+        self.clock.observe(now);
+    }
+
+    /// Until which device time an [`Demand::Ordinary`] lookup of `key` would
+    /// be a plain [`Lookup::Hit`] of the cached token, starting no call and
+    /// changing nothing but `hits`, provided the clock does not go back and
+    /// nothing else touches the store meanwhile; -1 if not even at `now`.
+    /// A caller may serve the token itself until then.
+    ///
+    /// By then the token is judged `Fresh`, or `RefreshAhead` with a call in
+    /// flight or a failed one too recent to retry. Its time left decreases
+    /// at most at rate `1 + DRIFT` (the bounds widening), and a token past
+    /// `nbf` stays past it.
+    pub fn servable_until(&self, key: &EntryKey, now: f64) -> f64 {
+        let Some(entry) = self.entries.iter().find(|e| &e.key == key) else {
+            return -1.0;
+        };
+        let Some(cached) = &entry.token else {
+            return -1.0;
+        };
+        let ms_left = self.clock.ms_left(&cached.decoded.claims, now);
+        let policy = self.policy;
+        if policy.judge(ms_left) == Freshness::Stale {
+            return -1.0;
+        }
+        // The last device time before `ms_left` falls below `threshold`, a
+        // millisecond early for rounding (`NaN` compares as neither below).
+        let while_above =
+            |threshold: f64| now + ((ms_left - threshold) / (1.0 + DRIFT)).floor() - 1.0;
+        let fresh_until = while_above(policy.refresh_ahead_ms.max(policy.min_validity_ms));
+        let served_until = while_above(policy.min_validity_ms);
+        let quiet_until = if entry.flights.is_empty() {
+            served_until.min(entry.no_background_refresh_before)
+        } else {
+            served_until
+        };
+        let until = fresh_until.max(quiet_until);
+        if until > now {
+            until
+        } else {
+            -1.0
+        }
     }
 
     /// Decides how to answer a caller. `start(id, forced)` must start a
@@ -625,6 +673,29 @@ mod tests {
         // Known now: the next template's miss takes the issuer's cache.
         let (_, forced) = started(&get(&mut s, &key("other"), Demand::Ordinary, 6.0));
         assert!(!forced);
+    }
+
+    #[test]
+    fn servable_until_ends_where_refresh_ahead_or_staleness_begins() {
+        let mut s = store();
+        let k = key("fauna");
+        assert_eq!(s.servable_until(&k, 0.0), -1.0, "nothing cached");
+        fill(&mut s, &k, &jwt("user_a", 1000, 1), 0.0);
+        // 60 s, less the mint's second and the 15 s refresh-ahead window,
+        // less drift and a millisecond.
+        let until = s.servable_until(&k, 0.0);
+        assert!((43_990.0..44_000.0).contains(&until), "{until}");
+        // In the window with a refresh in flight: served until 5 s are left.
+        assert!(matches!(
+            get(&mut s, &k, Demand::Ordinary, 45_000.0),
+            Lookup::HitAndRefresh(..)
+        ));
+        let until = s.servable_until(&k, 45_000.0);
+        assert!((53_990.0..54_000.0).contains(&until), "{until}");
+        assert_eq!(s.servable_until(&k, 54_000.0), -1.0, "stale");
+        // A clock seen an hour ahead, then back: nothing is known.
+        s.observe(3_645_000.0);
+        assert_eq!(s.servable_until(&k, 45_000.0), -1.0);
     }
 
     #[test]

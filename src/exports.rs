@@ -1,0 +1,491 @@
+//! The WebAssembly module's exports, as `ts/core.ts` declares them: plain
+//! data in and out, synchronous, each a thin call into the core. Token
+//! stores and option sets live here under numeric ids; the typed layer
+//! holds the ids. A failure throws the core's error as JSON text.
+//!
+//! A store id the module does not know (dropped, or never made) answers
+//! with nothing: empty arrays, `undefined`, epoch 0, and `storeComplete`
+//! fails with `cleared`. An unknown option set throws `invalid_option`.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+
+use crate::core::classify::{next_step, Api, Reply, Step};
+use crate::core::error::Error;
+use crate::core::jwt::{self, Json};
+use crate::core::options::RawQueryOptions;
+use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
+use crate::core::request;
+use crate::core::text::split_at_byte;
+use crate::core::token_store::{
+    cleared, Completion, Demand, EntryKey, FlightId, Lookup, TokenFailure, TokenStore,
+};
+
+/// Items under ids that are never reused, so a stale id finds nothing.
+struct Slab<T> {
+    last_id: u32,
+    items: Vec<(u32, T)>,
+}
+
+impl<T> Slab<T> {
+    const fn new() -> Self {
+        Slab {
+            last_id: 0,
+            items: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, item: T) -> u32 {
+        self.last_id += 1;
+        self.items.push((self.last_id, item));
+        self.last_id
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        self.items
+            .iter_mut()
+            .find(|(i, _)| *i == id)
+            .map(|(_, item)| item)
+    }
+
+    fn remove(&mut self, id: u32) {
+        self.items.retain(|(i, _)| *i != id);
+    }
+}
+
+type Store = TokenStore<FlightId>;
+
+thread_local! {
+    static STORES: RefCell<Slab<Store>> = const { RefCell::new(Slab::new()) };
+    static OPTIONS: RefCell<Slab<QueryOptions>> = const { RefCell::new(Slab::new()) };
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Runs `f` on store `id`; `None` for an unknown id.
+fn with_store<R>(id: u32, f: impl FnOnce(&mut Store) -> R) -> Option<R> {
+    STORES.with(|stores| stores.borrow_mut().get_mut(id).map(f))
+}
+
+/// Options set `id` (0: the defaults).
+fn options(id: u32) -> Result<QueryOptions, String> {
+    if id == 0 {
+        return Ok(QueryOptions::default());
+    }
+    OPTIONS
+        .with(|all| all.borrow_mut().get_mut(id).cloned())
+        .ok_or_else(|| Error::invalid_option("Unknown option set.").to_json())
+}
+
+fn key(template: String, organization_id: Option<String>) -> EntryKey {
+    EntryKey {
+        template,
+        organization_id,
+    }
+}
+
+/// The platform's JSON reader for the core's JWT decoding: UTF-8 checked
+/// here, then `JSON.parse`, then the members asked for (see
+/// `core::jwt::ReadJsonObject`).
+fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
+    let object = JSON::parse(std::str::from_utf8(json).ok()?).ok()?;
+    if !object.is_object() || Array::is_array(&object) {
+        return None;
+    }
+    let mut members = Vec::with_capacity(names.len());
+    for name in names {
+        let v = Reflect::get(&object, &JsValue::from_str(name)).ok()?;
+        members.push(if v.is_undefined() {
+            None
+        } else if let Some(n) = v.as_f64() {
+            Some(Json::Number(n))
+        } else if let Some(s) = v.as_string() {
+            Some(Json::String(s))
+        } else if Array::is_array(&v) {
+            Some(strings(&Array::from(&v)).map_or(Json::Other, Json::Strings))
+        } else {
+            Some(Json::Other)
+        });
+    }
+    Some(members)
+}
+
+/// The items of `array`, if all are strings.
+fn strings(array: &Array) -> Option<Vec<String>> {
+    let mut items = Vec::new();
+    for i in 0..array.length() {
+        items.push(array.get(i).as_string()?);
+    }
+    Some(items)
+}
+
+/// A decoded segment as text (the reader has checked it is UTF-8 JSON).
+fn text(json: &[u8]) -> String {
+    String::from_utf8(json.to_vec()).unwrap_or_default()
+}
+
+// ---- token stores ----
+
+/// A new token store; its id.
+#[wasm_bindgen(js_name = storeNew)]
+pub fn store_new(refresh_ahead_seconds: Option<f64>, min_validity_seconds: Option<f64>) -> u32 {
+    let options = CacheOptions::from_raw(RawCacheOptions {
+        refresh_ahead_seconds,
+        min_validity_seconds,
+        ..RawCacheOptions::default()
+    });
+    let store = TokenStore::new(options.policy, read_json_object);
+    STORES.with(|stores| stores.borrow_mut().insert(store))
+}
+
+/// Forgets the store and every token in it.
+#[wasm_bindgen(js_name = storeDrop)]
+pub fn store_drop(store: u32) {
+    STORES.with(|stores| stores.borrow_mut().remove(store));
+}
+
+/// `[action, flight, startedNew, forced, servableUntil, epoch]` for a caller
+/// of the entry (see ts/core.ts).
+#[wasm_bindgen(js_name = storeLookup)]
+pub fn store_lookup(
+    store: u32,
+    template: String,
+    organization_id: Option<String>,
+    demand: u32,
+    rejected: Option<String>,
+    now: f64,
+    seen: f64,
+) -> Vec<f64> {
+    let key = key(template, organization_id);
+    let demand = match (demand, rejected.as_deref()) {
+        (2, Some(rejected)) => Demand::Replacing(rejected),
+        (1 | 2, _) => Demand::Forced,
+        _ => Demand::Ordinary,
+    };
+    with_store(store, |s| {
+        // 0: no hit served without asking since the last call.
+        if seen > 0.0 {
+            s.observe(seen);
+        }
+        let mut started = None;
+        let lookup = s.lookup(&key, demand, now, |id, forced| {
+            started = Some(forced);
+            id
+        });
+        let (action, flight, until) = match lookup {
+            Lookup::Hit(_) => (0, 0, s.servable_until(&key, now)),
+            Lookup::HitAndRefresh(_, id) => (1, id, s.servable_until(&key, now)),
+            Lookup::Wait(id) => (2, id, -1.0),
+        };
+        vec![
+            f64::from(action),
+            flight as f64,
+            f64::from(u8::from(started.is_some())),
+            f64::from(u8::from(started == Some(true))),
+            until,
+            s.epoch() as f64,
+        ]
+    })
+    .unwrap_or_default()
+}
+
+/// The entry's cached token, usable or not.
+#[wasm_bindgen(js_name = storeToken)]
+pub fn store_token(
+    store: u32,
+    template: String,
+    organization_id: Option<String>,
+) -> Option<String> {
+    let key = key(template, organization_id);
+    with_store(store, |s| s.cached(&key).map(|c| String::from(&*c.token))).flatten()
+}
+
+/// Records how a flight ended: `[outcome, epoch, servableUntil,
+/// ...staleFlights]`; a failure's error is then `lastError()`.
+#[wasm_bindgen(js_name = storeComplete)]
+pub fn store_complete(
+    store: u32,
+    template: String,
+    organization_id: Option<String>,
+    flight: f64,
+    token: Option<String>,
+    failure: u32,
+    now: f64,
+) -> Vec<f64> {
+    let key = key(template, organization_id);
+    let outcome = match (failure, token.as_deref()) {
+        (0, Some(token)) => Ok(token),
+        (0 | 4, _) => Err(TokenFailure::NotAString),
+        (1, _) => Err(TokenFailure::SignedOut),
+        (3, _) => Err(TokenFailure::TimedOut),
+        (5, _) => Err(TokenFailure::Cleared),
+        _ => Err(TokenFailure::Threw),
+    };
+    let answer = with_store(store, |s| {
+        let epoch = s.epoch();
+        let completion = s.complete(&key, flight as FlightId, now, outcome);
+        let stale = if s.epoch() != epoch {
+            s.drain_stale()
+        } else {
+            Vec::new()
+        };
+        let (outcome, until) = match completion {
+            Completion::Deliver(delivered) => {
+                let given = token.as_deref() == Some(&*delivered);
+                (if given { 0 } else { 3 }, s.servable_until(&key, now))
+            }
+            Completion::Fail(error) => {
+                set_last_error(&error);
+                (1, -1.0)
+            }
+            Completion::RetryForced => (2, -1.0),
+        };
+        let mut answer = vec![f64::from(outcome), s.epoch() as f64, until];
+        answer.extend(stale.into_iter().map(|id| id as f64));
+        answer
+    });
+    answer.unwrap_or_else(|| {
+        set_last_error(&cleared());
+        vec![1.0, 0.0, -1.0]
+    })
+}
+
+fn set_last_error(error: &Error) {
+    LAST_ERROR.with(|last| *last.borrow_mut() = error.to_json());
+}
+
+/// The error of the last failed `storeComplete`, as JSON.
+#[wasm_bindgen(js_name = lastError)]
+pub fn last_error() -> String {
+    LAST_ERROR.with(|last| last.borrow().clone())
+}
+
+/// Drops every token: `[epoch, ...flights]`, the flights to end with `cleared`.
+#[wasm_bindgen(js_name = storeClear)]
+pub fn store_clear(store: u32) -> Vec<f64> {
+    with_store(store, |s| {
+        let flights = s.clear();
+        let mut answer = vec![s.epoch() as f64];
+        answer.extend(flights.into_iter().map(|id| id as f64));
+        answer
+    })
+    .unwrap_or_default()
+}
+
+/// Drops one entry's token.
+#[wasm_bindgen(js_name = storeInvalidate)]
+pub fn store_invalidate(store: u32, template: String, organization_id: Option<String>) {
+    let key = key(template, organization_id);
+    with_store(store, |s| s.invalidate(&key));
+}
+
+/// The entry's token if it is usable at `now`.
+#[wasm_bindgen(js_name = storePeek)]
+pub fn store_peek(
+    store: u32,
+    template: String,
+    organization_id: Option<String>,
+    now: f64,
+) -> Option<String> {
+    let key = key(template, organization_id);
+    with_store(store, |s| s.peek(&key, now).map(|t| String::from(&*t))).flatten()
+}
+
+/// The cached token's payload as JSON text.
+#[wasm_bindgen(js_name = storeClaims)]
+pub fn store_claims(
+    store: u32,
+    template: String,
+    organization_id: Option<String>,
+) -> Option<String> {
+    let key = key(template, organization_id);
+    with_store(store, |s| {
+        s.cached(&key).map(|c| text(&c.decoded.payload_json))
+    })
+    .flatten()
+}
+
+/// `[hits, misses, joins, refreshes, failures]`.
+#[wasm_bindgen(js_name = storeStats)]
+pub fn store_stats(store: u32) -> Vec<f64> {
+    with_store(store, |s| {
+        let s = s.stats();
+        [s.hits, s.misses, s.joins, s.refreshes, s.failures]
+            .map(|n| n as f64)
+            .to_vec()
+    })
+    .unwrap_or_default()
+}
+
+/// Changes on every sign-out, clear and change of user.
+#[wasm_bindgen(js_name = storeEpoch)]
+pub fn store_epoch(store: u32) -> f64 {
+    with_store(store, |s| s.epoch() as f64).unwrap_or(0.0)
+}
+
+/// Throws `invalid_option` for a template name the store refuses.
+#[wasm_bindgen(js_name = checkTemplate)]
+pub fn check_template_name(template: &str) -> Result<(), String> {
+    check_template(template).map_err(|e| e.to_json())
+}
+
+// ---- JWTs ----
+
+/// `header JSON \0 payload JSON \0 ignored time claim`; throws
+/// `malformed_token`.
+#[wasm_bindgen(js_name = jwtDecode)]
+pub fn jwt_decode(token: &str, as_fauna: bool) -> Result<String, String> {
+    let decoded = if as_fauna {
+        jwt::decode_as_fauna(token, read_json_object)
+    } else {
+        jwt::decode(token, read_json_object)
+    }
+    .map_err(|e| e.to_json())?;
+    Ok([
+        &text(&decoded.header_json),
+        "\0",
+        &text(&decoded.payload_json),
+        "\0",
+        decoded.ignored_time_claim.unwrap_or(""),
+    ]
+    .concat())
+}
+
+// ---- requests ----
+
+/// `key\0value\0key\0value` as pairs; empty: none. An odd one out gets an
+/// empty value, which the core refuses.
+fn tag_pairs(flat: &str) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let mut rest = flat;
+    while let Some((part, after)) = split_at_byte(rest, 0) {
+        parts.push(part);
+        rest = after;
+    }
+    parts.push(rest);
+    let mut pairs = Vec::new();
+    if !flat.is_empty() {
+        for pair in parts.chunks(2) {
+            pairs.push((pair[0].into(), pair.get(1).copied().unwrap_or("").into()));
+        }
+    }
+    pairs
+}
+
+/// An option set: `base`'s (0: the defaults) with these overrides; its id.
+/// Throws `invalid_option`.
+#[wasm_bindgen(js_name = optionsNew)]
+#[allow(clippy::too_many_arguments)]
+pub fn options_new(
+    base: u32,
+    endpoint: Option<String>,
+    graphql_endpoint: Option<String>,
+    format: Option<String>,
+    query_timeout_ms: Option<f64>,
+    max_attempts: Option<f64>,
+    max_backoff_ms: Option<f64>,
+    typecheck: Option<bool>,
+    linearized: Option<bool>,
+    max_contention_retries: Option<f64>,
+    query_tags: Option<String>,
+    traceparent: Option<String>,
+) -> Result<u32, String> {
+    let format = match format {
+        Some(name) => Some(Format::named(&name).map_err(|e| e.to_json())?),
+        None => None,
+    };
+    // Whole numbers in range, checked by the typed layer.
+    let whole = |n: Option<f64>| n.map(|n| n as u32);
+    let raw = RawQueryOptions {
+        endpoint,
+        graphql_endpoint,
+        format,
+        query_timeout_ms: whole(query_timeout_ms),
+        max_attempts: whole(max_attempts),
+        max_backoff_ms,
+        typecheck,
+        linearized,
+        max_contention_retries: whole(max_contention_retries),
+        query_tags: query_tags.as_deref().map(tag_pairs),
+        traceparent,
+    };
+    let merged = options(base)?.merged(raw).map_err(|e| e.to_json())?;
+    Ok(OPTIONS.with(|all| all.borrow_mut().insert(merged)))
+}
+
+/// Forgets an option set.
+#[wasm_bindgen(js_name = optionsDrop)]
+pub fn options_drop(options: u32) {
+    OPTIONS.with(|all| all.borrow_mut().remove(options));
+}
+
+/// `[deadlineMs]`.
+#[wasm_bindgen(js_name = optionsInfo)]
+pub fn options_info(id: u32) -> Vec<f64> {
+    options(id).map_or(Vec::new(), |o| vec![o.deadline_ms()])
+}
+
+fn api(api: u32) -> Api {
+    match api {
+        1 => Api::V4,
+        2 => Api::GraphQl,
+        _ => Api::V10,
+    }
+}
+
+/// `url \n name \n value \n ... \n\n body`, every header but
+/// `Authorization`. Throws `invalid_option` for an unknown option set.
+#[wasm_bindgen]
+pub fn request(
+    options: u32,
+    api: u32,
+    last_txn_ts: Option<f64>,
+    text: &str,
+    json: Option<String>,
+) -> Result<String, String> {
+    let o = self::options(options)?;
+    let json = json.as_deref();
+    let req = match self::api(api) {
+        Api::V10 => request::v10_query(&o, last_txn_ts, text, json),
+        Api::V4 => request::v4_query(&o, last_txn_ts, text),
+        Api::GraphQl => request::graphql(&o, text, json),
+    };
+    Ok(req.to_lines())
+}
+
+/// What an answer means: -1 done, -2 refresh the token, else a wait in ms;
+/// throws the call's error.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn judge(
+    options: u32,
+    api: u32,
+    status: u16,
+    is_json_object: bool,
+    has_result: bool,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    has_graphql_errors: bool,
+    retry_after: Option<String>,
+    attempt: u32,
+    refreshed: bool,
+    random: f64,
+) -> Result<f64, String> {
+    let o = self::options(options)?;
+    let reply = Reply {
+        status,
+        is_json_object,
+        has_result,
+        error_code,
+        error_message,
+        has_graphql_errors,
+        retry_after,
+    };
+    match next_step(self::api(api), &reply, attempt, refreshed, random, &o) {
+        Ok(Step::Done) => Ok(-1.0),
+        Ok(Step::Refresh) => Ok(-2.0),
+        Ok(Step::Wait(ms)) => Ok(ms),
+        Err(e) => Err(e.to_json()),
+    }
+}

@@ -1,0 +1,505 @@
+//! The module's exports (ts/core.ts) in headless Chromium (`wasm-pack test
+//! --headless --chrome`): the token stores with `JSON.parse` reading the
+//! tokens, the error JSON thrown, options, requests and answers. Times are
+//! passed in, so tokens are minted for a fixed clock: at device time `T`
+//! the server's clock reads `T` too.
+
+#![cfg(target_arch = "wasm32")]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use clerk_fauna::exports::*;
+use serde_json::Value;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Device time of the tests, in ms.
+const T: f64 = 1_700_000_000_000.0;
+
+// ts/core.ts's enums.
+const ORDINARY: u32 = 0;
+const FORCED: u32 = 1;
+const HIT: f64 = 0.0;
+const WAIT: f64 = 2.0;
+const DELIVER_GIVEN: f64 = 0.0;
+const FAIL: f64 = 1.0;
+const SIGNED_OUT: u32 = 1;
+const NONE: u32 = 0;
+const V10: u32 = 0;
+const V4: u32 = 1;
+const GRAPHQL: u32 = 2;
+
+fn segment(json: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+/// A 60 s token for `sub`, minted at device time `at` (ms).
+fn token(sub: &str, at: f64, n: u32) -> String {
+    let iat = (at / 1000.0) as u64;
+    let payload = format!(
+        r#"{{"sub":"{sub}","iat":{iat},"nbf":{},"exp":{},"jti":"{n}"}}"#,
+        iat - 5,
+        iat + 60
+    );
+    format!(
+        "{}.{}.c2ln",
+        segment(r#"{"alg":"RS256"}"#),
+        segment(&payload)
+    )
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn code(error_json: &str) -> String {
+    json(error_json)["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn lookup(store: u32, template: &str, demand: u32, now: f64) -> Vec<f64> {
+    store_lookup(store, template.into(), None, demand, None, now, 0.0)
+}
+
+fn complete(store: u32, template: &str, flight: f64, token: &str, now: f64) -> Vec<f64> {
+    store_complete(
+        store,
+        template.into(),
+        None,
+        flight,
+        Some(token.into()),
+        NONE,
+        now,
+    )
+}
+
+/// A store holding user_a's token for `template`, received at `T`.
+fn filled(template: &str) -> (u32, String) {
+    let store = store_new(None, None);
+    let t = token("user_a", T, 1);
+    let flight = lookup(store, template, ORDINARY, T)[1];
+    assert_eq!(
+        complete(store, template, flight, &t, T + 50.0)[0],
+        DELIVER_GIVEN
+    );
+    (store, t)
+}
+
+#[wasm_bindgen_test]
+fn a_miss_starts_a_flight_whose_token_is_then_a_hit_until_servable_until() {
+    let store = store_new(None, None);
+    let first = lookup(store, "fauna", ORDINARY, T);
+    // [action, flight, startedNew, forced, servableUntil, epoch]: the first
+    // call asks with skipCache, to learn the server's clock.
+    assert_eq!(first[0], WAIT);
+    assert!(first[1] >= 1.0);
+    assert_eq!(&first[2..], &[1.0, 1.0, -1.0, 0.0]);
+    assert_eq!(store_token(store, "fauna".into(), None), None);
+
+    let t = token("user_a", T, 1);
+    let done = complete(store, "fauna", first[1], &t, T + 50.0);
+    assert_eq!(done[0], DELIVER_GIVEN);
+    assert_eq!(done[1], 0.0, "epoch");
+    // 60 s from iat + 1 s at the latest, less the 15 s refresh-ahead window.
+    assert!(
+        (T + 43_900.0..T + 44_000.0).contains(&done[2]),
+        "{}",
+        done[2] - T
+    );
+    assert_eq!(done.len(), 3, "no stale flights");
+
+    let hit = lookup(store, "fauna", ORDINARY, T + 1_000.0);
+    assert_eq!(hit[0], HIT);
+    assert_eq!(hit[2], 0.0, "nothing started");
+    assert_eq!(hit[4], done[2]);
+    assert_eq!(store_token(store, "fauna".into(), None), Some(t.clone()));
+    assert_eq!(
+        store_peek(store, "fauna".into(), None, T + 2_000.0),
+        Some(t.clone())
+    );
+    assert_eq!(store_peek(store, "fauna".into(), None, T + 56_000.0), None);
+    let claims = json(&store_claims(store, "fauna".into(), None).unwrap());
+    assert_eq!(claims["sub"], "user_a");
+    // [hits, misses, joins, refreshes, failures]
+    assert_eq!(store_stats(store), [1.0, 1.0, 0.0, 0.0, 0.0]);
+
+    // In the refresh-ahead window: served, and one background refresh.
+    let refresh = lookup(store, "fauna", ORDINARY, T + 50_000.0);
+    assert_eq!(refresh[0], 1.0, "HitAndRefresh");
+    assert_eq!(&refresh[2..4], &[1.0, 1.0]);
+    assert!(refresh[4] > T + 50_000.0, "served until it is stale");
+
+    store_invalidate(store, "fauna".into(), None);
+    assert_eq!(store_token(store, "fauna".into(), None), None);
+    store_drop(store);
+    assert_eq!(store_stats(store), Vec::<f64>::new());
+}
+
+#[wasm_bindgen_test]
+fn concurrent_callers_join_one_flight_and_forced_ones_share_their_own() {
+    let (store, _) = filled("warm-up");
+    let first = lookup(store, "fauna", ORDINARY, T + 100.0);
+    assert_eq!((first[0], first[2], first[3]), (WAIT, 1.0, 0.0));
+    let joined = lookup(store, "fauna", ORDINARY, T + 100.0);
+    assert_eq!((joined[0], joined[1], joined[2]), (WAIT, first[1], 0.0));
+
+    let forced = lookup(store, "fauna", FORCED, T + 100.0);
+    assert_ne!(
+        forced[1], first[1],
+        "a forced caller never shares an ordinary call"
+    );
+    assert_eq!(&forced[2..4], &[1.0, 1.0]);
+    let forced_again = lookup(store, "fauna", FORCED, T + 100.0);
+    assert_eq!((forced_again[1], forced_again[2]), (forced[1], 0.0));
+    let stats = store_stats(store);
+    assert_eq!((stats[1], stats[2], stats[3]), (2.0, 2.0, 1.0));
+}
+
+#[wasm_bindgen_test]
+fn clear_returns_the_flights_in_flight_and_bumps_the_epoch() {
+    let (store, _) = filled("warm-up");
+    let a = lookup(store, "fauna", ORDINARY, T + 100.0)[1];
+    let b = lookup(store, "other", FORCED, T + 100.0)[1];
+    let mut cleared = store_clear(store);
+    assert_eq!(cleared.remove(0), 1.0, "epoch");
+    cleared.sort_by(f64::total_cmp);
+    assert_eq!(cleared, [a, b]);
+    assert_eq!(store_epoch(store), 1.0);
+    assert_eq!(store_token(store, "warm-up".into(), None), None);
+    assert_refused_as_cleared(store, "fauna", a);
+}
+
+/// A token arriving for `flight` after it was made stale fails with `cleared`.
+fn assert_refused_as_cleared(store: u32, template: &str, flight: f64) {
+    let late = complete(store, template, flight, &token("user_a", T, 9), T + 200.0);
+    assert_eq!(late[0], FAIL);
+    assert_eq!(code(&last_error()), "cleared");
+}
+
+#[wasm_bindgen_test]
+fn another_users_token_makes_earlier_flights_stale() {
+    let (store, _) = filled("fauna");
+    let earlier = lookup(store, "other", ORDINARY, T + 100.0)[1];
+    let switch = lookup(store, "fauna", FORCED, T + 100.0)[1];
+    let b = token("user_b", T + 100.0, 3);
+    let done = complete(store, "fauna", switch, &b, T + 150.0);
+    assert_eq!(done[0], DELIVER_GIVEN);
+    assert_eq!(done[1], 1.0, "a new epoch");
+    assert_eq!(&done[3..], &[earlier], "the flight begun for user_a");
+    assert_eq!(store_epoch(store), 1.0);
+    assert_refused_as_cleared(store, "other", earlier);
+}
+
+#[wasm_bindgen_test]
+fn a_sign_out_fails_with_last_error_as_json() {
+    let (store, _) = filled("fauna");
+    let flight = lookup(store, "other", ORDINARY, T + 100.0)[1];
+    let done = store_complete(
+        store,
+        "other".into(),
+        None,
+        flight,
+        None,
+        SIGNED_OUT,
+        T + 150.0,
+    );
+    assert_eq!((done[0], done[1], done[2]), (FAIL, 1.0, -1.0));
+    let error = json(&last_error());
+    assert_eq!(error["code"], "signed_out");
+    assert!(error["message"].as_str().unwrap().contains("null"));
+    assert_eq!(error.as_object().unwrap().len(), 2, "{error}");
+    assert_eq!(store_token(store, "fauna".into(), None), None);
+}
+
+#[wasm_bindgen_test]
+fn a_time_seen_without_asking_reveals_a_clock_that_stepped_back() {
+    let (store, t) = filled("fauna");
+    assert_eq!(lookup(store, "fauna", ORDINARY, T + 1_000.0)[0], HIT);
+    // The typed layer served hits until T + 40 s; now the clock reads an
+    // hour earlier: what was known of the server's clock is forgotten.
+    let answer = store_lookup(
+        store,
+        "fauna".into(),
+        None,
+        ORDINARY,
+        None,
+        T - 3_600_000.0,
+        T + 40_000.0,
+    );
+    assert_eq!(answer[0], WAIT);
+    assert_eq!(&answer[2..4], &[1.0, 1.0], "asked with skipCache");
+    assert_eq!(store_token(store, "fauna".into(), None), Some(t));
+}
+
+#[wasm_bindgen_test]
+fn claims_are_read_as_json_parse_reads_them() {
+    // Escapes, an exponent, and a repeated member (the last one counts): a
+    // token that is fresh only if `exp` is read as the last one.
+    let (store, _) = filled("fauna");
+    let payload = r#"{"sub":"user_\u0061","iat":1.7e9,"nbf":0,"exp":1,"exp":1700000060}"#;
+    let t = format!(
+        "{}.{}.c2ln",
+        segment(r#"{"alg":"RS256"}"#),
+        segment(payload)
+    );
+    let flight = lookup(store, "fauna", FORCED, T + 100.0)[1];
+    let done = complete(store, "fauna", flight, &t, T + 150.0);
+    assert_eq!(done[0], DELIVER_GIVEN, "{}", last_error());
+    assert_eq!(done[1], 0.0, "the same user: user_\\u0061 is user_a");
+    assert!(done[2] > T + 40_000.0);
+}
+
+#[wasm_bindgen_test]
+fn templates_are_checked() {
+    assert_eq!(check_template_name("fauna"), Ok(()));
+    assert_eq!(
+        code(&check_template_name("").unwrap_err()),
+        "invalid_option"
+    );
+}
+
+#[wasm_bindgen_test]
+fn jwts_decode_to_their_json_and_a_malformed_one_throws() {
+    let t = token("user_a", T, 5);
+    let decoded = jwt_decode(&t, false).unwrap();
+    let parts: Vec<&str> = decoded.split('\0').collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(json(parts[0])["alg"], "RS256");
+    assert_eq!(json(parts[1])["sub"], "user_a");
+    assert_eq!(parts[2], "");
+
+    let fractional = format!(
+        "{}.{}.c2ln",
+        segment(r#"{"alg":"RS256"}"#),
+        segment(r#"{"sub":"u","exp":1700000060.5}"#)
+    );
+    assert_eq!(
+        code(&jwt_decode(&fractional, false).unwrap_err()),
+        "malformed_token"
+    );
+    let as_fauna = jwt_decode(&fractional, true).unwrap();
+    assert!(as_fauna.ends_with("\0exp"), "{as_fauna:?}");
+
+    for bad in ["abc", "a.b", "e30.e30.sig\r\n", ""] {
+        let error = json(&jwt_decode(bad, true).unwrap_err());
+        assert_eq!(error["code"], "malformed_token", "{bad:?}");
+        assert!(error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The token is not a valid JWT"));
+    }
+    // Not JSON objects as JSON.parse sees them, or not UTF-8.
+    for payload in [&b"[1]"[..], b"null", b"{", b"{\"sub\":\"\xff\"}"] {
+        let t = format!(
+            "{}.{}.c2ln",
+            segment(r#"{"alg":"RS256"}"#),
+            segment(payload)
+        );
+        assert_eq!(
+            code(&jwt_decode(&t, false).unwrap_err()),
+            "malformed_token",
+            "{payload:?}"
+        );
+    }
+    // The payload is handed back as it stands, escapes and all.
+    let payload = r#"{"sub":"\u00fc\ud83d\ude00","aud":["a","b"]}"#;
+    let escaped = format!(
+        "{}.{}.c2ln",
+        segment(r#"{"alg":"RS256"}"#),
+        segment(payload)
+    );
+    let decoded = jwt_decode(&escaped, false).unwrap();
+    assert_eq!(decoded.split('\0').nth(1), Some(payload));
+}
+
+fn options(
+    base: u32,
+    typecheck: Option<bool>,
+    linearized: Option<bool>,
+    query_tags: Option<&str>,
+    traceparent: Option<&str>,
+) -> Result<u32, String> {
+    options_new(
+        base,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        typecheck,
+        linearized,
+        None,
+        query_tags.map(Into::into),
+        traceparent.map(Into::into),
+    )
+}
+
+/// `request`'s answer: the URL, the headers in order, the body.
+fn lines(encoded: &str) -> (String, Vec<(String, String)>, String) {
+    let (head, body) = encoded.split_once("\n\n").expect("an empty line");
+    let mut head = head.split('\n');
+    let url = head.next().unwrap().to_owned();
+    let rest: Vec<&str> = head.collect();
+    assert_eq!(rest.len() % 2, 0, "{encoded:?}");
+    let headers = rest
+        .chunks(2)
+        .map(|p| (p[0].to_owned(), p[1].to_owned()))
+        .collect();
+    (url, headers, body.to_owned())
+}
+
+#[wasm_bindgen_test]
+fn options_are_checked_and_merged_over_their_base() {
+    for (tags, traceparent) in [
+        (Some("a b\0c"), None),
+        (Some("a\0b\0c"), None),
+        (None, Some("00-abc-def-01")),
+    ] {
+        let error = json(&options(0, None, None, tags, traceparent).unwrap_err());
+        assert_eq!(error["code"], "invalid_option", "{tags:?} {traceparent:?}");
+    }
+    let bad_format = options_new(
+        0,
+        None,
+        None,
+        Some("fancy".into()),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
+    assert_eq!(code(&bad_format.unwrap_err()), "invalid_option");
+
+    let base = options(0, Some(true), None, Some("app\0demo\0tier\0pro"), None).unwrap();
+    let query = options(base, None, Some(false), None, None).unwrap();
+    assert_ne!(base, query);
+    assert_eq!(options_info(query), [10_000.0]);
+    let (url, headers, body) = lines(
+        &request(
+            query,
+            V10,
+            Some(1234.0),
+            "x \"q\"\n",
+            Some(r#"{"a":1}"#.into()),
+        )
+        .unwrap(),
+    );
+    assert_eq!(url, "https://db.fauna.com/query/1");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("X-Typecheck"), Some("true"), "from the base");
+    assert_eq!(header("X-Linearized"), Some("false"));
+    assert_eq!(header("X-Query-Tags"), Some("app=demo,tier=pro"));
+    assert_eq!(header("X-Last-Txn-Ts"), Some("1234"));
+    assert_eq!(header("Authorization"), None, "the typed layer adds it");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"query": "x \"q\"\n", "arguments": {"a": 1}})
+    );
+
+    options_drop(base);
+    assert_eq!(options_info(base), Vec::<f64>::new());
+    assert_eq!(
+        code(&request(base, V10, None, "1", None).unwrap_err()),
+        "invalid_option"
+    );
+    assert_eq!(
+        code(&options(base, None, None, None, None).unwrap_err()),
+        "invalid_option"
+    );
+}
+
+#[wasm_bindgen_test]
+fn requests_for_each_api() {
+    let (url, headers, body) =
+        lines(&request(0, V4, Some(5.0), r#"{"current_identity":null}"#, None).unwrap());
+    assert_eq!(url, "https://db.fauna.com/");
+    assert!(headers.contains(&("X-FaunaDB-API-Version".into(), "4".into())));
+    assert!(headers.contains(&("X-Last-Seen-Txn".into(), "5".into())));
+    assert_eq!(body, r#"{"current_identity":null}"#);
+    let (url, headers, body) =
+        lines(&request(0, GRAPHQL, Some(5.0), "{ whoami }", Some("{}".into())).unwrap());
+    assert_eq!(url, "https://graphql.fauna.com/graphql");
+    assert_eq!(
+        headers,
+        [("Content-Type".to_owned(), "application/json".to_owned())]
+    );
+    assert_eq!(body, r#"{"query":"{ whoami }","variables":{}}"#);
+}
+
+fn judge_v10(
+    status: u16,
+    code: Option<&str>,
+    retry_after: Option<&str>,
+    attempt: u32,
+    refreshed: bool,
+) -> Result<f64, String> {
+    judge(
+        0,
+        V10,
+        status,
+        true,
+        status == 200,
+        code.map(Into::into),
+        code.map(|c| format!("about {c}")),
+        false,
+        retry_after.map(Into::into),
+        attempt,
+        refreshed,
+        0.5,
+    )
+}
+
+#[wasm_bindgen_test]
+fn answers_are_judged() {
+    assert_eq!(judge_v10(200, None, None, 1, false), Ok(-1.0), "Done");
+    assert_eq!(
+        judge_v10(401, Some("unauthorized"), None, 1, false),
+        Ok(-2.0),
+        "Refresh"
+    );
+    let error = json(&judge_v10(401, Some("unauthorized"), None, 1, true).unwrap_err());
+    assert_eq!(error["code"], "unauthorized");
+    assert_eq!(error["httpStatus"], 401);
+    assert_eq!(error["faunaCode"], "unauthorized");
+
+    assert_eq!(
+        judge_v10(429, Some("limit_exceeded"), Some("2"), 1, false),
+        Ok(2_000.0)
+    );
+    assert_eq!(
+        judge_v10(429, Some("limit_exceeded"), None, 2, false),
+        Ok(1_000.0),
+        "0.5 * 2 s"
+    );
+    let error = json(&judge_v10(429, Some("limit_exceeded"), Some("2"), 3, false).unwrap_err());
+    assert_eq!(error["code"], "throttled");
+    assert_eq!(error["retryAfterMs"], 2_000);
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("after 3 attempt(s)"));
+
+    let error = json(&judge_v10(400, Some("invalid_query"), None, 1, false).unwrap_err());
+    assert_eq!(error["code"], "query_failed");
+    assert_eq!(
+        error["message"],
+        "The query failed (HTTP 400): about invalid_query"
+    );
+    let not_json = judge(
+        0, GRAPHQL, 502, false, false, None, None, false, None, 1, false, 0.5,
+    );
+    assert_eq!(code(&not_json.unwrap_err()), "service_error");
+}
