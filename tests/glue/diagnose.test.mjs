@@ -1,6 +1,6 @@
 // diagnose.js in Node: every finding, at a fixed clock, for claims as the
 // Rust core hands them over (decoded, types checked). The browser tests
-// (tests/web.rs) drive the same code through the exported `diagnose`.
+// (tests/browser) drive the same code through the exported `diagnose`.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { findings, unauthorizedHint } from '../../src/glue/diagnose.js';
