@@ -28,11 +28,6 @@ const browser = await launchChromium(chromium).catch(async (e) => {
   throw e;
 });
 
-after(async () => {
-  await browser.close();
-  await site.close();
-});
-
 /**
  * A new page with the package initialised: `{ page, problems, close }`.
  * `problems` collects the page's uncaught errors and console errors, shown
@@ -60,18 +55,35 @@ async function openPage() {
   }
 }
 
-const lister = await openPage();
-const names = await lister.page.evaluate(() => window.apiTests.names);
-await lister.close();
+/** The tests' names, from a first page (which also shows the package loads). */
+async function listTests() {
+  const { page, close } = await openPage();
+  try {
+    const names = await page.evaluate(() => window.apiTests.names);
+    if (names.length === 0) throw new Error('the page lists no tests');
+    return names;
+  } finally {
+    await close();
+  }
+}
+
+const names = await listTests().catch(async (e) => {
+  await browser.close();
+  await site.close();
+  throw e;
+});
+
+after(async () => {
+  await browser.close();
+  await site.close();
+});
 
 for (const name of names) {
   test(name, { timeout: TEST_MS + 20_000 }, async () => {
     const { page, problems, close } = await openPage();
     try {
-      const outcome = await deadline(
-        page.evaluate((n) => window.apiTests.run(n), name),
-        TEST_MS,
-        name,
+      const outcome = await deadline(page.evaluate((n) => window.apiTests.run(n), name), TEST_MS, name).catch(
+        (e) => ({ ok: false, error: e.message }),
       );
       assert.ok(outcome.ok, [outcome.error, ...problems].join('\n'));
     } finally {
