@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup lint unit ts browser package size security demo e2e clients environments bench
+.PHONY: test setup lint unit ts browser package api size security demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -47,6 +47,15 @@ browser:
 package:
 	scripts/build-package.sh
 	scripts/check-package.sh
+
+## The public API in headless Chromium, against pkg/ as built (tests/browser):
+## TokenCache, FaunaClient, decodeJwt, diagnose and ClerkFaunaError through
+## pkg/web.js, each test in a fresh page. `make package` rebuilds pkg/.
+api: setup pkg/web.js tests/browser/node_modules/.package-lock.json
+	@cd tests/browser && npm test --silent
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
 
 ## Where the token may go and as whom: the built package in Node
 ## (pkg/node.js) against stand-ins on 127.0.0.1 that log every request.

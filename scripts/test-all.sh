@@ -15,6 +15,7 @@ run make -s ts
 run wasm-pack test --headless --chrome
 run scripts/build-package.sh
 run scripts/check-package.sh
+run make -s api
 run scripts/size-report.sh
 run make -s security
 run scripts/fuzz.sh

@@ -179,26 +179,33 @@ export class FakeFauna {
   }
 
   async #fetch(input, init) {
+    // All but the body is settled the moment fetch is called, as a real
+    // request is on its way then: the request is recorded and takes its
+    // answer, and a held or hanging one waits from then on (its body may be
+    // read later than a test's release or abort).
     const request = new Request(input, init);
-    const body = await request.text();
     const headers = Object.fromEntries(request.headers.entries());
-    this.requests.push({ url: request.url, method: request.method, headers, body });
+    const record = { url: request.url, method: request.method, headers, body: undefined };
+    this.requests.push(record);
     const token = (headers.authorization ?? '').replace(/^Bearer /, '');
     const path = new URL(request.url).pathname;
-    if (this.rejectEverything || this.rejected.has(token)) {
+    const refused = this.rejectEverything || this.rejected.has(token);
+    const answer = refused ? undefined : this.answers.shift();
+    // Hangs until aborted, as fetch does.
+    const aborted = answer?.hang
+      ? new Promise((_, reject) => {
+          request.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+        })
+      : undefined;
+    aborted?.catch(() => {});
+    // Held: answered (as scripted, minus `hold`) when releaseHeld() is called.
+    const released = answer?.hold ? new Promise((resolve) => this.held.push(resolve)) : undefined;
+    record.body = await request.text();
+    if (refused) {
       return json(401, path === '/' ? v4Unauthorized : v10Unauthorized, { 'www-authenticate': 'Bearer' });
     }
-    const answer = this.answers.shift();
-    // Hangs until aborted, as fetch does.
-    if (answer?.hang) {
-      return new Promise((_, reject) => {
-        request.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-      });
-    }
-    // Held: answered (as scripted, minus `hold`) when releaseHeld() is called.
-    if (answer?.hold) {
-      await new Promise((resolve) => this.held.push(resolve));
-    }
+    if (aborted) return aborted;
+    await released;
     if (answer?.fail) throw new TypeError('Failed to fetch');
     if (answer) {
       const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);

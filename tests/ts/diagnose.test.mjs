@@ -1,6 +1,7 @@
 // ts/diagnose.ts (as tsc compiles it) in Node: every finding, at a fixed
 // clock, for claims as the core hands them over (decoded, types checked).
-// The browser tests drive the same code through the exported `diagnose`.
+// The browser tests (tests/browser) drive the same code through the
+// exported `diagnose`.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { findings, unauthorizedHint } from '../../target/ts/diagnose.js';
