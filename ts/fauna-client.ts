@@ -2,7 +2,7 @@
 // and judges each answer (done, refresh the token once, or wait and retry).
 
 import { Api, Next, core } from './core.js';
-import { call, ClerkFaunaError, defineMember, fromCore, invalid } from './errors.js';
+import { call, ClerkFaunaError, defineMember, freed, fromCore, invalid } from './errors.js';
 import { unauthorizedHint } from './diagnose.js';
 import { authenticatedFetch, httpClient, live, NETWORK_FAILED, type FaunaHttpClient, type Sender } from './fetch.js';
 import { decoded } from './jwt.js';
@@ -210,10 +210,17 @@ function result(c: Client, api: Api, body: any, wantString: boolean): unknown {
 
 /**
  * A client for Fauna's HTTP APIs that authenticates every request with the
- * signed-in user's token from a `TokenCache`.
+ * signed-in user's token from a `TokenCache`. After `free()`, its methods
+ * throw `freed`.
  */
 export class FaunaClient {
-  readonly #c: Client;
+  readonly #state: Client;
+
+  /** The state, for a method: a freed client's methods throw `freed`. */
+  get #c(): Client {
+    if (this.#state.freed) throw freed();
+    return this.#state;
+  }
 
   /**
    * A client sharing `tokens` (not consuming it: the cache stays usable,
@@ -237,23 +244,24 @@ export class FaunaClient {
       lastTxnTs: undefined,
       authenticatedFetch: undefined,
     };
-    this.#c = c;
+    this.#state = c;
     optionSets.register(c, set, c);
   }
 
   /** Runs an FQL v10 query (`POST /query/1`) as the signed-in user. */
   query<T = unknown>(fql: string, args?: Record<string, unknown>, options?: QueryOptions): Promise<QueryResult<T>> {
+    const c = this.#c;
     let temporary = 0;
     try {
       if (typeof fql !== 'string') throw invalid('query needs the FQL text as a string.');
-      // A freed client's option set is gone: no set is made from it.
-      live(this.#c);
+      // A set is made from the client's only while its cache lives.
+      live(c);
       if (options != null) {
         const o = readOptions(options, 'query options', queryOptions);
         // Only overrides need a set of their own.
-        if (Object.keys(o).length) temporary = optionSet(this.#c.options, o);
+        if (Object.keys(o).length) temporary = optionSet(c.options, o);
       }
-      return send(this.#c, Api.V10, fql, jsonObject(args, 'arguments'), temporary);
+      return send(c, Api.V10, fql, jsonObject(args, 'arguments'), temporary);
     } catch (e) {
       if (temporary) core.optionsDrop(temporary);
       return Promise.reject(e);
@@ -262,9 +270,10 @@ export class FaunaClient {
 
   /** Runs a legacy FQL v4 wire expression (`POST /`) and resolves to its `resource`. */
   queryV4(expr: unknown): Promise<unknown> {
+    const c = this.#c;
     const json = expr === undefined ? undefined : toJson(expr);
     if (json === undefined) return Promise.reject(invalid('queryV4 needs a JSON wire expression.'));
-    return send(this.#c, Api.V4, json, undefined);
+    return send(c, Api.V4, json, undefined);
   }
 
   /** FQL v4 `CurrentIdentity()`: the `sub` of the signed-in user's token. */
@@ -274,9 +283,10 @@ export class FaunaClient {
 
   /** Sends a GraphQL request to `graphqlEndpoint` and resolves to its `data`. */
   graphql<T = unknown>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    const c = this.#c;
     try {
       if (typeof query !== 'string') throw invalid('graphql needs the query text as a string.');
-      return send(this.#c, Api.GraphQl, query, jsonObject(variables, 'variables'));
+      return send(c, Api.GraphQl, query, jsonObject(variables, 'variables'));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -322,7 +332,7 @@ export class FaunaClient {
    */
   free(): void {
     freeing();
-    const c = this.#c;
+    const c = this.#state;
     if (c.freed) return;
     c.freed = true;
     optionSets.unregister(c);

@@ -237,7 +237,6 @@ async function callGetToken(
 
 /** The entry `template` names (undefined: the cache's own), or undefined if the store refuses the name. */
 function entry(c: Cache, template: string | undefined): string | undefined {
-  if (c.freed) return undefined;
   if (template === undefined) return c.template;
   try {
     core.checkTemplate(template);
@@ -249,6 +248,7 @@ function entry(c: Cache, template: string | undefined): string | undefined {
 
 /**
  * A cache of Clerk session tokens over any `getToken(options)` function.
+ * After `free()`, its methods throw `freed`.
  *
  * One entry per template; freshness judged by the server's clock, learned
  * from the tokens' `iat` (never an aged token from `getToken`'s own
@@ -257,7 +257,13 @@ function entry(c: Cache, template: string | undefined): string | undefined {
  * in memory only.
  */
 export class TokenCache {
-  readonly #c: Cache;
+  readonly #state: Cache;
+
+  /** The state, for a method: a freed cache's methods throw `freed`. */
+  get #c(): Cache {
+    if (this.#state.freed) throw freed();
+    return this.#state;
+  }
 
   /**
    * Wraps `getToken` (Clerk's `useAuth().getToken`, `session.getToken`, or
@@ -281,7 +287,7 @@ export class TokenCache {
       served: new Map(),
       flights: new Map(),
     };
-    this.#c = c;
+    this.#state = c;
     caches.set(this, c);
     stores.register(c, store, c);
   }
@@ -291,7 +297,7 @@ export class TokenCache {
    * `getToken` call already in flight, or from a new one. `skipCache` asks
    * the issuer for a new token and replaces the cached one. Rejects with a
    * `ClerkFaunaError`: `signed_out`, `token_unavailable`, `token_timeout`,
-   * `malformed_token`, `cleared`, `invalid_option` or `freed`.
+   * `malformed_token`, `cleared` or `invalid_option`.
    */
   get(options?: TokenGetOptions): Promise<string> {
     const c = this.#c;
@@ -299,7 +305,6 @@ export class TokenCache {
     const hit = options === undefined && fastHit(c);
     if (hit) return hit.promise;
     try {
-      if (c.freed) throw freed();
       const o = readOptions(options, 'get options', getOptions);
       const answer = lookup(c, o.template ?? c.template, o.skipCache ? Demand.Forced : Demand.Ordinary);
       return answer instanceof Promise ? notFromItself(answer, options) : answer.promise;
@@ -313,23 +318,26 @@ export class TokenCache {
    * Never calls `getToken`.
    */
   peek(template?: string): string | undefined {
-    const name = entry(this.#c, template);
-    return name === undefined ? undefined : core.storePeek(this.#c.store, name, this.#c.org, Date.now());
+    const c = this.#c;
+    const name = entry(c, template);
+    return name === undefined ? undefined : core.storePeek(c.store, name, c.org, Date.now());
   }
 
   /** The payload of the cached token (usable or not), as an object. */
   claims(template?: string): Record<string, unknown> | undefined {
-    const name = entry(this.#c, template);
-    const json = name === undefined ? undefined : core.storeClaims(this.#c.store, name, this.#c.org);
+    const c = this.#c;
+    const name = entry(c, template);
+    const json = name === undefined ? undefined : core.storeClaims(c.store, name, c.org);
     return json === undefined ? undefined : parsed(json);
   }
 
   /** Drops one template's token; the next `get` fetches a new one. */
   invalidate(template?: string): void {
-    const name = entry(this.#c, template);
+    const c = this.#c;
+    const name = entry(c, template);
     if (name === undefined) return;
-    core.storeInvalidate(this.#c.store, name, this.#c.org);
-    this.#c.served.delete(name);
+    core.storeInvalidate(c.store, name, c.org);
+    c.served.delete(name);
   }
 
   /**
@@ -339,7 +347,6 @@ export class TokenCache {
    */
   clear(): void {
     const c = this.#c;
-    if (c.freed) return;
     const answer = core.storeClear(c.store);
     c.served.clear();
     noteEpoch(c, answer[0]!);
@@ -354,8 +361,8 @@ export class TokenCache {
    */
   get stats(): TokenCacheStats {
     const c = this.#c;
-    const [hits = 0, misses = 0, joins = 0, refreshes = 0, failures = 0] = c.freed ? [] : core.storeStats(c.store);
-    return { hits: hits + c.hits, misses, joins, refreshes, failures };
+    const [hits, misses, joins, refreshes, failures] = core.storeStats(c.store) as unknown as number[];
+    return { hits: hits! + c.hits, misses: misses!, joins: joins!, refreshes: refreshes!, failures: failures! };
   }
 
   /**
@@ -366,7 +373,7 @@ export class TokenCache {
    */
   free(): void {
     freeing();
-    const c = this.#c;
+    const c = this.#state;
     if (c.freed) return;
     this.clear();
     c.freed = true;
