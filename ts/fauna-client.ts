@@ -85,17 +85,19 @@ async function exchange(
   // `url \n name \n value ... \n\n body`, from the core.
   const split = request.indexOf('\n\n');
   const [url, ...fields] = request.slice(0, split).split('\n');
-  const headers: [string, string][] = [['Authorization', `Bearer ${token}`]];
-  for (let i = 0; i < fields.length; i += 2) headers.push([fields[i]!, fields[i + 1]!]);
+  // No prototype: a setter on Object.prototype never sees a header.
+  const headers: Record<string, string> = Object.create(null);
+  headers.Authorization = `Bearer ${token}`;
+  for (let i = 0; i < fields.length; i += 2) headers[fields[i]!] = fields[i + 1]!;
   const controller = new AbortController();
   try {
     // fetch is called now, not a tick later (the user was checked just
     // before); a synchronous throw still becomes a rejection. The token never
-    // follows a redirect: Fauna sends none. Headers as own members only.
+    // follows a redirect: Fauna sends none.
     const read = (async (): Promise<[number, string, string | null]> => {
       const response = await send(url!, {
         method: 'POST',
-        headers: Object.fromEntries(headers),
+        headers,
         body: request.slice(split + 2),
         signal: controller.signal,
         redirect: 'error',
@@ -196,16 +198,17 @@ function result(c: Client, api: Api, body: any, wantString: boolean): unknown {
   if (api === Api.GraphQl) return body.data;
   const { txn_ts } = body;
   if (typeof txn_ts === 'number' && !(c.lastTxnTs! >= txn_ts)) c.lastTxnTs = txn_ts;
-  const out = { data: body.data, txnTs: txn_ts, stats: body.stats };
-  for (const [from, to] of [
-    ['summary', 'summary'],
-    ['static_type', 'staticType'],
-    ['schema_version', 'schemaVersion'],
-    ['query_tags', 'queryTags'],
-  ] as const) {
-    if (body[from] !== undefined) defineMember(out, to, body[from]);
-  }
-  return out;
+  // Spread, not assignment: a setter on Object.prototype never sees a member.
+  const only = (name: string, value: unknown) => (value === undefined ? undefined : { [name]: value });
+  return {
+    data: body.data,
+    txnTs: txn_ts,
+    stats: body.stats,
+    ...only('summary', body.summary),
+    ...only('staticType', body.static_type),
+    ...only('schemaVersion', body.schema_version),
+    ...only('queryTags', body.query_tags),
+  };
 }
 
 /**
