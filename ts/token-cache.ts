@@ -300,10 +300,11 @@ export class TokenCache {
    * `malformed_token`, `cleared` or `invalid_option`.
    */
   get(options?: TokenGetOptions): Promise<string> {
-    const c = this.#c;
-    // The hot path: a warm default entry, without a call into the core.
-    const hit = options === undefined && fastHit(c);
+    // The hot path: a warm default entry, without a call into the core (a
+    // freed cache serves nothing: free() emptied it).
+    const hit = options === undefined && fastHit(this.#state);
     if (hit) return hit.promise;
+    const c = this.#c;
     try {
       const o = readOptions(options, 'get options', getOptions);
       const answer = lookup(c, o.template ?? c.template, o.skipCache ? Demand.Forced : Demand.Ordinary);
