@@ -415,7 +415,7 @@ function sayWhat(f) {
       `${fmt(h.getToken.median, 'ns')} for awaiting an instantly resolved \`getToken\` (${fmt(h.vsGetToken.median, 'ratio')}). ` +
       (hitOk
         ? 'The hit costs no more than the JS reference.'
-        : `The hit costs more than the JS reference. Each hit crosses into WebAssembly and back, reads the clock (\`Date.now()\`) through an import and asks the token store, before returning the promise it keeps for the cached token (\`CacheInner::resolved\` in \`src/glue/token_cache.rs\`); the reference does one \`Map\` lookup and returns the promise it already holds. In absolute terms it is ${fmt(h.package.median, 'ns')} per request, small beside any network round trip but not free.`),
+        : `The hit costs more than the JS reference. A warm hit never enters WebAssembly (\`fastHit\` in \`ts/token-cache.ts\`): a \`Map\` lookup, \`Date.now()\`, two comparisons against what the token store said the last time it was asked, and a counter, then the promise it keeps for the cached token; the reference does one \`Map\` lookup, \`Date.now()\` and one comparison. In absolute terms it is ${fmt(h.package.median, 'ns')} per request, small beside any network round trip but not free.`),
   );
   const stampOk = s.cold.calls.max === 1 && s.unauthorized.refreshes.max === 1 && s.cold.allFulfilled && s.unauthorized.allFulfilled;
   out.push(
@@ -503,7 +503,7 @@ ${sayWhat(f)}
    headers (${f.overhead.loopback.headerNames.map((h) => `\`${h}\``).join(', ')}) are copied from the package's own last request, so both send the
    same bytes; sequential awaited requests, ${CFG.inpageCalls.toLocaleString('en-US')} (in-page) and ${CFG.loopbackCalls.toLocaleString('en-US')} (loopback) per variant per round,
    alternating in blocks of ${INPAGE_BLOCK} (in-page) and ${LOOPBACK_BLOCK} (loopback) requests whose order rotates. A third variant, the same plain
-   \`fetch\` with an \`AbortController\` signal and a 10 s timer cleared on the answer (what \`flows.js\` adds around \`fetch\`), is shown for scale. Loopback: the devserver's Fauna stand-in (debug build, as \`make demo\`/e2e use it) verifying a real RS256 token issued by its
+   \`fetch\` with an \`AbortController\` signal and a 10 s timer cleared on the answer (what \`ts/fauna-client.ts\` adds around \`fetch\`), is shown for scale. Loopback: the devserver's Fauna stand-in (debug build, as \`make demo\`/e2e use it) verifying a real RS256 token issued by its
    Clerk stand-in to a signed-in demo user; the package's \`getToken\` calls the Clerk stand-in.
 5. **Memory**: per fresh page, one cache and client; ${(2 * CFG.memTotal).toLocaleString('en-US')} queries in batches of ${MEM_BATCH} concurrent (in-page \`fetch\`);
    readings after ${CFG.memFirst.toLocaleString('en-US')}, ${CFG.memTotal.toLocaleString('en-US')} and ${(2 * CFG.memTotal).toLocaleString('en-US')}: \`wasm.memory.buffer.byteLength\` (the memory of \`await init()\`'s
