@@ -3,6 +3,22 @@
 import * as core from './web/clerk_fauna.js';
 import { useCore } from './lib/core.js';
 
-useCore(core);
+// The API takes this build of the core once it is loaded, not at import: an
+// app that also imports `clerk-fauna` (whose core is ready at import) keeps
+// working until then, and every cache keeps the core it was made with.
+
+/** Loads the .wasm, once (later calls resolve at once). */
+export default async function init(module) {
+  const exports = await core.default(module);
+  useCore(core);
+  return exports;
+}
+
+/** Instantiates the .wasm from its bytes or module, synchronously. */
+export function initSync(module) {
+  const exports = core.initSync(module);
+  useCore(core);
+  return exports;
+}
+
 export * from './lib/index.js';
-export { default, initSync } from './web/clerk_fauna.js';

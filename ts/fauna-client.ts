@@ -1,7 +1,7 @@
 // FaunaClient: each call's waiting and I/O. The core builds each request
 // and judges each answer (done, refresh the token once, or wait and retry).
 
-import { Api, Next, core } from './core.js';
+import { Api, Next, type Core } from './core.js';
 import { call, ClerkFaunaError, defineMember, freed, fromCore, invalid } from './errors.js';
 import { unauthorizedHint } from './diagnose.js';
 import { authenticatedFetch, httpClient, live, NETWORK_FAILED, type FaunaHttpClient, type Sender } from './fetch.js';
@@ -45,10 +45,10 @@ interface Client extends Sender {
 }
 
 // A client the garbage collector takes leaves the module: its option set is dropped.
-const optionSets = new FinalizationRegistry<number>((set) => core.optionsDrop(set));
+const optionSets = new FinalizationRegistry<{ core: Core; set: number }>(({ core, set }) => core.optionsDrop(set));
 
-/** A new option set in the core: `base`'s with the options read laid over it. */
-function optionSet(base: number, o: ReturnType<typeof readOptions<typeof clientOptions>>): number {
+/** A new option set in `core`: `base`'s with the options read laid over it. */
+function optionSet(core: Core, base: number, o: ReturnType<typeof readOptions<typeof clientOptions>>): number {
   return call(() =>
     core.optionsNew(
       base,
@@ -124,14 +124,14 @@ const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 async function send(c: Client, api: Api, query: string, json: string | undefined, temporary = 0, wantString = false): Promise<any> {
   const options = temporary || c.options;
   try {
-    const deadlineMs = temporary ? core.optionsInfo(temporary)[0]! : c.deadlineMs;
+    const deadlineMs = temporary ? c.cache.core.optionsInfo(temporary)[0]! : c.deadlineMs;
     // A call begun in this epoch never goes on as another user.
     const epoch = live(c);
     let token = await notFromItself(tokenFor(c.cache));
     for (let attempt = 1, refreshed = false; ; ) {
       // Checked right before fetch is called, in the same tick.
       live(c, epoch);
-      const request = core.request(options, api, c.lastTxnTs, query, json);
+      const request = c.cache.core.request(options, api, c.lastTxnTs, query, json);
       const [status, answer, retryAfter] = await exchange(c.fetch ?? globalThis.fetch, request, token, deadlineMs);
       // An answer that comes after free() is not handed out.
       live(c);
@@ -143,7 +143,7 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
       const error = api === Api.V10 ? body?.error : body?.errors?.[0];
       let next: number;
       try {
-        next = core.judge(
+        next = c.cache.core.judge(
           options,
           api,
           status,
@@ -171,7 +171,7 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
       }
     }
   } finally {
-    if (temporary) core.optionsDrop(temporary);
+    if (temporary) c.cache.core.optionsDrop(temporary);
   }
 }
 
@@ -235,7 +235,9 @@ export class FaunaClient {
     const o = readOptions(options, 'FaunaClient options', clientOptions);
     const endpoint = o.endpoint ?? defaults.endpoint;
     const graphqlEndpoint = o.graphqlEndpoint ?? defaults.graphqlEndpoint;
-    const set = optionSet(0, { ...o, endpoint, graphqlEndpoint });
+    // The cache's module: a client's option sets live beside its tokens.
+    const { core } = cache;
+    const set = optionSet(core, 0, { ...o, endpoint, graphqlEndpoint });
     const c: Client = {
       cache,
       freed: false,
@@ -248,7 +250,7 @@ export class FaunaClient {
       authenticatedFetch: undefined,
     };
     this.#state = c;
-    optionSets.register(c, set, c);
+    optionSets.register(c, { core, set }, c);
   }
 
   /** Runs an FQL v10 query (`POST /query/1`) as the signed-in user. */
@@ -262,11 +264,11 @@ export class FaunaClient {
       if (options != null) {
         const o = readOptions(options, 'query options', queryOptions);
         // Only overrides need a set of their own.
-        if (Object.keys(o).length) temporary = optionSet(c.options, o);
+        if (Object.keys(o).length) temporary = optionSet(c.cache.core, c.options, o);
       }
       return send(c, Api.V10, fql, jsonObject(args, 'arguments'), temporary);
     } catch (e) {
-      if (temporary) core.optionsDrop(temporary);
+      if (temporary) c.cache.core.optionsDrop(temporary);
       return Promise.reject(e);
     }
   }
@@ -339,6 +341,6 @@ export class FaunaClient {
     if (c.freed) return;
     c.freed = true;
     optionSets.unregister(c);
-    core.optionsDrop(c.options);
+    c.cache.core.optionsDrop(c.options);
   }
 }

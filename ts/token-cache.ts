@@ -2,7 +2,7 @@
 // store, which decides every step (what to serve, when to call getToken,
 // who shares a call, what an answer means).
 
-import { Action, Demand, Failure, Outcome, core } from './core.js';
+import { Action, Demand, Failure, Outcome, core, type Core } from './core.js';
 import { cleared, defineMember, freed, fromCore, invalid } from './errors.js';
 import { parsed } from './jwt.js';
 import { TIMED_OUT, within } from './timers.js';
@@ -52,6 +52,8 @@ interface Flight {
 
 /** A TokenCache's state, shared with the clients built on it. */
 export interface Cache {
+  /** The module the store lives in (the one in use when the cache was made). */
+  core: Core;
   store: number;
   getToken: GetToken;
   template: string;
@@ -93,7 +95,7 @@ export function notFromItself<T>(token: T, options?: unknown): T {
 const caches = new WeakMap<TokenCache, Cache>();
 // A cache the garbage collector takes (with every client and wrapper on it)
 // leaves the module: its store is dropped.
-const stores = new FinalizationRegistry<number>((store) => core.storeDrop(store));
+const stores = new FinalizationRegistry<Pick<Cache, 'core' | 'store'>>((c) => c.core.storeDrop(c.store));
 
 /** The state of `tokens`; throws `invalid_option` if it is no TokenCache. */
 export function cacheOf(tokens: TokenCache): Cache {
@@ -139,7 +141,7 @@ function serve(c: Cache, template: string, token: string, until: number, now: nu
 /** The store's answer for a caller of `template`: a token served, or the promise of one. */
 function lookup(c: Cache, template: string, demand: Demand, rejected?: string): Served | Promise<string> {
   const now = Date.now();
-  const [action, flight, startedNew, forced, until, epoch] = core.storeLookup(
+  const [action, flight, startedNew, forced, until, epoch] = c.core.storeLookup(
     c.store,
     template,
     c.org,
@@ -155,7 +157,7 @@ function lookup(c: Cache, template: string, demand: Demand, rejected?: string): 
     return c.flights.get(flight!)!.promise;
   }
   // The token is the one last delivered for this entry, unless it was dropped here since.
-  const known = c.served.get(template)?.token ?? core.storeToken(c.store, template, c.org)!;
+  const known = c.served.get(template)?.token ?? c.core.storeToken(c.store, template, c.org)!;
   return serve(c, template, known, until!, now);
 }
 
@@ -188,13 +190,13 @@ function startFlight(c: Cache, template: string, id: number, forced: boolean): v
         // A freed cache's store is gone; its flights were cancelled.
         if (c.freed) throw cleared();
         const now = Date.now();
-        const answer = core.storeComplete(c.store, template, c.org, id, token, failure, now);
+        const answer = c.core.storeComplete(c.store, template, c.org, id, token, failure, now);
         const [outcome, epoch, until] = answer as unknown as number[];
         noteEpoch(c, epoch!);
         cancel(c, answer, 3);
-        if (outcome === Outcome.Fail) throw fromCore(core.lastError(), cause);
+        if (outcome === Outcome.Fail) throw fromCore(c.core.lastError(), cause);
         if (outcome !== Outcome.RetryForced) {
-          const given = outcome === Outcome.DeliverGiven ? token! : core.storeToken(c.store, template, c.org)!;
+          const given = outcome === Outcome.DeliverGiven ? token! : c.core.storeToken(c.store, template, c.org)!;
           return serve(c, template, given, until!, now).token;
         }
       }
@@ -239,7 +241,7 @@ async function callGetToken(
 function entry(c: Cache, template: string | undefined): string | undefined {
   if (template === undefined) return c.template;
   try {
-    core.checkTemplate(template);
+    c.core.checkTemplate(template);
     return template;
   } catch {
     return undefined;
@@ -275,6 +277,7 @@ export class TokenCache {
     const minValiditySeconds = o.minValiditySeconds ?? defaults.minValiditySeconds;
     const store = core.storeNew(o.refreshAheadSeconds ?? defaults.refreshAheadSeconds, minValiditySeconds);
     const c: Cache = {
+      core,
       store,
       getToken,
       template: o.template ?? defaults.template,
@@ -289,7 +292,7 @@ export class TokenCache {
     };
     this.#state = c;
     caches.set(this, c);
-    stores.register(c, store, c);
+    stores.register(c, { core, store }, c);
   }
 
   /**
@@ -321,14 +324,14 @@ export class TokenCache {
   peek(template?: string): string | undefined {
     const c = this.#c;
     const name = entry(c, template);
-    return name === undefined ? undefined : core.storePeek(c.store, name, c.org, Date.now());
+    return name === undefined ? undefined : c.core.storePeek(c.store, name, c.org, Date.now());
   }
 
   /** The payload of the cached token (usable or not), as an object. */
   claims(template?: string): Record<string, unknown> | undefined {
     const c = this.#c;
     const name = entry(c, template);
-    const json = name === undefined ? undefined : core.storeClaims(c.store, name, c.org);
+    const json = name === undefined ? undefined : c.core.storeClaims(c.store, name, c.org);
     return json === undefined ? undefined : parsed(json);
   }
 
@@ -337,7 +340,7 @@ export class TokenCache {
     const c = this.#c;
     const name = entry(c, template);
     if (name === undefined) return;
-    core.storeInvalidate(c.store, name, c.org);
+    c.core.storeInvalidate(c.store, name, c.org);
     c.served.delete(name);
   }
 
@@ -348,7 +351,7 @@ export class TokenCache {
    */
   clear(): void {
     const c = this.#c;
-    const answer = core.storeClear(c.store);
+    const answer = c.core.storeClear(c.store);
     c.served.clear();
     noteEpoch(c, answer[0]!);
     cancel(c, answer, 1);
@@ -362,7 +365,7 @@ export class TokenCache {
    */
   get stats(): TokenCacheStats {
     const c = this.#c;
-    const [hits, misses, joins, refreshes, failures] = core.storeStats(c.store) as unknown as number[];
+    const [hits, misses, joins, refreshes, failures] = c.core.storeStats(c.store) as unknown as number[];
     return { hits: hits! + c.hits, misses: misses!, joins: joins!, refreshes: refreshes!, failures: failures! };
   }
 
@@ -379,6 +382,6 @@ export class TokenCache {
     this.clear();
     c.freed = true;
     stores.unregister(c);
-    core.storeDrop(c.store);
+    c.core.storeDrop(c.store);
   }
 }
