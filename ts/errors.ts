@@ -110,6 +110,13 @@ export const invalid = (message: string) => new ClerkFaunaError('invalid_option'
 export const cleared = () =>
   new ClerkFaunaError('cleared', 'The token cache was cleared (sign-out or user switch) while this call waited for a token.');
 
+/** A request that got no answer within `ms`. */
+export const noAnswer = (ms: number) => new ClerkFaunaError('timeout', `No answer from Fauna within ${ms} ms.`);
+
+/** A request that failed on its way (`cause`: fetch's error). */
+export const networkError = (cause: unknown) =>
+  new ClerkFaunaError('network_error', 'The request to Fauna failed; the original error is in `cause`.', { cause });
+
 export const freed = () => new ClerkFaunaError('freed', 'The FaunaClient or its TokenCache was freed: nothing more is sent.');
 
 /**

@@ -2,9 +2,9 @@
 // and judges each answer (done, refresh the token once, or wait and retry).
 
 import { Api, Next, type Core } from './core.js';
-import { call, ClerkFaunaError, defineMember, freed, fromCore, invalid } from './errors.js';
+import { call, ClerkFaunaError, defineMember, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
 import { unauthorizedHint } from './diagnose.js';
-import { authenticatedFetch, httpClient, live, NETWORK_FAILED, type FaunaHttpClient, type Sender } from './fetch.js';
+import { authenticatedFetch, httpClient, live, type FaunaHttpClient, type Sender } from './fetch.js';
 import { decoded } from './jwt.js';
 import {
   clientOptions,
@@ -108,9 +108,9 @@ async function exchange(
   } catch (e) {
     if (e === TIMED_OUT) {
       controller.abort();
-      throw new ClerkFaunaError('timeout', `No answer from Fauna within ${deadlineMs} ms.`);
+      throw noAnswer(deadlineMs);
     }
-    throw new ClerkFaunaError('network_error', NETWORK_FAILED, { cause: e });
+    throw networkError(e);
   }
 }
 

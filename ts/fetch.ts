@@ -1,7 +1,7 @@
 // The authenticated fetch a FaunaClient hands out, and the HTTP client for
 // the official `fauna` driver built on it.
 
-import { ClerkFaunaError, cleared, freed } from './errors.js';
+import { ClerkFaunaError, cleared, freed, networkError, noAnswer } from './errors.js';
 import { MAX_DELAY } from './options.js';
 import { notFromItself, tokenFor, type Cache } from './token-cache.js';
 
@@ -62,8 +62,6 @@ export function authenticatedFetch(s: Sender, origins: string[]): typeof fetch {
   };
 }
 
-export const NETWORK_FAILED = 'The request to Fauna failed; the original error is in `cause`.';
-
 /** A request from the official `fauna` driver to its HTTP client. */
 export interface FaunaHttpRequest {
   client_timeout_ms: number;
@@ -104,9 +102,8 @@ export function httpClient(send: typeof fetch, endpoint: string): FaunaHttpClien
       } catch (e) {
         // The driver keeps what is thrown here as its ClientError's `cause`:
         // say what happened in the package's own terms.
-        if (controller.signal.aborted) throw new ClerkFaunaError('timeout', `No answer from Fauna within ${client_timeout_ms} ms.`);
-        if (e instanceof ClerkFaunaError) throw e;
-        throw new ClerkFaunaError('network_error', NETWORK_FAILED, { cause: e });
+        if (controller.signal.aborted) throw noAnswer(client_timeout_ms);
+        throw e instanceof ClerkFaunaError ? e : networkError(e);
       } finally {
         if (timer) clearTimeout(timer);
       }
