@@ -1,11 +1,14 @@
 //! The WebAssembly module's exports, as `ts/core.ts` declares them: plain
 //! data in and out, synchronous, each a thin call into the core. Token
 //! stores and option sets live here under numeric ids; the typed layer
-//! holds the ids. A failure throws the core's error as JSON text.
+//! holds the ids. A call that fails answers with a value that says so
+//! (`false`, `undefined`, 0, `Next.Fail`, `Outcome.Fail`) and leaves the
+//! core's error as JSON text for `lastError()`: nothing is thrown (no error
+//! becomes a JS value in the module).
 //!
 //! A store id the module does not know (dropped, or never made) answers
 //! with nothing: empty arrays, `undefined`, epoch 0, and `storeComplete`
-//! fails with `cleared`. An unknown option set throws `invalid_option`.
+//! fails with `cleared`. An unknown option set fails with `invalid_option`.
 
 use std::cell::RefCell;
 
@@ -69,13 +72,18 @@ fn with_store<R>(id: u32, f: impl FnOnce(&mut Store) -> R) -> Option<R> {
 }
 
 /// Options set `id` (0: the defaults).
-fn options(id: u32) -> Result<QueryOptions, String> {
+fn options(id: u32) -> Result<QueryOptions, Error> {
     if id == 0 {
         return Ok(QueryOptions::default());
     }
     OPTIONS
         .with(|all| all.borrow_mut().get_mut(id).cloned())
-        .ok_or_else(|| Error::invalid_option("Unknown option set.").to_json())
+        .ok_or_else(|| Error::invalid_option("Unknown option set."))
+}
+
+/// `answer`'s value, or `None` with its error kept for `lastError()`.
+fn kept<T>(answer: Result<T, Error>) -> Option<T> {
+    answer.map_err(|e| set_last_error(&e)).ok()
 }
 
 fn key(template: String, organization_id: Option<String>) -> EntryKey {
@@ -255,7 +263,7 @@ fn set_last_error(error: &Error) {
     LAST_ERROR.with(|last| *last.borrow_mut() = error.to_json());
 }
 
-/// The error of the last failed `storeComplete`, as JSON.
+/// The error of the last call that failed, as JSON.
 #[wasm_bindgen(js_name = lastError)]
 pub fn last_error() -> String {
     LAST_ERROR.with(|last| last.borrow().clone())
@@ -324,32 +332,34 @@ pub fn store_epoch(store: u32) -> f64 {
     with_store(store, |s| s.epoch() as f64).unwrap_or(0.0)
 }
 
-/// Throws `invalid_option` for a template name the store refuses.
+/// Whether the store takes `template` as a name; else fails with
+/// `invalid_option`.
 #[wasm_bindgen(js_name = checkTemplate)]
-pub fn check_template_name(template: &str) -> Result<(), String> {
-    check_template(template).map_err(|e| e.to_json())
+pub fn check_template_name(template: &str) -> bool {
+    kept(check_template(template)).is_some()
 }
 
 // ---- JWTs ----
 
-/// `header JSON \0 payload JSON \0 ignored time claim`; throws
+/// `header JSON \0 payload JSON \0 ignored time claim`; fails with
 /// `malformed_token`.
 #[wasm_bindgen(js_name = jwtDecode)]
-pub fn jwt_decode(token: &str, as_fauna: bool) -> Result<String, String> {
-    let decoded = if as_fauna {
+pub fn jwt_decode(token: &str, as_fauna: bool) -> Option<String> {
+    let decoded = kept(if as_fauna {
         jwt::decode_as_fauna(token, read_json_object)
     } else {
         jwt::decode(token, read_json_object)
-    }
-    .map_err(|e| e.to_json())?;
-    Ok([
-        &text(&decoded.header_json),
-        "\0",
-        &text(&decoded.payload_json),
-        "\0",
-        decoded.ignored_time_claim.unwrap_or(""),
-    ]
-    .concat())
+    })?;
+    Some(
+        [
+            &text(&decoded.header_json),
+            "\0",
+            &text(&decoded.payload_json),
+            "\0",
+            decoded.ignored_time_claim.unwrap_or(""),
+        ]
+        .concat(),
+    )
 }
 
 // ---- requests ----
@@ -373,8 +383,8 @@ fn tag_pairs(flat: &str) -> Vec<(String, String)> {
     pairs
 }
 
-/// An option set: `base`'s (0: the defaults) with these overrides; its id.
-/// Throws `invalid_option`.
+/// An option set: `base`'s (0: the defaults) with these overrides; its id,
+/// or 0 when it fails with `invalid_option`.
 #[wasm_bindgen(js_name = optionsNew)]
 #[allow(clippy::too_many_arguments)]
 pub fn options_new(
@@ -390,10 +400,9 @@ pub fn options_new(
     max_contention_retries: Option<f64>,
     query_tags: Option<String>,
     traceparent: Option<String>,
-) -> Result<u32, String> {
-    let format = match format {
-        Some(name) => Some(Format::named(&name).map_err(|e| e.to_json())?),
-        None => None,
+) -> u32 {
+    let Some(format) = kept(format.map(|name| Format::named(&name)).transpose()) else {
+        return 0;
     };
     // Whole numbers in range, checked by the typed layer.
     let whole = |n: Option<f64>| n.map(|n| n as u32);
@@ -410,8 +419,9 @@ pub fn options_new(
         query_tags: query_tags.as_deref().map(tag_pairs),
         traceparent,
     };
-    let merged = options(base)?.merged(raw).map_err(|e| e.to_json())?;
-    Ok(OPTIONS.with(|all| all.borrow_mut().insert(merged)))
+    kept(options(base).and_then(|o| o.merged(raw))).map_or(0, |merged| {
+        OPTIONS.with(|all| all.borrow_mut().insert(merged))
+    })
 }
 
 /// Forgets an option set.
@@ -435,7 +445,7 @@ fn api(api: u32) -> Api {
 }
 
 /// `url \n name \n value \n ... \n\n body`, every header but
-/// `Authorization`. Throws `invalid_option` for an unknown option set.
+/// `Authorization`; fails with `invalid_option` for an unknown option set.
 #[wasm_bindgen]
 pub fn request(
     options: u32,
@@ -443,19 +453,19 @@ pub fn request(
     last_txn_ts: Option<f64>,
     text: &str,
     json: Option<String>,
-) -> Result<String, String> {
-    let o = self::options(options)?;
+) -> Option<String> {
+    let o = kept(self::options(options))?;
     let json = json.as_deref();
     let req = match self::api(api) {
         Api::V10 => request::v10_query(&o, last_txn_ts, text, json),
         Api::V4 => request::v4_query(&o, last_txn_ts, text),
         Api::GraphQl => request::graphql(&o, text, json),
     };
-    Ok(req.to_lines())
+    Some(req.to_lines())
 }
 
-/// What an answer means: -1 done, -2 refresh the token, else a wait in ms;
-/// throws the call's error.
+/// What an answer means: -1 done, -2 refresh the token, -3 the call fails
+/// (with `lastError()`), else a wait in ms.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn judge(
@@ -471,8 +481,7 @@ pub fn judge(
     attempt: u32,
     refreshed: bool,
     random: f64,
-) -> Result<f64, String> {
-    let o = self::options(options)?;
+) -> f64 {
     let reply = Reply {
         status,
         is_json_object,
@@ -482,10 +491,12 @@ pub fn judge(
         has_graphql_errors,
         retry_after,
     };
-    match next_step(self::api(api), &reply, attempt, refreshed, random, &o) {
-        Ok(Step::Done) => Ok(-1.0),
-        Ok(Step::Refresh) => Ok(-2.0),
-        Ok(Step::Wait(ms)) => Ok(ms),
-        Err(e) => Err(e.to_json()),
+    let step = self::options(options)
+        .and_then(|o| next_step(self::api(api), &reply, attempt, refreshed, random, &o));
+    match kept(step) {
+        Some(Step::Done) => -1.0,
+        Some(Step::Refresh) => -2.0,
+        Some(Step::Wait(ms)) => ms,
+        None => -3.0,
     }
 }

@@ -7,10 +7,11 @@
 // - Times are `Date.now()` milliseconds on the device clock.
 // - A token store lives in the module under a numeric id (one per TokenCache),
 //   until `storeDrop`.
-// - A function that fails with one of the core's errors throws a string: the
-//   error as JSON, `{"code","message","httpStatus"?,"faunaCode"?,"hint"?,
-//   "retryAfterMs"?}` (see `fromCore` in errors.ts). `storeComplete` reports
-//   its failure through `lastError()` instead (it has flights to return too).
+// - A function that fails with one of the core's errors throws nothing: it
+//   answers with a value that says so (`false`, `undefined`, 0, `Next.Fail`,
+//   `Outcome.Fail`), and `lastError()` then gives the error as JSON,
+//   `{"code","message","httpStatus"?,"faunaCode"?,"hint"?,"retryAfterMs"?}`
+//   (see `fromCore` in errors.ts).
 
 /** `demand` of `storeLookup`. */
 export const enum Demand {
@@ -67,6 +68,8 @@ export const enum Next {
   Done = -1,
   /** 401: get a token other than the one sent (`Demand.Replacing`), send once more. */
   Refresh = -2,
+  /** The call fails with `lastError()`. */
+  Fail = -3,
 }
 
 export interface Core {
@@ -122,7 +125,7 @@ export interface Core {
     failure: Failure,
     now: number,
   ): Float64Array;
-  /** The error of the last `Outcome.Fail`, as JSON (see the conventions). */
+  /** The error of the last call that failed, as JSON (see the conventions). */
   lastError(): string;
   /** Drops every token; answers `[epoch, ...flights]`: reject those flights' waiters with `cleared`. */
   storeClear(store: number): Float64Array;
@@ -136,24 +139,24 @@ export interface Core {
   storeStats(store: number): Float64Array;
   /** Changes on every sign-out, `clear()` and change of user. */
   storeEpoch(store: number): number;
-  /** Throws `invalid_option` for a template name the store refuses. */
-  checkTemplate(template: string): void;
+  /** Whether the store takes `template` as a name; false: `invalid_option`. */
+  checkTemplate(template: string): boolean;
 
   // ---- JWTs ----
 
   /**
    * Decodes a JWT (no signature check). Answers `header JSON + "\0" +
    * payload JSON + "\0" + ignored`, where `ignored` names the time claim
-   * Fauna would ignore (`asFauna` only; else empty). Throws
+   * Fauna would ignore (`asFauna` only; else empty). Undefined:
    * `malformed_token`.
    */
-  jwtDecode(token: string, asFauna: boolean): string;
+  jwtDecode(token: string, asFauna: boolean): string | undefined;
 
   // ---- requests (option sets under numeric ids) ----
 
   /**
    * An option set: `base`'s (0: the defaults) with these overrides, checked
-   * and merged by the core. Throws `invalid_option`. `queryTags` flattened:
+   * and merged by the core; 0: `invalid_option`. `queryTags` flattened:
    * `key\0value\0key\0value`.
    */
   optionsNew(
@@ -177,12 +180,12 @@ export interface Core {
    * The request, every header but `Authorization` (the typed layer adds
    * `Bearer <token>`): `url \n name \n value \n ... \n\n body`. `text`: FQL,
    * a v4 wire expression (JSON) or a GraphQL query; `json`: the arguments or
-   * variables as JSON text.
+   * variables as JSON text. Undefined: `invalid_option` (an unknown set).
    */
-  request(options: number, api: Api, lastTxnTs: number | undefined, text: string, json: string | undefined): string;
+  request(options: number, api: Api, lastTxnTs: number | undefined, text: string, json: string | undefined): string | undefined;
   /**
-   * What an answer means: a `Next`, or a wait in ms before attempt
-   * `attempt + 1`; throws the failure. The answer as read off the parsed
+   * What an answer means: a `Next` (`Next.Fail`: the call fails), or a
+   * wait in ms before attempt `attempt + 1`. The answer as read off the parsed
    * body: whether it is a JSON object, has its result (`data`/`resource`),
    * its error code and message, a non-empty GraphQL `errors`, the
    * `Retry-After` header.

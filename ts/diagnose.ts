@@ -4,7 +4,6 @@
 // which one it is. The core decodes the token (as Fauna reads it); this
 // judges its claims: mostly text, which is smaller here than in the .wasm.
 
-import { call } from './errors.js';
 import { diagnoseOptions, readOptions, type DiagnoseOptions, defaults } from './options.js';
 import { decoded } from './jwt.js';
 
@@ -58,7 +57,7 @@ export function diagnose(token: string, options?: DiagnoseOptions): Finding[] {
   try {
     if (typeof token !== 'string') throw new Error('The token is not a string.');
     // As Fauna reads it: a time claim it ignores is a finding, not a malformed token.
-    jwt = call(() => decoded(token, true));
+    jwt = decoded(token, true);
   } catch (e) {
     return [{ code: 'malformed_token', message: (e as Error).message, fix: PASS_TOKEN }];
   }

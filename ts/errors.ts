@@ -1,5 +1,7 @@
 // The one error class of clerk-fauna, and every code it can carry.
 
+import type { Core } from './core.js';
+
 /**
  * Every code a `ClerkFaunaError` can carry, and when. Type-only: the codes
  * cost nothing in the bundle.
@@ -137,11 +139,7 @@ export function fromCore(json: string, cause?: unknown, body?: any): ClerkFaunaE
   });
 }
 
-/** `f()`, with the core's thrown errors as `ClerkFaunaError`s. */
-export function call<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw typeof e === 'string' ? fromCore(e) : e;
-  }
+/** Throws the error of `core`'s last call that failed (see core.ts). */
+export function fail(core: Core): never {
+  throw fromCore(core.lastError());
 }

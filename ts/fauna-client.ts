@@ -2,7 +2,7 @@
 // and judges each answer (done, refresh the token once, or wait and retry).
 
 import { Api, Next, type Core } from './core.js';
-import { call, ClerkFaunaError, defineMember, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
+import { ClerkFaunaError, defineMember, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
 import { unauthorizedHint } from './diagnose.js';
 import { authenticatedFetch, httpClient, live, type FaunaHttpClient, type Sender } from './fetch.js';
 import { decoded } from './jwt.js';
@@ -49,7 +49,7 @@ const optionSets = new FinalizationRegistry<{ core: Core; set: number }>(({ core
 
 /** A new option set in `core`: `base`'s with the options read laid over it. */
 function optionSet(core: Core, base: number, o: ReturnType<typeof readOptions<typeof clientOptions>>): number {
-  return call(() =>
+  return (
     core.optionsNew(
       base,
       o.endpoint,
@@ -63,7 +63,7 @@ function optionSet(core: Core, base: number, o: ReturnType<typeof readOptions<ty
       o.maxContentionRetries,
       o.queryTags,
       o.traceparent,
-    ),
+    ) || fail(core)
   );
 }
 
@@ -131,7 +131,7 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
     for (let attempt = 1, refreshed = false; ; ) {
       // Checked right before fetch is called, in the same tick.
       live(c, epoch);
-      const request = c.cache.core.request(options, api, c.lastTxnTs, query, json);
+      const request = c.cache.core.request(options, api, c.lastTxnTs, query, json) ?? fail(c.cache.core);
       const [status, answer, retryAfter] = await exchange(c.fetch ?? globalThis.fetch, request, token, deadlineMs);
       // An answer that comes after free() is not handed out.
       live(c);
@@ -141,25 +141,21 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
       } catch {}
       const object = typeof body === 'object' && body !== null && !Array.isArray(body);
       const error = api === Api.V10 ? body?.error : body?.errors?.[0];
-      let next: number;
-      try {
-        next = c.cache.core.judge(
-          options,
-          api,
-          status,
-          object,
-          object && Object.hasOwn(body, api === Api.V4 ? 'resource' : 'data'),
-          api === Api.GraphQl ? undefined : text(error?.code),
-          text(api === Api.V4 ? error?.description : error?.message),
-          Array.isArray(body?.errors) && body.errors.length > 0,
-          retryAfter ?? undefined,
-          attempt,
-          refreshed,
-          Math.random(),
-        );
-      } catch (e) {
-        throw typeof e === 'string' ? judged(c, fromCore(e, undefined, body), token) : e;
-      }
+      const next = c.cache.core.judge(
+        options,
+        api,
+        status,
+        object,
+        object && Object.hasOwn(body, api === Api.V4 ? 'resource' : 'data'),
+        api === Api.GraphQl ? undefined : text(error?.code),
+        text(api === Api.V4 ? error?.description : error?.message),
+        Array.isArray(body?.errors) && body.errors.length > 0,
+        retryAfter ?? undefined,
+        attempt,
+        refreshed,
+        Math.random(),
+      );
+      if (next === Next.Fail) throw judged(c, fromCore(c.cache.core.lastError(), undefined, body), token);
       if (next === Next.Done) return result(c, api, body, wantString);
       if (next === Next.Refresh) {
         live(c, epoch);

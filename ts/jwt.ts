@@ -1,7 +1,7 @@
 // JWTs as the core decodes them, parsed into objects.
 
 import { core } from './core.js';
-import { ClerkFaunaError, call } from './errors.js';
+import { ClerkFaunaError, fail } from './errors.js';
 
 export interface DecodedJwt {
   header: Record<string, unknown>;
@@ -17,7 +17,7 @@ export const parsed = (json: string) => JSON.parse(json, noProto);
 
 /** `token`'s header and payload; throws the core's `malformed_token`. */
 export function decoded(token: string, asFauna: boolean): DecodedJwt {
-  const [header, payload] = core.jwtDecode(token, asFauna).split('\0');
+  const [header, payload] = (core.jwtDecode(token, asFauna) ?? fail(core)).split('\0');
   return { header: parsed(header!), payload: parsed(payload!) };
 }
 
@@ -27,5 +27,5 @@ export function decoded(token: string, asFauna: boolean): DecodedJwt {
  */
 export function decodeJwt(token: string): DecodedJwt {
   if (typeof token !== 'string') throw new ClerkFaunaError('malformed_token', 'decodeJwt needs the token as a string.');
-  return call(() => decoded(token, false));
+  return decoded(token, false);
 }

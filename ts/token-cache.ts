@@ -240,12 +240,7 @@ async function callGetToken(
 /** The entry `template` names (undefined: the cache's own), or undefined if the store refuses the name. */
 function entry(c: Cache, template: string | undefined): string | undefined {
   if (template === undefined) return c.template;
-  try {
-    c.core.checkTemplate(template);
-    return template;
-  } catch {
-    return undefined;
-  }
+  return c.core.checkTemplate(template) ? template : undefined;
 }
 
 /**
