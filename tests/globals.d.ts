@@ -1,0 +1,13 @@
+// What the test pages leave on `window` for the Node side to read and drive
+// (page.evaluate): each page's own handles, so typed loosely.
+declare var T: any;
+declare var S: any;
+declare var H: any;
+declare var Clerk: any;
+declare var result: any;
+
+// tests/clients bundles the README's recipes as this module (recipes.mjs).
+declare module 'recipes' {
+  const recipes: any;
+  export default recipes;
+}
