@@ -25,6 +25,9 @@ kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
 echo "size: clerk_fauna_bg.wasm $(wc -c < web/clerk_fauna_bg.wasm) B raw, $wasm B gzipped"
 echo "size: JS (web entry bundled) $glue B gzipped as shipped, $glue_min B minified and gzipped"
 echo "size: total $total B ($(kb "$total")) gzipped (goal $goal_kb KB, limit $limit_kb KB)"
+# Where the bytes go, from the build's copy of the .wasm that keeps names.
+named=../target/wasm-pack/web/clerk_fauna_bg.named.wasm
+[ ! -e "$named" ] || node "$here/size-breakdown.mjs" "$named" web.js
 [ "$total" -le $((goal_kb * 1024)) ] || echo "size: above the $goal_kb KB goal"
 if [ "$total" -gt $((limit_kb * 1024)) ]; then
   echo "size: OVER the $limit_kb KB limit" >&2
