@@ -1,7 +1,7 @@
 //! Fauna event streams and feeds that outlive a 60 s Clerk token, as pure
-//! state machines: the typed layer reports what happened ([`Input`],
-//! [`FeedInput`]) and carries out what they answer ([`Action`]). No I/O, no
-//! timers, no clock: jitter comes from a seed the layer passes once.
+//! state machines: the typed layer reports what happened ([`Input`]) and
+//! carries out what they answer ([`Action`]). No I/O, no timers, no clock:
+//! jitter comes from a seed the layer passes once.
 //!
 //! Resume and duplicates, from Fauna's server (fauna/faunadb,
 //! `Value.EventSource.Cursor`, `EventReplayer`, `Subscription`): a cursor is
@@ -303,9 +303,13 @@ impl Link {
         self.failures = self.failures.saturating_add(1);
         if self.failures >= self.max_attempts {
             let attempts = text::uint(self.failures.into());
-            return self.end(Some(error.with_hint(
-                ["Gave up after ", &attempts, " failed attempts in a row."].concat(),
-            )));
+            let hint = ["Gave up after ", &attempts, " failed attempts in a row."].concat();
+            // A hint the error brought (the token cache's) says more.
+            let error = match error.hint {
+                Some(_) => error,
+                None => error.with_hint(hint),
+            };
+            return self.end(Some(error));
         }
         let random = self.random();
         self.demand = demand;
@@ -374,6 +378,13 @@ impl Link {
                 retry_after_ms,
                 TokenDemand::Ordinary,
             ),
+            // The body is the event source and its cursor: every 400 is
+            // about them (a token or cursor that does not parse, one older
+            // than the source, a source the user may no longer read).
+            Verdict::Failed(e) if reply.status == 400 => self.end(Some(Error {
+                code: ErrorCode::QueryFailed,
+                ..e
+            })),
             Verdict::Failed(e) if retryable(e.code) => self.fail(e, None, TokenDemand::Ordinary),
             Verdict::Failed(e) => self.end(Some(e)),
             Verdict::Success => self.end(Some(Error::new(
@@ -922,7 +933,16 @@ pub(super) mod tests {
         s.start();
         s.on(Input::Token { epoch: 7 });
         let e = ended(s.on(Input::Refused(&reply(400, "invalid_request"))));
-        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            (e.code, e.fauna_code.as_deref(), e.http_status),
+            (ErrorCode::QueryFailed, Some("invalid_request"), Some(400))
+        );
+        // A 403 is not the source's fault.
+        let mut s = new_stream(Start::Created, false);
+        s.start();
+        s.on(Input::Token { epoch: 7 });
+        let e = ended(s.on(Input::Refused(&reply(403, "forbidden"))));
+        assert_eq!(e.code, ErrorCode::Forbidden);
     }
 
     #[test]
