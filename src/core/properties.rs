@@ -13,7 +13,9 @@ use super::jwt::Claims;
 use super::options::{QueryOptions, RawQueryOptions};
 use super::request;
 use super::stream::tests::{data, status};
-use super::stream::{Action, Input, Start, Stream, StreamOptions, DEFAULT_MAX_BACKOFF_MS};
+use super::stream::{
+    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, DEFAULT_MAX_BACKOFF_MS,
+};
 use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenFailure, TokenStore};
 
 /// A clock that learned from a few tokens, each minted at server time
@@ -363,6 +365,68 @@ proptest! {
         prop_assert!(server.caller_ts.windows(2).all(|w| w[0] <= w[1]), "{:?}", server.caller_ts);
     }
 
+    /// Any inputs in any order, however senseless: a stream or feed never
+    /// panics, waits within its cap, and once ended ignores everything.
+    #[test]
+    fn any_inputs_keep_streams_and_feeds_sane(
+        feed in any::<bool>(),
+        max_attempts in 1u32..5,
+        max_backoff_ms in 0f64..30_000.0,
+        inputs in prop::collection::vec(any_input(), 0..60),
+    ) {
+        let errors = [
+            super::error::Error::new(super::error::ErrorCode::SignedOut, "null"),
+            super::error::Error::new(super::error::ErrorCode::TokenUnavailable, "threw"),
+        ];
+        let replies = [401u16, 429, 400, 503, 200].map(|status| super::classify::Reply {
+            status,
+            is_json_object: status != 503,
+            error_code: Some("x".into()),
+            ..Default::default()
+        });
+        let mut stream = StreamOptions::new("S".into(), 1, 3);
+        stream.max_attempts = max_attempts;
+        stream.max_backoff_ms = max_backoff_ms;
+        let mut page = FeedOptions::new("S".into(), 1, 3);
+        page.max_attempts = max_attempts;
+        page.max_backoff_ms = max_backoff_ms;
+        let (mut stream, mut page) = (Stream::new(stream).unwrap(), Feed::new(page).unwrap());
+        let first = if feed { page.start() } else { stream.start() };
+        prop_assert_eq!(first, Action::GetToken(super::stream::TokenDemand::Ordinary));
+        let mut on = |input: Input<'_>| if feed { page.on(input) } else { stream.on(input) };
+        let mut ended = false;
+        for (n, ts, cursor, text) in inputs {
+            let cursor = cursor.as_deref();
+            let input = match n {
+                0 => Input::Token { epoch: ts.rem_euclid(2) as u64 },
+                1 => Input::TokenFailed(&errors[ts.rem_euclid(2) as usize]),
+                2 => Input::Opened,
+                3 => Input::Refused(&replies[ts.rem_euclid(5) as usize]),
+                4 => Input::Event { kind: &text, txn_ts: Some(ts), cursor },
+                5 => Input::Event { kind: "add", txn_ts: Some(ts), cursor },
+                6 => Input::Event { kind: "status", txn_ts: Some(ts), cursor },
+                7 => Input::ErrorEvent { code: &text, message: "m" },
+                8 => Input::Dropped,
+                9 => Input::BodyEnded,
+                10 => Input::WaitOver,
+                11 => Input::Epoch(ts.rem_euclid(2) as u64),
+                12 => Input::Page { cursor, has_next: ts % 2 == 0 },
+                13 => Input::Next,
+                _ => Input::Close,
+            };
+            let action = on(input);
+            if ended {
+                prop_assert_eq!(action, Action::Ignore);
+                continue;
+            }
+            match action {
+                Action::Wait(ms) => prop_assert!((0.0..=max_backoff_ms).contains(&ms)),
+                Action::End(_) => ended = true,
+                _ => {}
+            }
+        }
+    }
+
     /// Whatever getToken hands back, a token that decodes is safe to put in
     /// `Authorization`.
     #[test]
@@ -389,6 +453,16 @@ fn exp_of(t: &str) -> f64 {
         .map(|d| d.claims)
         .unwrap_or_default();
     claims.exp.unwrap_or(f64::INFINITY)
+}
+
+fn any_input() -> impl Strategy<Value = (u8, i64, Option<String>, String)> {
+    (
+        0u8..15,
+        -3i64..40,
+        prop::option::of("[cs][0-9]"),
+        prop::sample::select(vec!["add", "status", "start", "permission_loss", "x", ""])
+            .prop_map(str::to_owned),
+    )
 }
 
 /// What a stream's server does next.
