@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const counts = { into: 0, out: 0 };
+/** Calls per export name, for the breakdown. */
+const byName = new Map();
 
 /** `WebAssembly.Instance` with every import and exported function counted. */
 function countingInstance(Instance) {
@@ -36,6 +38,7 @@ function countingInstance(Instance) {
         typeof value === 'function'
           ? (...args) => {
               counts.into++;
+              byName.set(name, (byName.get(name) ?? 0) + 1);
               return value(...args);
             }
           : value;
@@ -59,17 +62,18 @@ const answer = async () =>
 async function perOperation(op, n) {
   await op();
   const before = { ...counts };
+  byName.clear();
   for (let i = 0; i < n; i++) await op();
-  return { into: (counts.into - before.into) / n, out: (counts.out - before.out) / n };
+  const exports = Object.fromEntries([...byName].map(([name, calls]) => [name, calls / n]));
+  return { into: (counts.into - before.into) / n, out: (counts.out - before.out) / n, exports };
 }
 
 export async function countBoundaryCalls(pkgDir) {
   const Instance = WebAssembly.Instance;
   WebAssembly.Instance = countingInstance(Instance);
   try {
-    const web = await import(pathToFileURL(join(pkgDir, 'web', 'clerk_fauna.js')).href);
-    web.initSync({ module: readFileSync(join(pkgDir, 'web', 'clerk_fauna_bg.wasm')) });
-    const { TokenCache, FaunaClient } = await import(pathToFileURL(join(pkgDir, 'web.js')).href);
+    const { initSync, TokenCache, FaunaClient } = await import(pathToFileURL(join(pkgDir, 'web.js')).href);
+    initSync({ module: readFileSync(join(pkgDir, 'web', 'clerk_fauna_bg.wasm')) });
     const tokens = new TokenCache(async () => token('user_boundary'));
     const fauna = new FaunaClient(tokens, { endpoint: 'http://127.0.0.1:1', fetch: answer });
     return {
@@ -86,4 +90,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { get, query } = await countBoundaryCalls(pkgDir);
   console.log(`warm tokens.get(): ${get.into} calls into the module, ${get.out} out of it`);
   console.log(`warm fauna.query(): ${query.into} calls into the module, ${query.out} out of it`);
+  console.log('calls into the module per query, by export:', query.exports);
 }
