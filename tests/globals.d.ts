@@ -11,3 +11,11 @@ declare module 'recipes' {
   const recipes: any;
   export default recipes;
 }
+
+// What tests/browser's page and its runner (api.test.mjs) share on `window`.
+interface Window {
+  /** The page's tests (page/index.html): their names, and run(name) for one. */
+  apiTests: { names: string[]; run(name: string): Promise<{ ok: boolean; error?: string }> };
+  /** A full garbage collection, when the runner exposes one (page.exposeFunction). */
+  collectGarbage?: () => Promise<unknown>;
+}
