@@ -18,12 +18,19 @@ test: setup
 setup:
 	@scripts/setup.sh
 
-## Formatting and lints of the Rust code, warnings as errors: the crate and
-## the stand-ins natively, and the crate's wasm32 exports and browser tests.
-lint:
+## Formatting and lints, warnings as errors: the Rust of the crate and the
+## stand-ins natively and of the crate's wasm32 exports and browser tests;
+## tsc over the typed layer (ts/), compiled into target/ts, and over the tests'
+## own JavaScript, which imports it, the built package and the tests' npm
+## packages (so those first).
+lint: pkg/web.js scripts/node_modules/.package-lock.json www/node_modules/.package-lock.json \
+      tests/clients/node_modules/.package-lock.json tests/environments/node_modules/.package-lock.json \
+      tests/browser/node_modules/.package-lock.json
 	cargo fmt --all -- --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
+	scripts/node_modules/.bin/tsc -p ts
+	scripts/node_modules/.bin/tsc -p tests/tsconfig.json
 
 ## Native tests: the pure core, the local stand-ins and the typed layer's pure parts.
 unit: ts

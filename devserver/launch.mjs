@@ -43,7 +43,7 @@ export async function buildDevserver(repoDir) {
 export function startDevserver(
   binary,
   repoDir,
-  { graphql = false, streamIdleCheckMs, streamStatusIntervalMs } = {},
+  { graphql = false, streamIdleCheckMs, streamStatusIntervalMs } = /** @type {{ graphql?: boolean, streamIdleCheckMs?: number, streamStatusIntervalMs?: number }} */ ({}),
 ) {
   const args = ['--clerk-port', '0', '--fauna-port', '0', ...(graphql ? ['--graphql'] : [])];
   if (streamIdleCheckMs !== undefined) args.push('--stream-idle-check-ms', String(streamIdleCheckMs));
@@ -138,7 +138,7 @@ export const CHROMIUM_ARGS = [
  * (passed in: this folder has no node_modules). Resolves to
  * `{ context, close }`, a persistent context; close() also deletes the profile.
  */
-export async function launchChromium(chromium, { viewport } = {}) {
+export async function launchChromium(chromium, { viewport } = /** @type {{ viewport?: { width: number, height: number } }} */ ({})) {
   const userDataDir = await mkdtemp(join(tmpdir(), 'clerk-fauna-chromium-'));
   const removeProfile = () => rm(userDataDir, { recursive: true, force: true });
   try {

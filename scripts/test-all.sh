@@ -9,11 +9,12 @@ run() { echo "== $*"; "$@" 2>&1 | tee -a "$log"; }
 
 # The browser suite takes about 7 s alone; leave room for a busy machine.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-90}
+# The package first: the lint's type check of the tests' JS imports it.
+run scripts/build-package.sh
 run make -s lint
 run cargo test --workspace
 run make -s ts
 run wasm-pack test --headless --chrome
-run scripts/build-package.sh
 run scripts/check-package.sh
 run make -s api
 run scripts/size-report.sh

@@ -1,4 +1,16 @@
 // clerk-fauna's public API: everything here, nothing else.
+//
+//   new TokenCache(getToken, options?)   get(options?) peek(template?) claims(template?)
+//                                        invalidate(template?) clear() stats free()
+//   new FaunaClient(tokens, options?)    query(fql, args?, options?) queryV4(expr)
+//                                        currentIdentity() graphql(query, variables?)
+//                                        fetch httpClient() lastTxnTs free()
+//   decodeJwt(token)                     { header, payload }, no signature check
+//   diagnose(token, options?)            why Fauna would refuse it: { code, message, fix }[]
+//   ClerkFaunaError                      every failure; switch on `code` (errors.ts)
+//
+// Options are defined in options.ts, error codes in errors.ts; every
+// decision is asked of the WebAssembly core through core.ts.
 export { TokenCache, type TokenCacheStats } from './token-cache.js';
 export { FaunaClient, type QueryResult } from './fauna-client.js';
 export { ClerkFaunaError, type ClerkFaunaErrorCode, type ClerkFaunaErrorCodes } from './errors.js';

@@ -1,5 +1,5 @@
 //! Any answer Fauna (or a proxy) could send, under any options that
-//! readOptions (flows.js) lets through: classifying it, reading Retry-After
+//! readOptions (ts/options.ts) lets through: classifying it, reading Retry-After
 //! and building the next request never panic, and the backoff stays within
 //! its bounds.
 #![no_main]
@@ -45,7 +45,7 @@ fuzz_target!(|input: Input| {
         endpoint: input.endpoint,
         query_tags: input.tags,
         traceparent: input.traceparent,
-        // As readOptions (flows.js) lets them through: whole numbers in range, a
+        // As readOptions (ts/options.ts) lets them through: whole numbers in range, a
         // backoff of zero or more.
         query_timeout_ms: input.timeout.map(|t| t.clamp(1, 600_000)),
         max_attempts: input.max_attempts.map(|n| n.clamp(1, 100)),

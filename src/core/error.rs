@@ -46,7 +46,7 @@ pub enum ErrorCode {
     /// An option or argument passed to this library is not valid.
     InvalidOption,
     /// The fetch wrapper was asked to send the token to an origin that is
-    /// neither an endpoint nor in `allowedOrigins` (raised in flows.js).
+    /// neither an endpoint nor in `allowedOrigins` (raised in ts/fetch.ts).
     OriginNotAllowed,
     /// The `FaunaClient` or its `TokenCache` was freed.
     Freed,

@@ -10,6 +10,7 @@ pub mod freshness;
 pub mod jwt;
 pub mod options;
 pub mod request;
+pub mod stream;
 pub mod text;
 pub mod token_store;
 

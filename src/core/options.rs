@@ -2,10 +2,10 @@
 //! overrides laid over the client's, and the check that no request can carry
 //! a header value Fauna's protocol forbids.
 //!
-//! The glue reads the caller's objects with `readOptions` (flows.js), which
-//! checks each value's type and the form or range its option allows (URLs,
-//! whole numbers in range, `format`); the values arrive here in the `Raw*`
-//! structs. The two that go into headers as free text, query tags and
+//! The typed layer reads the caller's objects (`readOptions` in
+//! ts/options.ts), checking each value's type and the form or range its
+//! option allows (URLs, whole numbers in range, `format`); the values arrive
+//! here in the `Raw*` structs. The two that go into headers as free text, query tags and
 //! `traceparent`, are checked here.
 
 use super::error::Error;

@@ -12,6 +12,10 @@ use super::jwt::tests::{serde_reader, token};
 use super::jwt::Claims;
 use super::options::{QueryOptions, RawQueryOptions};
 use super::request;
+use super::stream::tests::{data, status};
+use super::stream::{
+    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, DEFAULT_MAX_BACKOFF_MS,
+};
 use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenFailure, TokenStore};
 
 /// A clock that learned from a few tokens, each minted at server time
@@ -418,6 +422,108 @@ proptest! {
         }
     }
 
+    /// However a stream's connections drop, lose their token, are refused
+    /// once or replay events already sent, the caller sees every event of
+    /// the history once, in order, and times that never go back.
+    #[test]
+    fn a_stream_delivers_every_event_once_in_order(
+        transactions in prop::collection::vec(1usize..4, 0..12),
+        start_ts in any::<bool>(),
+        status_events in any::<bool>(),
+        seed in any::<u64>(),
+        ops in prop::collection::vec(fault(), 0..40),
+    ) {
+        let history: Vec<(i64, String)> = transactions
+            .iter()
+            .enumerate()
+            .flat_map(|(t, &n)| (0..n).map(move |_| (10 * (t as i64 + 1), ())))
+            .enumerate()
+            .map(|(i, (ts, ()))| (ts, format!("c{i}")))
+            .collect();
+        let mut options = StreamOptions::new("S".into(), 0, seed);
+        options.status_events = status_events;
+        // Start after the first transaction: its events are not the caller's.
+        let skipped = if start_ts {
+            options.start = Start::Ts(10);
+            history.iter().filter(|e| e.0 == 10).count()
+        } else {
+            0
+        };
+        let mut stream = Stream::new(options).unwrap();
+        let mut server = Server { history, ..Server::default() };
+        let first = stream.start();
+        server.settle(&mut stream, first)?;
+        for op in ops {
+            server.apply(&mut stream, op)?;
+        }
+        server.apply(&mut stream, Fault::Send(usize::MAX))?;
+        let expected: Vec<&str> = server.history[skipped..].iter().map(|e| e.1.as_str()).collect();
+        prop_assert_eq!(&server.delivered, &expected);
+        prop_assert!(server.caller_ts.windows(2).all(|w| w[0] <= w[1]), "{:?}", server.caller_ts);
+    }
+
+    /// Any inputs in any order, however senseless: a stream or feed never
+    /// panics, waits within its cap, and once ended ignores everything.
+    #[test]
+    fn any_inputs_keep_streams_and_feeds_sane(
+        feed in any::<bool>(),
+        max_attempts in 1u32..5,
+        max_backoff_ms in 0f64..30_000.0,
+        inputs in prop::collection::vec(any_input(), 0..60),
+    ) {
+        let errors = [
+            super::error::Error::new(super::error::ErrorCode::SignedOut, "null"),
+            super::error::Error::new(super::error::ErrorCode::TokenUnavailable, "threw"),
+        ];
+        let replies = [401u16, 429, 400, 503, 200].map(|status| super::classify::Reply {
+            status,
+            is_json_object: status != 503,
+            error_code: Some("x".into()),
+            ..Default::default()
+        });
+        let mut stream = StreamOptions::new("S".into(), 1, 3);
+        stream.max_attempts = max_attempts;
+        stream.max_backoff_ms = max_backoff_ms;
+        let mut page = FeedOptions::new("S".into(), 1, 3);
+        page.max_attempts = max_attempts;
+        page.max_backoff_ms = max_backoff_ms;
+        let (mut stream, mut page) = (Stream::new(stream).unwrap(), Feed::new(page).unwrap());
+        let first = if feed { page.start() } else { stream.start() };
+        prop_assert_eq!(first, Action::GetToken(super::stream::TokenDemand::Ordinary));
+        let mut on = |input: Input<'_>| if feed { page.on(input) } else { stream.on(input) };
+        let mut ended = false;
+        for (n, ts, cursor, text) in inputs {
+            let cursor = cursor.as_deref();
+            let input = match n {
+                0 => Input::Token { epoch: ts.rem_euclid(2) as u64 },
+                1 => Input::TokenFailed(&errors[ts.rem_euclid(2) as usize]),
+                2 => Input::Opened,
+                3 => Input::Refused(&replies[ts.rem_euclid(5) as usize]),
+                4 => Input::Event { kind: &text, txn_ts: Some(ts), cursor },
+                5 => Input::Event { kind: "add", txn_ts: Some(ts), cursor },
+                6 => Input::Event { kind: "status", txn_ts: Some(ts), cursor },
+                7 => Input::ErrorEvent { code: &text, message: "m" },
+                8 => Input::Dropped,
+                9 => Input::BodyEnded,
+                10 => Input::WaitOver,
+                11 => Input::Epoch(ts.rem_euclid(2) as u64),
+                12 => Input::Page { cursor, has_next: ts % 2 == 0 },
+                13 => Input::Next,
+                _ => Input::Close,
+            };
+            let action = on(input);
+            if ended {
+                prop_assert_eq!(action, Action::Ignore);
+                continue;
+            }
+            match action {
+                Action::Wait(ms) => prop_assert!((0.0..=max_backoff_ms).contains(&ms)),
+                Action::End(_) => ended = true,
+                _ => {}
+            }
+        }
+    }
+
     /// Whatever getToken hands back, a token that decodes is safe to put in
     /// `Authorization`.
     #[test]
@@ -444,4 +550,178 @@ fn exp_of(t: &str) -> f64 {
         .map(|d| d.claims)
         .unwrap_or_default();
     claims.exp.unwrap_or(f64::INFINITY)
+}
+
+fn any_input() -> impl Strategy<Value = (u8, i64, Option<String>, String)> {
+    (
+        0u8..15,
+        -3i64..40,
+        prop::option::of("[cs][0-9]"),
+        prop::sample::select(vec!["add", "status", "start", "permission_loss", "x", ""])
+            .prop_map(str::to_owned),
+    )
+}
+
+/// What a stream's server does next.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Sends up to this many events of the history.
+    Send(usize),
+    Drop,
+    BodyEnd,
+    PermissionLoss,
+    /// A status event on an idle tick, when between two transactions.
+    IdleStatus,
+    /// Answers the next connection with 401.
+    Refuse,
+    /// The next connection replays this many events before its cursor.
+    Overlap(usize),
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        3 => (1usize..4).prop_map(Fault::Send),
+        1 => Just(Fault::Drop),
+        1 => Just(Fault::BodyEnd),
+        1 => Just(Fault::PermissionLoss),
+        1 => Just(Fault::IdleStatus),
+        1 => Just(Fault::Refuse),
+        1 => (0usize..6).prop_map(Fault::Overlap),
+    ]
+}
+
+/// A stand-in stream server over a fixed history `(txn_ts, cursor)`, with
+/// transactions at multiples of 10; a status event's cursor is `s<ts>`.
+#[derive(Default)]
+struct Server {
+    history: Vec<(i64, String)>,
+    /// The next event the open connection sends.
+    pos: usize,
+    rewind: usize,
+    refuse: bool,
+    opened: bool,
+    /// What the caller was handed: data cursors, and the times of all.
+    delivered: Vec<String>,
+    caller_ts: Vec<i64>,
+}
+
+impl Server {
+    /// The first event after `cursor`, and the time the connection's
+    /// status event repeats.
+    fn resume(&self, cursor: Option<&str>) -> (usize, i64) {
+        match cursor {
+            None => (0, 0),
+            Some(c) if c.starts_with('s') => {
+                let ts: i64 = c[1..].parse().unwrap();
+                (self.history.iter().filter(|e| e.0 <= ts).count(), ts)
+            }
+            Some(c) => {
+                let i: usize = c[1..].parse().unwrap();
+                (i + 1, self.history[i].0)
+            }
+        }
+    }
+
+    fn handed(
+        &mut self,
+        action: Action,
+        ts: i64,
+        cursor: Option<&str>,
+    ) -> Result<(), TestCaseError> {
+        match action {
+            Action::Deliver => {
+                self.caller_ts.push(ts);
+                self.delivered.extend(cursor.map(str::to_owned));
+            }
+            other => prop_assert_eq!(other, Action::Ignore),
+        }
+        Ok(())
+    }
+
+    /// Carries out `action` and what follows until a connection is open.
+    fn settle(&mut self, s: &mut Stream, mut action: Action) -> Result<(), TestCaseError> {
+        let refused = super::classify::Reply {
+            status: 401,
+            is_json_object: true,
+            error_code: Some("unauthorized".into()),
+            ..Default::default()
+        };
+        loop {
+            action = match action {
+                Action::GetToken(_) => s.on(Input::Token { epoch: 0 }),
+                Action::Wait(ms) => {
+                    prop_assert!((0.0..=DEFAULT_MAX_BACKOFF_MS).contains(&ms));
+                    s.on(Input::WaitOver)
+                }
+                Action::Connect { body } if self.refuse && self.opened => {
+                    self.refuse = false;
+                    let prefix = body.starts_with(r#"{"token":"S""#);
+                    prop_assert!(prefix, "{}", body);
+                    s.on(Input::Refused(&refused))
+                }
+                Action::Connect { body } => {
+                    let (from, ts) = self.resume(s.cursor());
+                    if let Some(c) = s.cursor() {
+                        prop_assert!(body.contains(&request::json_string(c)));
+                    }
+                    self.pos = from.saturating_sub(self.rewind);
+                    self.rewind = 0;
+                    self.opened = true;
+                    prop_assert_eq!(s.on(Input::Opened), Action::Ignore);
+                    let cursor = format!("s{ts}");
+                    let a = s.on(status(ts, &cursor));
+                    return self.handed(a, ts, None);
+                }
+                other => {
+                    prop_assert!(false, "the stream did {:?}", other);
+                    unreachable!()
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, s: &mut Stream, fault: Fault) -> Result<(), TestCaseError> {
+        let next = match fault {
+            Fault::Send(n) => {
+                for _ in 0..n {
+                    let Some((ts, cursor)) = self.history.get(self.pos).cloned() else {
+                        break;
+                    };
+                    self.pos += 1;
+                    let a = s.on(data(ts, &cursor));
+                    self.handed(a, ts, Some(&cursor))?;
+                }
+                return Ok(());
+            }
+            Fault::IdleStatus => {
+                let h = &self.history;
+                let between =
+                    self.pos == 0 || self.pos == h.len() || h[self.pos].0 != h[self.pos - 1].0;
+                if between {
+                    let ts = h
+                        .get(self.pos)
+                        .map_or(h.last().map_or(1, |e| e.0 + 1), |e| e.0 - 1);
+                    let cursor = format!("s{ts}");
+                    let a = s.on(status(ts, &cursor));
+                    self.handed(a, ts, None)?;
+                }
+                return Ok(());
+            }
+            Fault::Refuse => {
+                self.refuse = true;
+                return Ok(());
+            }
+            Fault::Overlap(n) => {
+                self.rewind = n;
+                return Ok(());
+            }
+            Fault::Drop => s.on(Input::Dropped),
+            Fault::BodyEnd => s.on(Input::BodyEnded),
+            Fault::PermissionLoss => s.on(Input::ErrorEvent {
+                code: "permission_loss",
+                message: "Stream authentication is no longer valid.",
+            }),
+        };
+        self.settle(s, next)
+    }
 }

@@ -48,6 +48,24 @@ const pause = (ms) => settlesWithin(new Promise(() => {}), ms);
 
 const all = (promises) => Promise.allSettled(promises);
 
+/**
+ * The value of a settled promise, which must have fulfilled.
+ * @param {PromiseSettledResult<any>} r
+ */
+function value(r) {
+  if (r.status === 'rejected') throw new Error(`expected a fulfilled promise, got a rejection: ${String(r.reason)}`);
+  return r.value;
+}
+
+/**
+ * The reason of a settled promise, which must have rejected.
+ * @param {PromiseSettledResult<any>} r
+ */
+function reason(r) {
+  if (r.status === 'fulfilled') throw new Error(`expected a rejected promise, got ${String(r.value)}`);
+  return r.reason;
+}
+
 const times = (n, f) => Array.from({ length: n }, f);
 
 const cache = (issuer, options) => new TokenCache(issuer.getToken, options);
@@ -79,6 +97,12 @@ function aliceWithClient(clientOptions = {}) {
   return { issuer, c, fauna, db: client(c, fauna, clientOptions) };
 }
 
+/**
+ * The payload of a token these tests minted: its claims as minted (numbers
+ * where the issuer wrote numbers).
+ * @param {string} token
+ * @returns {Record<string, any>}
+ */
 const payload = (token) => decodeJwt(token).payload;
 
 const isString = (value) => typeof value === 'string';
@@ -90,11 +114,10 @@ test('a thousand concurrent gets make one call', async () => {
   const c = cache(issuer, {});
   const results = await all(times(1000, () => c.get()));
   equal(issuer.count, 1);
-  const first = results[0].value;
+  const first = value(results[0]);
   ok(isString(first));
   for (const r of results) {
-    equal(r.status, 'fulfilled');
-    equal(r.value, first);
+    equal(value(r), first);
   }
   deepEqual(stats(c), [0, 1, 999, 0, 0]);
   equal(issuer.lastOptions.template, 'fauna');
@@ -163,10 +186,10 @@ test('skip cache shares only with forced calls', async () => {
   equal(issuer.release(), 2);
   const a = await ordinary;
   const results = await all(forced);
-  const b = results[0].value;
+  const b = value(results[0]);
   notEqual(a, b);
   for (const r of results) {
-    equal(r.value, b);
+    equal(value(r), b);
   }
   // The forced result replaced the entry.
   equal(c.peek(), b);
@@ -207,7 +230,7 @@ test('a hanging get token times out and the next call retries', async () => {
   issuer.script(['hang']);
   const waiters = times(5, () => c.get());
   for (const r of await all(waiters)) {
-    equal(r.reason.code, 'token_timeout');
+    equal(reason(r).code, 'token_timeout');
   }
   ok(isString(await c.get()));
   equal(issuer.count, 2);
@@ -224,6 +247,7 @@ test('malformed tokens are rejected', async () => {
   }
   equal(c.peek(), undefined);
   equal(thrown(() => decodeJwt('a.b')).code, 'malformed_token');
+  // @ts-expect-error a number where a token is typed: its error is tested
   equal(thrown(() => decodeJwt(5)).code, 'malformed_token');
   // Segments the platform's JSON reader must refuse: a payload of bytes
   // that are not UTF-8 (0xff 0xfe), and one starting with a BOM.
@@ -253,7 +277,7 @@ test('clear during a call rejects its waiters at once', async () => {
   const waiters = times(3, () => c.get());
   c.clear();
   for (const r of await all(waiters)) {
-    equal(r.reason.code, 'cleared');
+    equal(reason(r).code, 'cleared');
   }
   issuer.release();
   await pause(20);
@@ -270,16 +294,22 @@ test('invalidate claims and options', async () => {
   equal(c.claims('never'), undefined);
   c.invalidate();
   equal(c.peek(), undefined);
-  for (const bad of [{ refreshAheadSeconds: -1 }, { template: '' }, { getTokenTimeoutMs: 'soon' }, 5]) {
+  // Options the types refuse too (a string timeout, a number), on purpose.
+  const bads = /** @type {any[]} */ ([{ refreshAheadSeconds: -1 }, { template: '' }, { getTokenTimeoutMs: 'soon' }, 5]);
+  for (const bad of bads) {
     const e = thrown(() => new TokenCache(issuer.getToken, bad), JSON.stringify(bad));
     equal(e.code, 'invalid_option');
   }
+  // @ts-expect-error a string where getToken is typed: its error is tested
   equal(thrown(() => new TokenCache('not a function')).code, 'invalid_option');
+  // @ts-expect-error a string where a boolean is typed: its error is tested
   let e = await err(c.get({ skipCache: 'yes' }));
   equal(e.code, 'invalid_option');
   equal(e.message, 'get options.skipCache must be a boolean.');
+  // @ts-expect-error a string where a number is typed: its error is tested
   e = thrown(() => new TokenCache(issuer.getToken, { getTokenTimeoutMs: 'soon' }));
   equal(e.message, 'TokenCache options.getTokenTimeoutMs must be a number.');
+  // @ts-expect-error a number where options are typed: its error is tested
   e = thrown(() => new TokenCache(issuer.getToken, 5));
   equal(e.message, 'TokenCache options must be an object.');
 });
@@ -367,11 +397,11 @@ test('aged tokens from get tokens own cache are never served', async () => {
   const now = nowSeconds();
   // As clerk-js hands back: minted 58 s ago with 2 s left; one that
   // expired an hour ago (exp - iat = 60); one minted an hour from now.
-  for (const [iat, what] of [
+  for (const [iat, what] of /** @type {[number, string][]} */ ([
     [now - 58, '2 s left'],
     [now - 3660, 'expired an hour ago'],
     [now + 3600, 'from the future'],
-  ]) {
+  ])) {
     c.invalidate();
     issuer.script([{ iat, exp: iat + 60, nbf: iat - 5 }]);
     const before = issuer.count;
@@ -582,7 +612,7 @@ test('a hundred queries rejected with 401 share one refresh', async () => {
   ok(isString(stale));
   fauna.reject(stale);
   for (const r of await all(times(100, () => db.query('1')))) {
-    equal(r.status, 'fulfilled', String(r.reason));
+    value(r); // fulfilled, or fails with the rejection's reason
   }
   equal(issuer.count, 2, 'one token, one refresh');
   equal(stats(c)[3], 1);
@@ -725,12 +755,15 @@ test('every failure has its code and is not retried', async () => {
   ]);
   e = await err(db.query('1'));
   ok(Array.isArray(e.constraintFailures));
+  // @ts-expect-error a number where FQL text is typed: its error is tested
   e = await err(db.query(5));
   equal(e.code, 'invalid_option');
+  // @ts-expect-error an array where arguments are typed: its error is tested
   e = await err(db.query('1', [1]));
   equal(e.code, 'invalid_option');
   e = await err(db.query('1', undefined, { queryTags: { 'a b': 'c' } }));
   equal(e.code, 'invalid_option');
+  // @ts-expect-error a number where a tag's string is typed: its error is tested
   e = await err(db.query('1', undefined, { queryTags: { a: 1 } }));
   equal(e.message, 'query options.queryTags must be an object of strings.');
 });
@@ -797,7 +830,7 @@ test('v4 current identity and errors', async () => {
 
 test('graphql data and errors', async () => {
   const { fauna, db } = aliceWithClient();
-  const data = await db.graphql('{ whoami }', { a: 1 });
+  const data = /** @type {{ whoami: string }} */ (await db.graphql('{ whoami }', { a: 1 }));
   equal(data.whoami, ALICE);
   const r = fauna.request(0);
   equal(r.url, 'http://fauna.test/graphql');
@@ -937,6 +970,7 @@ test('diagnose names each setup mistake', async () => {
   deepEqual(findings({}, {}, { endpoint: 'https://db.fauna.com' }), ['endpoint_hosted_closed']);
   const bad = diagnose('garbage', undefined);
   equal(bad[0].code, 'malformed_token');
+  // @ts-expect-error a number where an issuer is typed: its error is tested
   equal(thrown(() => diagnose('x', { issuer: 5 })).code, 'invalid_option');
 });
 

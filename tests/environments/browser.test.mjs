@@ -100,28 +100,28 @@ describe('browsers: clerk-fauna bundled by Vite and webpack 5, and as plain ES m
     assert.equal(alices.length, 3, `the Fauna stand-in saw ${alices.length} authorised requests of Alice`);
   }
 
-  it('Vite with recipes/vite.config.js (vite-plugin-wasm): the page queries Fauna as the user', async () => {
+  it('Vite with recipes/vite.config.js (vite-plugin-wasm): the page queries Fauna as the user', { timeout: 4 * 60_000 }, async () => {
     const outDir = await buildWithVite(join(here, 'recipes', 'vite.config.js'), 'vite');
     await assertAlice(await runPage({ '/': outDir }, '/index.html'));
-  }, { timeout: 4 * 60_000 });
+  });
 
-  it('Vite with no config (it imports .wasm modules itself): the page queries Fauna as the user', async () => {
+  it('Vite with no config (it imports .wasm modules itself): the page queries Fauna as the user', { timeout: 4 * 60_000 }, async () => {
     const outDir = await buildWithVite(false, 'vite-no-config');
     await assertAlice(await runPage({ '/': outDir }, '/index.html'));
-  }, { timeout: 4 * 60_000 });
+  });
 
-  it('webpack 5 with recipes/webpack.config.mjs (asyncWebAssembly): the page queries Fauna as the user', async () => {
+  it('webpack 5 with recipes/webpack.config.mjs (asyncWebAssembly): the page queries Fauna as the user', { timeout: 4 * 60_000 }, async () => {
     const { default: config } = await import('./recipes/webpack.config.mjs');
     const outDir = await buildAppWithWebpack(config, 'webpack');
     await assertAlice(await runPage({ '/': outDir }, '/index.html'));
-  }, { timeout: 4 * 60_000 });
+  });
 
-  it('webpack 5 with no experiments (its default loads async .wasm): the page queries Fauna as the user', async () => {
+  it('webpack 5 with no experiments (its default loads async .wasm): the page queries Fauna as the user', { timeout: 4 * 60_000 }, async () => {
     const outDir = await buildAppWithWebpack({ mode: 'production' }, 'webpack-no-config');
     await assertAlice(await runPage({ '/': outDir }, '/index.html'));
-  }, { timeout: 4 * 60_000 });
+  });
 
-  it('plain ES modules: recipes/browser.js with an import map and init() queries Fauna as the user', async () => {
+  it('plain ES modules: recipes/browser.js with an import map and init() queries Fauna as the user', { timeout: 4 * 60_000 }, async () => {
     const result = await runPage(
       {
         '/node_modules/clerk-fauna/': installedDir,
@@ -133,5 +133,5 @@ describe('browsers: clerk-fauna bundled by Vite and webpack 5, and as plain ES m
     assert.equal(result.fql, ALICE);
     const requests = await api(`${standIns.fauna}/__admin/requests`);
     assert.deepEqual(requests.map((r) => [r.path, r.sub, r.auth, r.status]), [['/query/1', ALICE, 'ok', 200]]);
-  }, { timeout: 4 * 60_000 });
+  });
 });

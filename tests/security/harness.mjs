@@ -22,7 +22,7 @@ export function mint(sub, lifetime = 60) {
 /** The `sub` of a token, read without the package. */
 export function subOf(token) {
   try {
-    return JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).sub;
+    return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub;
   } catch {
     return undefined;
   }
@@ -94,8 +94,10 @@ export async function standIn() {
     txn += 1;
     return reply(200, { data: sub, summary: '', txn_ts: txn, stats: { compute_ops: 1 }, schema_version: 0 });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  // Listening on a TCP port: an AddressInfo, not a pipe's name.
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  const url = `http://127.0.0.1:${port}`;
   return {
     url,
     requests,

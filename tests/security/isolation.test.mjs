@@ -134,6 +134,7 @@ test('point 7: an old client\'s wrappers never act as the next user (what useFau
   const next = await session(user);
   const sent = fauna.requests.length;
   assert.equal((await rejection(fetch(`${fauna.url}/query/1`, { method: 'POST', body: '{}' }))).code, 'freed');
+  /** @type {import('./harness.mjs').FaunaHttpRequest} */
   const request = { client_timeout_ms: 5000, data: { query: '1' }, headers: {}, method: 'POST', path: '/query/1' };
   assert.equal((await rejection(driver.request(request))).code, 'freed');
   assert.equal(fauna.requests.length, sent);
@@ -160,6 +161,7 @@ test('point 7: a client and cache never freed, only collected as garbage, leave 
 });
 
 test('point 7: create, use and free during a call, many times: WebAssembly memory stops growing', async () => {
+  // @ts-expect-error typed for the web entry, which needs the module; Node's loaded it at import
   const { memory } = initSync();
   const round = async () => {
     const { tokens, client } = await session();
@@ -255,6 +257,7 @@ test('point 12: free() from the caller\'s code while a call reads its arguments 
   e = thrown(() => new FaunaClient(tokens, freeing(tokens)));
   assert.match(e.message, refusedFree);
   // A getter in a record, and toJSON, run the caller's code too.
+  /** @type {Record<string, string>} */
   const queryTags = {};
   Object.defineProperty(queryTags, 'app', { enumerable: true, get: () => (client.free(), 'x') });
   e = await rejection(client.query('1', {}, { queryTags }));

@@ -21,7 +21,14 @@ const good = {
 };
 const expect = { issuer: ISS, databaseId: DB, endpoint: 'http://127.0.0.1:8443' };
 
+/**
+ * findings() at NOW_MS with 5 s of minimum validity, for any claims.
+ * @param {Parameters<typeof findings>[1]} payload
+ * @param {Parameters<typeof findings>[2]} [expected]
+ * @param {Parameters<typeof findings>[0]} [header]
+ */
 const run = (payload, expected = expect, header = HEADER) => findings(header, payload, expected, NOW_MS, 5_000);
+/** @param {Parameters<typeof run>} args */
 const codes = (...args) => run(...args).map((f) => f.code);
 const without = (name) => Object.fromEntries(Object.entries(good).filter(([k]) => k !== name));
 

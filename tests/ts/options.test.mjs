@@ -8,7 +8,10 @@ import { ClerkFaunaError } from '../../target/ts/errors.js';
 /** The options read, as a plain object (readOptions gives one with no prototype). */
 const readOptions = (value, what, rules) => ({ ...readOwn(value, what, rules) });
 
-/** The `invalid_option` message readOptions throws for `value`. */
+/**
+ * The `invalid_option` message readOptions throws for `value`.
+ * @param {typeof QUERY | typeof CACHE} [spec]
+ */
 function refusal(value, spec = QUERY, what = 'FaunaClient options') {
   try {
     readOwn(value, what, spec);

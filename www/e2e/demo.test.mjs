@@ -47,7 +47,7 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
     await t.page.getByRole('button', { name: 'Delete Walk the dog' }).click();
     await t.page.getByTestId('todo').nth(2).waitFor({ state: 'detached' });
     await t.page.getByTestId('todos-reload').click();
-    await t.page.waitForFunction(() => !document.querySelector('[data-testid=todos-reload]').disabled);
+    await t.page.waitForFunction(() => !(/** @type {HTMLButtonElement} */ (document.querySelector('[data-testid=todos-reload]')).disabled));
     assert.deepEqual(await todoTitles(), ['Buy milk', 'Write tests']);
     assert.equal(await t.page.locator('li.done').count(), 1);
 

@@ -23,6 +23,8 @@ export const resultsDir = join(wwwDir, 'test-results');
  * serve their own page; `{ app: 'dev' }` serves the demo from Vite's dev
  * server instead, as `make demo` does (React's development build, StrictMode
  * mounting twice).
+ *
+ * @param {{ app?: boolean | 'dev' }} [options]
  */
 export async function start({ app = true } = {}) {
   const stack = []; // undo steps, run in reverse by stop()

@@ -36,6 +36,7 @@ function show(value) {
   }
 }
 
+/** @returns {never} */
 function fail(what, message) {
   throw new Error(message ? `${what}: ${message}` : what);
 }

@@ -10,7 +10,7 @@ import { startSession } from '../app/session.js';
 const params = new URLSearchParams(location.search);
 const clerk = params.get('clerk');
 const fauna = params.get('fauna');
-const T = (window.T = { mounts: 0, settled: 0, states: [] });
+const T = (window.T = /** @type {any} */ ({ mounts: 0, settled: 0, states: [] }));
 
 function Probe({ client, fql, args }) {
   // The client, counting the queries that have settled (T.settled).

@@ -1,0 +1,61 @@
+// The docs against their one definition: each error code is defined (with its
+// doc) in ts/errors.ts, each finding code in ts/diagnose.ts, each option in
+// ts/options.ts. The README's tables and lists, and the core's own list of
+// the codes it produces (src/core/error.rs), are checked against them here.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import test from 'node:test';
+
+const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const readme = read('README.md');
+
+/** The text between `start` and the next line matching `end`. */
+function section(text, start, end) {
+  const from = text.indexOf(start);
+  assert.ok(from >= 0, `no ${start}`);
+  const rest = text.slice(from + start.length);
+  const to = rest.search(end);
+  return to < 0 ? rest : rest.slice(0, to);
+}
+
+/** The members of `interface name { ... }` in TypeScript source. */
+function members(source, name) {
+  const body = section(source, `export interface ${name} `, /^}/m);
+  return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]);
+}
+
+test('every error code in the README table, in the order ts/errors.ts defines them', () => {
+  const defined = members(read('ts/errors.ts'), 'ClerkFaunaErrorCodes');
+  const table = section(readme, '### Error codes', /^#/m);
+  const documented = [...table.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+  assert.ok(defined.length >= 19, `found ${defined.length} codes in ts/errors.ts`);
+  assert.deepEqual(documented, defined);
+});
+
+test('every code the core produces is one ts/errors.ts defines', () => {
+  const core = [...read('src/core/error.rs').matchAll(/ErrorCode::\w+ => "(\w+)"/g)].map((m) => m[1]);
+  assert.ok(core.length > 10, `found ${core.length} codes in src/core/error.rs`);
+  const defined = new Set(members(read('ts/errors.ts'), 'ClerkFaunaErrorCodes'));
+  assert.deepEqual(core.filter((c) => !defined.has(c)), []);
+});
+
+test("every finding code of diagnose is in the README's list, and no other", () => {
+  const union = section(read('ts/diagnose.ts'), 'export type FindingCode =', /;/);
+  const defined = [...union.matchAll(/'(\w+)'/g)].map((m) => m[1]);
+  const list = section(readme, '`diagnose` says why Fauna would refuse a token', /lists what it finds/);
+  const documented = [...list.matchAll(/`(\w+)`/g)].map((m) => m[1]).filter((c) => c !== 'code' && c !== 'minValiditySeconds' && c !== 'exp' && c !== 'unauthorized' && c !== 'hint');
+  assert.deepEqual([...documented].sort(), [...defined].sort());
+});
+
+test("every option in the README's API, as ts/options.ts defines it", () => {
+  const options = read('ts/options.ts');
+  const api = section(readme, '## API\n\n```ts', /^```/m);
+  const named = (from, to) => [...section(api, from, to).matchAll(/(\w+)\?/g)].map((m) => m[1]);
+  assert.deepEqual(named('new TokenCache(getToken, {', /^}\)/m), members(options, 'TokenCacheOptions'));
+  assert.deepEqual(named('tokens.get({', /\)/), members(options, 'TokenGetOptions'));
+  assert.deepEqual(
+    named('new FaunaClient(tokens, {', /^}\)/m).sort(),
+    [...members(options, 'QueryOptions'), ...members(options, 'FaunaClientOptions')].sort(),
+  );
+  assert.deepEqual(named('diagnose(token, {', /\)/), members(options, 'DiagnoseOptions'));
+});
