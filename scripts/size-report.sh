@@ -2,7 +2,7 @@
 # Prints the gzipped size of what a browser downloads for clerk-fauna (the
 # .wasm, and the web entry bundled: the typed layer and wasm-bindgen's
 # loader), from the built pkg/. The JS is counted as shipped and minified by
-# esbuild (as any production bundle is). Goal: at most 12 KB; limit: 31 KB.
+# esbuild (as any production bundle is). Goal: at most 12 KB; limit: 30 KB.
 # The figures are always printed; over the limit it fails (so `make test`
 # does), a miss of the goal is only said. The limit was 34 KB before the
 # typed layer (TypeScript over a core of plain-data exports) replaced the
@@ -10,7 +10,7 @@
 # cut; issue #11 asks for 22 KB, not reached yet (see BENCHMARKS.md, "Where
 # the bytes go").
 goal_kb=12
-limit_kb=31
+limit_kb=30
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$here/node_modules/.bin/esbuild" ] || (cd "$here" && npm ci --silent --no-audit --no-fund)
