@@ -4,6 +4,7 @@
 import { Api, Next, type Core } from './core.js';
 import { ClerkFaunaError, defineMember, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
 import { unauthorizedHint } from './diagnose.js';
+import { driverStreamClient, type FaunaHttpStreamClient } from './driver-stream.js';
 import { authenticatedFetch, httpClient, live, type FaunaHttpClient, type Sender } from './fetch.js';
 import { decoded } from './jwt.js';
 import {
@@ -16,6 +17,7 @@ import {
   type FaunaClientOptions,
   type QueryOptions,
 } from './options.js';
+import { runStream } from './stream.js';
 import { TIMED_OUT, within } from './timers.js';
 import { cacheOf, notFromItself, tokenFor, type TokenCache } from './token-cache.js';
 
@@ -313,9 +315,26 @@ export class FaunaClient {
    * to this client's `endpoint` through the authenticated `fetch` (and
    * its rules):
    * `new Client({ secret: 'placeholder', endpoint }, fauna.httpClient())`.
+   * It is the driver's stream client too (`httpStreamClient()`'s `stream`):
+   * the driver streams through its HTTP client.
    */
   httpClient(): FaunaHttpClient {
-    return httpClient(this.fetch, this.#c.endpoint);
+    return { ...httpClient(this.fetch, this.#c.endpoint), ...this.httpStreamClient() };
+  }
+
+  /**
+   * The official `fauna` driver's stream client: its `client.stream()`
+   * runs on this client's event streams, so a token's expiry (Fauna's
+   * `permission_loss`), a 401 or a dropped connection is handled
+   * underneath and the driver reads each event once, in order. A stream
+   * that ends (`signed_out`, `cleared`, a query error) ends the driver's
+   * with its `ServiceError`, `code` being Fauna's code or else
+   * clerk-fauna's. `httpClient()` carries it already; this is for the
+   * driver's per-stream `httpStreamClient` option.
+   */
+  httpStreamClient(): FaunaHttpStreamClient {
+    const c = this.#c;
+    return driverStreamClient((token, options, sink) => runStream(c, token, options, sink));
   }
 
   /**

@@ -1,6 +1,7 @@
 // The authenticated fetch a FaunaClient hands out, and the HTTP client for
 // the official `fauna` driver built on it.
 
+import type { FaunaHttpStreamClient } from './driver-stream.js';
 import { ClerkFaunaError, cleared, freed, networkError, noAnswer } from './errors.js';
 import { MAX_DELAY } from './options.js';
 import { notFromItself, tokenFor, type Cache } from './token-cache.js';
@@ -71,14 +72,17 @@ export interface FaunaHttpRequest {
   path?: string;
 }
 
-/** The official `fauna` driver's `HTTPClient` interface, authenticated by clerk-fauna. */
-export interface FaunaHttpClient {
+/**
+ * The official `fauna` driver's `HTTPClient` interface, authenticated by
+ * clerk-fauna; also its `HTTPStreamClient` (the driver streams through it).
+ */
+export interface FaunaHttpClient extends FaunaHttpStreamClient {
   request(request: FaunaHttpRequest): Promise<{ body: string; headers: Record<string, string>; status: number }>;
   close(): void;
 }
 
 /** An HTTP client for the `fauna` driver, sending through `send` (the authenticated fetch) to `endpoint`. */
-export function httpClient(send: typeof fetch, endpoint: string): FaunaHttpClient {
+export function httpClient(send: typeof fetch, endpoint: string): Omit<FaunaHttpClient, 'stream'> {
   let closed = false;
   return {
     async request({ client_timeout_ms, data, headers, method = 'POST', path = '/query/1' }) {

@@ -4,7 +4,7 @@
 //                                        invalidate(template?) clear() stats free()
 //   new FaunaClient(tokens, options?)    query(fql, args?, options?) queryV4(expr)
 //                                        currentIdentity() graphql(query, variables?)
-//                                        fetch httpClient() lastTxnTs free()
+//                                        fetch httpClient() httpStreamClient() lastTxnTs free()
 //   decodeJwt(token)                     { header, payload }, no signature check
 //   diagnose(token, options?)            why Fauna would refuse it: { code, message, fix }[]
 //   ClerkFaunaError                      every failure; switch on `code` (errors.ts)
@@ -17,6 +17,7 @@ export { ClerkFaunaError, type ClerkFaunaErrorCode, type ClerkFaunaErrorCodes } 
 export { decodeJwt, type DecodedJwt } from './jwt.js';
 export { diagnose, type Finding, type FindingCode } from './diagnose.js';
 export type { FaunaHttpClient, FaunaHttpRequest } from './fetch.js';
+export type { FaunaHttpStreamClient, FaunaHttpStreamRequest, FaunaStreamAdapter, FaunaStreamRequestData } from './driver-stream.js';
 export type {
   DiagnoseOptions,
   FaunaClientOptions,

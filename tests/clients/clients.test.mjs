@@ -49,12 +49,20 @@ const CLIENTS = {
   apollo: { path: '/graphql', names: ['client', 'data'] },
 };
 
+// The README's recipes for the `fauna` driver's event streams, and the
+// variables the tests read.
+const STREAM_RECIPES = { 'fauna-stream': ['client', 'stream'] };
+
+// Token cache options for the stand-in's 3 s template: a token with a second
+// left is still served, so every connection lives at most one lifetime.
+const SHORT_TOKENS = { template: 'fauna-short', minValiditySeconds: 1, refreshAheadSeconds: 1 };
+
 /** Bundles page/main.js with the README's recipes into build/, beside the package's .wasm. */
 async function buildPage(faunaOrigin) {
   const recipes = Object.fromEntries(
     Object.entries(readRecipes(join(repoDir, 'README.md'))).map(([n, code]) => [n, againstStandIn(code, faunaOrigin)]),
   );
-  const results = Object.fromEntries(Object.entries(CLIENTS).map(([n, c]) => [n, c.names]));
+  const results = { ...Object.fromEntries(Object.entries(CLIENTS).map(([n, c]) => [n, c.names])), ...STREAM_RECIPES };
   await rm(buildDir, { recursive: true, force: true });
   await mkdir(buildDir, { recursive: true });
   await build({
@@ -253,4 +261,257 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       assertQuietConsole();
     });
   }
+
+  // The `fauna` driver's own `client.stream()` through `fauna.httpClient()`
+  // (README "With the official fauna driver"): the driver reads one
+  // unbroken stream while clerk-fauna's engine reconnects underneath.
+  describe('fauna driver event streams', () => {
+    beforeEach(async () => {
+      // Expiry noticed within half a second even when idle; no idle status
+      // events, so the only status event is the opening one.
+      await api(`${standIns.fauna}/__admin/streams`, { idle_check_ms: 500, status_interval_ms: 3_600_000 });
+    });
+
+    /** Polls `check` (async) until it answers truthy; fails after `ms`. */
+    async function until(check, what, ms = 60_000) {
+      const end = Date.now() + ms;
+      for (;;) {
+        const value = await check();
+        if (value) return value;
+        if (Date.now() > end) assert.fail(`${what}: not after ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+
+    /** Waits until the page's `S.<record>` holds `n` events, or has ended. */
+    async function eventsIn(record, n) {
+      await page.waitForFunction(
+        ({ record, n }) => window.S[record].events.length >= n || window.S[record].ended,
+        { record, n },
+        { polling: 100, timeout: 120_000 },
+      );
+      return inPage((record) => window.S[record], record);
+    }
+
+    /** The stand-in's `/stream/1` log once no connection is open any more. */
+    async function closedStreams() {
+      return until(async () => {
+        const log = await faunaLog('/stream/1');
+        return log.every((e) => e.ended !== 'open') && log;
+      }, 'every stream connection closed');
+    }
+
+    /** `Todo.create` with the root secret: a write by another client, for `owner`. */
+    async function rootCreate(title, owner) {
+      const response = await fetch(`${standIns.fauna}/query/1`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer secret', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query: 'Todo.create({ title: t, owner: o })', arguments: { t: title, o: owner } }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(response.status, 200, await response.text());
+    }
+
+    /** Signs `user` in (token cache options `cache`) and runs the README's stream recipe. */
+    async function streamRecipe(user, cache = { template: 'fauna' }) {
+      await inPage(async ({ user, cache }) => {
+        const s = await T.session(user, cache);
+        const { client, stream } = await T.recipes['fauna-stream'](s.fauna);
+        window.S = { ...s, client, stream };
+      }, { user, cache });
+    }
+
+    const dataEvents = (record) => record.events.filter((e) => e.type !== 'status').map(({ type, title }) => ({ type, title }));
+
+    it('streams an event source query and a stream token; close() and break end the connections', async () => {
+      await streamRecipe(ALICE);
+      await inPage(async () => {
+        // The recipe's stream, and one of a stream token from an earlier query.
+        window.S.fromQuery = T.follow(window.S.stream);
+        const { data: source } = await window.S.client.query(T.fql`Todo.all().eventSource()`);
+        window.S.fromToken = T.follow(window.S.client.stream(source, { status_events: true }), { breakAfter: 1 + 5 });
+      });
+      await until(async () => (await faunaLog('/stream/1')).filter((e) => e.ended === 'open').length === 2, 'both streams open');
+      // Another user's write first: were it shown, it would come first.
+      await rootCreate('not alice\'s', BOB);
+      await inPage(async () => {
+        const { client, fql } = { client: window.S.client, fql: T.fql };
+        const a = (await client.query(fql`Todo.create({ title: "a" })`)).data;
+        await client.query(fql`Todo.create({ title: "b" })`);
+        await client.query(fql`Todo.create({ title: "c" })`);
+        await client.query(fql`Todo.byId(${a.id})!.update({ title: "a2" })`);
+        await client.query(fql`Todo.firstWhere(.title == "b")!.delete()`);
+      });
+      const expected = [
+        { type: 'add', title: 'a' },
+        { type: 'add', title: 'b' },
+        { type: 'add', title: 'c' },
+        { type: 'update', title: 'a2' },
+        { type: 'remove', title: 'b' },
+      ];
+      const fromQuery = await eventsIn('fromQuery', 5);
+      const fromToken = await eventsIn('fromToken', 6);
+      assert.deepEqual(dataEvents(fromQuery), expected);
+      assert.deepEqual(fromQuery.events.map((e) => e.type).includes('status'), false, 'no status events unless asked for');
+      assert.equal(fromToken.events[0].type, 'status', 'status_events: the opening status event');
+      assert.deepEqual(dataEvents(fromToken), expected);
+      // `break` after six events ended that iteration, and its connection.
+      assert.deepEqual({ ended: fromToken.ended, error: fromToken.error }, { ended: true, error: undefined });
+      await inPage(() => window.S.stream.close());
+      await page.waitForFunction(() => window.S.fromQuery.ended, null, { polling: 50, timeout: 30_000 });
+      assert.equal(await inPage(() => window.S.fromQuery.error), undefined, 'close() ends the iteration without an error');
+      const log = await closedStreams();
+      assert.deepEqual(
+        log.map(({ sub, status, ended }) => ({ sub, status, ended })),
+        [
+          { sub: ALICE, status: 200, ended: 'client_closed' },
+          { sub: ALICE, status: 200, ended: 'client_closed' },
+        ],
+      );
+      assertQuietConsole();
+    });
+
+    it('outlives five 3 s token lifetimes: 100 writes at random intervals, each event once and in order', { timeout: 5 * 60_000 }, async () => {
+      await streamRecipe(ALICE, SHORT_TOKENS);
+      await inPage(async () => {
+        window.S.liveStream = window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true });
+        window.S.live = T.follow(window.S.liveStream);
+      });
+      await eventsIn('live', 1); // connected: the opening status event
+      // 100 writes by the root secret spread at random over about 20 s
+      // (Bob's every tenth, which Alice's stream must not show). The last
+      // waits until the stream has been connected six times: five expiries.
+      const WRITES = 100;
+      const weights = Array.from({ length: WRITES }, () => Math.random());
+      const sum = weights.reduce((a, b) => a + b);
+      for (let i = 0; i < WRITES; i++) {
+        await new Promise((resolve) => setTimeout(resolve, (20_000 * weights[i]) / sum));
+        if (i === WRITES - 1) {
+          await until(async () => (await faunaLog('/stream/1')).filter((e) => e.status === 200).length >= 6, 'six connections');
+        }
+        await rootCreate(`todo ${i}`, ALICE);
+        if (i % 10 === 0) await rootCreate(`bob ${i}`, BOB);
+      }
+      await eventsIn('live', 1 + WRITES);
+      await inPage(() => window.S.liveStream.close());
+      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
+      const live = await inPage(() => window.S.live);
+      assert.equal(live.error, undefined, 'the driver saw no error (no permission_loss)');
+      assert.equal(live.events[0].type, 'status');
+      assert.deepEqual(
+        live.events.slice(1).map(({ type, title }) => ({ type, title })),
+        Array.from({ length: WRITES }, (_, i) => ({ type: 'add', title: `todo ${i}` })),
+        'one opening status event, then every write once, in order',
+      );
+      const times = live.events.slice(1).map((e) => e.txn_ts);
+      assert.ok(times.every((t, i) => i === 0 || t > times[i - 1]), 'txn_ts increasing');
+      const log = await closedStreams();
+      const accepted = log.filter((e) => e.status === 200);
+      const refused = log.filter((e) => e.status !== 200);
+      assert.ok(accepted.length >= 6, `${accepted.length} connections`);
+      assert.ok(refused.every((e) => e.status === 401), 'only 401s refused');
+      assert.ok(log.every((e) => e.sub === ALICE));
+      // Each connection ended by the token's expiry, but the last (closed),
+      // and each reconnection carried a token not sent before.
+      assert.deepEqual(
+        accepted.map((e) => e.ended),
+        [...Array(accepted.length - 1).fill('permission_loss'), 'client_closed'],
+      );
+      assert.equal(new Set(accepted.map((e) => e.jti)).size, accepted.length, 'a fresh token for every connection');
+      const getTokenCalls = await inPage(() => window.S.getTokenCalls());
+      assert.ok(getTokenCalls >= accepted.length, `${getTokenCalls} getToken calls for ${accepted.length} connections`);
+      assertQuietConsole(refused.length);
+    });
+
+    it('hides a dropped connection and a 401 on reconnecting', async () => {
+      await streamRecipe(ALICE);
+      // Five writes after the event source was made are replayed on connecting;
+      // the first connection drops after two, the reconnection gets a 401.
+      await inPage(async () => {
+        window.S.source = (await window.S.client.query(T.fql`Todo.all().eventSource()`)).data;
+      });
+      for (let i = 0; i < 5; i++) await rootCreate(`todo ${i}`, ALICE);
+      await api(`${standIns.fauna}/__admin/faults`, { stream: 'drop', after_events: 2 });
+      await api(`${standIns.fauna}/__admin/faults`, { status: 401, paths: ['/stream/1'] });
+      await inPage(() => {
+        window.S.replayStream = window.S.client.stream(window.S.source);
+        window.S.replayed = T.follow(window.S.replayStream);
+      });
+      await eventsIn('replayed', 5);
+      await inPage(() => window.S.replayStream.close());
+      await page.waitForFunction(() => window.S.replayed.ended, null, { polling: 50, timeout: 30_000 });
+      const replayed = await inPage(() => window.S.replayed);
+      assert.equal(replayed.error, undefined);
+      assert.deepEqual(
+        dataEvents(replayed),
+        Array.from({ length: 5 }, (_, i) => ({ type: 'add', title: `todo ${i}` })),
+      );
+      const log = await closedStreams();
+      assert.deepEqual(
+        log.map(({ status, fault, ended }) => ({ status, fault, ended })),
+        [
+          { status: 200, fault: true, ended: 'dropped' },
+          { status: 401, fault: true, ended: undefined },
+          { status: 200, fault: false, ended: 'client_closed' },
+        ],
+      );
+      assert.notEqual(log[2].jti, log[0].jti, 'the token refused was replaced');
+      assertQuietConsole(1);
+    });
+
+    it('ends with the driver\'s error signed_out when the user signs out', async () => {
+      await streamRecipe(ALICE, SHORT_TOKENS);
+      await inPage(() => {
+        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true }));
+      });
+      await eventsIn('live', 1);
+      // clerk-js signs out; at the token's expiry the stream needs a new one.
+      await inPage(() => window.S.signOut());
+      await page.waitForFunction(() => window.S.live.ended, null, { polling: 100, timeout: 60_000 });
+      const { error } = await inPage(() => window.S.live);
+      assert.equal(error.isServiceError, true, 'the driver throws its ServiceError');
+      assert.equal(error.code, 'signed_out');
+      assert.match(error.message, /\S/);
+      // Each connection ended at its token's expiry (a reconnection may come
+      // before the sign-out); none was made after it.
+      const log = await closedStreams();
+      assert.ok(log.length >= 1 && log.every((e) => e.status === 200 && e.ended === 'permission_loss'), JSON.stringify(log));
+      assertQuietConsole();
+    });
+
+    it('ends with the driver\'s error cleared at once when the token cache is cleared', async () => {
+      await streamRecipe(ALICE);
+      await inPage(() => {
+        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true }));
+      });
+      await eventsIn('live', 1);
+      // A 60 s token: only the clear() can end this connection now.
+      await inPage(() => window.S.tokens.clear());
+      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
+      const { error } = await inPage(() => window.S.live);
+      assert.deepEqual({ isServiceError: error.isServiceError, code: error.code }, { isServiceError: true, code: 'cleared' });
+      const log = await closedStreams();
+      assert.deepEqual(log.map((e) => e.ended), ['client_closed']);
+      assertQuietConsole();
+    });
+
+    it('passes a refused event source on to the driver with Fauna\'s code', async () => {
+      await streamRecipe(ALICE);
+      await inPage(async () => {
+        const { data: source } = await window.S.client.query(T.fql`Todo.all().eventSource()`);
+        window.S.bad = T.follow(window.S.client.stream(source, { cursor: 'not a cursor' }));
+      });
+      await page.waitForFunction(() => window.S.bad.ended, null, { polling: 50, timeout: 30_000 });
+      const { error, events } = await inPage(() => window.S.bad);
+      assert.deepEqual(events, []);
+      assert.deepEqual(
+        { isServiceError: error.isServiceError, name: error.name, code: error.code },
+        { isServiceError: true, name: 'InvalidRequestError', code: 'invalid_request' },
+      );
+      assert.match(error.message, /cursor/);
+      const log = await faunaLog('/stream/1');
+      assert.deepEqual(log.map((e) => e.status), [400], 'one request, not retried');
+      assert.deepEqual(consoleLines, ['error: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    });
+  });
 });

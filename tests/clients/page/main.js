@@ -8,7 +8,7 @@
 import init, { TokenCache, FaunaClient, ClerkFaunaError } from 'clerk-fauna/web';
 import { Clerk } from '@clerk/clerk-js';
 import faunadb from 'faunadb';
-import { ClientError, fql } from 'fauna';
+import { ClientError, ServiceError, fql } from 'fauna';
 import { gql } from '@apollo/client';
 import recipes from 'recipes';
 
@@ -49,6 +49,7 @@ async function signIn(userId) {
 window.T = {
   recipes,
   ClerkFaunaError,
+  fql,
   /** The user id a recipe's result holds. */
   userIdOf: {
     faunadb: ({ userId }) => userId,
@@ -98,12 +99,35 @@ window.T = {
     apollo: (e) => e,
   },
   /**
-   * A signed-in user's `FaunaClient` (as `fauna` in the README), on a cold
-   * cache; `getTokenCalls()` counts the calls of Clerk's getToken.
+   * Iterates a `fauna` driver stream (its `for await`) in the background;
+   * the record fills as it goes: each event's type, document and position,
+   * then how the iteration ended (`error`: what the driver threw). It
+   * `break`s out after `breakAfter` events.
    */
-  async session(userId) {
+  follow(stream, { breakAfter = Infinity } = {}) {
+    const record = { events: [], error: undefined, ended: false };
+    (async () => {
+      try {
+        for await (const e of stream) {
+          record.events.push({ type: e.type, id: e.data?.id, title: e.data?.title, txn_ts: e.txn_ts, cursor: e.cursor });
+          if (record.events.length >= breakAfter) break;
+        }
+      } catch (e) {
+        record.error = { isServiceError: e instanceof ServiceError, name: e?.name, code: e?.code, message: e?.message };
+      } finally {
+        record.ended = true;
+      }
+    })();
+    return record;
+  },
+  /**
+   * A signed-in user's `FaunaClient` (as `fauna` in the README), on a cold
+   * cache; `getTokenCalls()` counts the calls of Clerk's getToken. `cache`:
+   * TokenCache options (default: the `fauna` template, 60 s tokens).
+   */
+  async session(userId, cache = { template: 'fauna' }) {
     const clerkSession = await signIn(userId);
-    const tokens = new TokenCache(clerkSession.getToken, { template: 'fauna' });
+    const tokens = new TokenCache(clerkSession.getToken, cache);
     const fauna = new FaunaClient(tokens, { endpoint });
     return { fauna, tokens, signOut: clerkSession.signOut, getTokenCalls: () => clerkSession.calls };
   },
