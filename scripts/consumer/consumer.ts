@@ -8,6 +8,7 @@ import init, {
   decodeJwt,
   diagnose,
   type FaunaHttpClient,
+  type FaunaHttpStreamClient,
   type Finding,
   type FindingCode,
   type ClerkFaunaErrorCode,
@@ -89,6 +90,11 @@ async function main(): Promise<void> {
     client_timeout_ms: 5000, data: { query: '1' }, headers: { 'X-Format': 'simple', 'X-Driver-Env': undefined }, method: 'POST', path: '/query/1',
   });
   http.close();
+  const streams: FaunaHttpStreamClient = fauna.httpStreamClient();
+  const adapter = streams.stream({ data: { token: 'source', cursor: 'c' }, headers: { Authorization: 'Bearer unused' }, method: 'POST' });
+  const line: IteratorResult<string, void> = await adapter.read.next();
+  adapter.close();
+  const alsoStreams: FaunaHttpStreamClient = fauna.httpClient();
   const { header, payload } = decodeJwt(token);
   const alg: unknown = header.alg;
   const sub: unknown = payload.sub;
@@ -111,7 +117,7 @@ async function main(): Promise<void> {
   fauna.free();
   tokens.clear();
   tokens.free();
-  void [answer, firstCode, fixes, peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
+  void [answer, line, alsoStreams, firstCode, fixes, peeked, claims, hits, id, txn, resource, me, gql, response, last, alg, sub, bundler.TokenCache];
 
   // Wrong uses must not compile: the declarations are not `any`.
   // @ts-expect-error template is a string

@@ -482,7 +482,9 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
     it('ends with the driver\'s error cleared at once when the token cache is cleared', async () => {
       await streamRecipe(ALICE);
       await inPage(() => {
-        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true }));
+        // httpStreamClient() as the driver's per-stream option, here.
+        const options = { status_events: true, httpStreamClient: window.S.fauna.httpStreamClient() };
+        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, options));
       });
       await eventsIn('live', 1);
       // A 60 s token: only the clear() can end this connection now.
