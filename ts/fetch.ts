@@ -68,7 +68,8 @@ export interface FaunaHttpRequest {
   client_timeout_ms: number;
   data: unknown;
   headers: Record<string, string | undefined>;
-  method: 'POST';
+  /** `POST` (the driver's type says `string`). */
+  method: string;
   path?: string;
 }
 
