@@ -11,7 +11,11 @@
 // 4. After a sign-out, a query rejects with clerk-fauna's `signed_out`
 //    error, and nothing reaches Fauna.
 // And for the two drivers: every request header they can send gets through
-// the browser's CORS check and Fauna's header validation.
+// the browser's CORS check and Fauna's header validation. And the `fauna`
+// driver's event streams through `httpClient()` (README "With the official
+// fauna driver"): across token expiries, drops and 401s the driver reads
+// each event once, in order; close(), sign-out, clear() and a refused event
+// source end it as the driver reports them; the long run also in Node.
 //
 // The page's getToken is real clerk-js's (@clerk/clerk-js, bundled), signed
 // in through the Clerk stand-in with a ticket. Counts come from the
@@ -27,6 +31,9 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { api, deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
+import { Client, fql } from 'fauna';
+import { FaunaClient, TokenCache } from 'clerk-fauna';
+import { follow } from './follow.mjs';
 import { againstStandIn, readRecipes, recipesPlugin } from './recipes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -371,17 +378,14 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       assertQuietConsole();
     });
 
-    it('outlives five 3 s token lifetimes: 100 writes at random intervals, each event once and in order', { timeout: 5 * 60_000 }, async (t) => {
-      await streamRecipe(ALICE, SHORT_TOKENS);
-      await inPage(async () => {
-        window.S.liveStream = window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true });
-        window.S.live = T.follow(window.S.liveStream);
-      });
-      await eventsIn('live', 1); // connected: the opening status event
-      // 100 writes by the root secret spread at random over about 20 s
-      // (Bob's every tenth, which Alice's stream must not show). The last
-      // waits until the stream has been connected six times: five expiries.
-      const WRITES = 100;
+    const WRITES = 100;
+
+    /**
+     * 100 writes by the root secret for Alice, spread at random over about
+     * 20 s, with Bob's every tenth (which Alice's stream must not show). The
+     * last waits until the stream has been connected six times: five expiries.
+     */
+    async function writeWhileStreaming() {
       const weights = Array.from({ length: WRITES }, () => Math.random());
       const sum = weights.reduce((a, b) => a + b);
       for (let i = 0; i < WRITES; i++) {
@@ -392,10 +396,10 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
         await rootCreate(`todo ${i}`, ALICE);
         if (i % 10 === 0) await rootCreate(`bob ${i}`, BOB);
       }
-      await eventsIn('live', 1 + WRITES);
-      await inPage(() => window.S.liveStream.close());
-      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
-      const live = await inPage(() => window.S.live);
+    }
+
+    /** The driver read, without an error: one opening status event, then each of Alice's writes once, in order. */
+    function assertOnceInOrder(live) {
       assert.equal(live.error, undefined, 'the driver saw no error (no permission_loss)');
       assert.equal(live.events[0].type, 'status');
       assert.deepEqual(
@@ -405,23 +409,68 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       );
       const times = live.events.slice(1).map((e) => e.txn_ts);
       assert.ok(times.every((t, i) => i === 0 || t > times[i - 1]), 'txn_ts increasing');
+    }
+
+    /**
+     * The stand-in's log once the stream is closed: six connections or more,
+     * each but the last ended by its token's expiry, each with a token not
+     * sent before; `getTokenCalls` at least one per connection. Returns the
+     * number of 401s (a token that expired on its way is refused and replaced).
+     */
+    async function assertFreshConnections(t, getTokenCalls) {
       const log = await closedStreams();
       const accepted = log.filter((e) => e.status === 200);
       const refused = log.filter((e) => e.status !== 200);
       assert.ok(accepted.length >= 6, `${accepted.length} connections`);
       assert.ok(refused.every((e) => e.status === 401), 'only 401s refused');
       assert.ok(log.every((e) => e.sub === ALICE));
-      // Each connection ended by the token's expiry, but the last (closed),
-      // and each reconnection carried a token not sent before.
       assert.deepEqual(
         accepted.map((e) => e.ended),
         [...Array(accepted.length - 1).fill('permission_loss'), 'client_closed'],
       );
       assert.equal(new Set(accepted.map((e) => e.jti)).size, accepted.length, 'a fresh token for every connection');
-      const getTokenCalls = await inPage(() => window.S.getTokenCalls());
       assert.ok(getTokenCalls >= accepted.length, `${getTokenCalls} getToken calls for ${accepted.length} connections`);
       t.diagnostic(`${accepted.length} connections, ${refused.length} refused, ${getTokenCalls} getToken calls`);
-      assertQuietConsole(refused.length);
+      return refused.length;
+    }
+
+    it('outlives five 3 s token lifetimes: 100 writes at random intervals, each event once and in order', { timeout: 5 * 60_000 }, async (t) => {
+      await streamRecipe(ALICE, SHORT_TOKENS);
+      await inPage(async () => {
+        window.S.liveStream = window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true });
+        window.S.live = T.follow(window.S.liveStream);
+      });
+      await eventsIn('live', 1); // connected: the opening status event
+      await writeWhileStreaming();
+      await eventsIn('live', 1 + WRITES);
+      await inPage(() => window.S.liveStream.close());
+      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
+      assertOnceInOrder(await inPage(() => window.S.live));
+      const refused = await assertFreshConnections(t, await inPage(() => window.S.getTokenCalls()));
+      assertQuietConsole(refused);
+    });
+
+    it('the same in Node (the package\'s node.js, Node\'s fetch), with tokens minted by the Clerk stand-in', { timeout: 5 * 60_000 }, async (t) => {
+      let getTokenCalls = 0;
+      const mint = async () => {
+        getTokenCalls += 1;
+        return (await api(`${standIns.clerk}/__admin/mint`, { user_id: ALICE, template: 'fauna-short' })).jwt;
+      };
+      const fauna = new FaunaClient(new TokenCache(mint, SHORT_TOKENS), { endpoint: standIns.fauna });
+      const client = new Client({ secret: 'unused' }, fauna.httpClient());
+      const stream = client.stream(fql`Todo.all().eventSource()`, { status_events: true });
+      const live = follow(stream);
+      try {
+        await until(() => live.events.length >= 1 || live.ended, 'the opening status event');
+        await writeWhileStreaming();
+        await until(() => live.events.length >= 1 + WRITES || live.ended, `${WRITES} events`, 120_000);
+      } finally {
+        stream.close();
+      }
+      await until(() => live.ended, 'the iteration ended by close()');
+      assertOnceInOrder(live);
+      await assertFreshConnections(t, getTokenCalls);
+      fauna.free();
     });
 
     it('hides a dropped connection and a 401 on reconnecting', async () => {

@@ -8,9 +8,10 @@
 import init, { TokenCache, FaunaClient, ClerkFaunaError } from 'clerk-fauna/web';
 import { Clerk } from '@clerk/clerk-js';
 import faunadb from 'faunadb';
-import { ClientError, ServiceError, fql } from 'fauna';
+import { ClientError, fql } from 'fauna';
 import { gql } from '@apollo/client';
 import recipes from 'recipes';
+import { follow } from '../follow.mjs';
 
 /**
  * The package's driver clients as the `fauna` driver's own declarations type
@@ -107,28 +108,8 @@ window.T = {
     'graphql-request': (e) => e,
     apollo: (e) => e,
   },
-  /**
-   * Iterates a `fauna` driver stream (its `for await`) in the background;
-   * the record fills as it goes: each event's type, document and position,
-   * then how the iteration ended (`error`: what the driver threw). It
-   * `break`s out after `breakAfter` events.
-   */
-  follow(stream, { breakAfter = Infinity } = {}) {
-    const record = { events: [], error: undefined, ended: false };
-    (async () => {
-      try {
-        for await (const e of stream) {
-          record.events.push({ type: e.type, id: e.data?.id, title: e.data?.title, txn_ts: e.txn_ts, cursor: e.cursor });
-          if (record.events.length >= breakAfter) break;
-        }
-      } catch (e) {
-        record.error = { isServiceError: e instanceof ServiceError, name: e?.name, code: e?.code, message: e?.message };
-      } finally {
-        record.ended = true;
-      }
-    })();
-    return record;
-  },
+  /** Reads a `fauna` driver stream in the background (../follow.mjs). */
+  follow,
   /**
    * A signed-in user's `FaunaClient` (as `fauna` in the README), on a cold
    * cache; `getTokenCalls()` counts the calls of Clerk's getToken. `cache`:
