@@ -94,7 +94,9 @@ www/node_modules/.package-lock.json: www/package.json www/package-lock.json
 
 ## The README's recipes for the Fauna drivers (faunadb, fauna) and GraphQL
 ## clients (graphql-request, Apollo), run with the real npm packages in
-## headless Chromium against the stand-ins (tests/clients). Uses pkg/ as built.
+## headless Chromium against the stand-ins (tests/clients), and the `fauna`
+## driver's event streams through httpClient() across token expiries (in
+## Chromium and in Node). Uses pkg/ as built.
 clients: setup pkg/web.js tests/clients/node_modules/.package-lock.json
 	@cd tests/clients && npm test --silent
 
