@@ -21,7 +21,7 @@
 //   constructor has no separate stream-client argument.
 
 import { ClerkFaunaError } from './errors.js';
-import type { EngineOptions, Sink, StreamHandle } from './stream.js';
+import { Queue, type EngineOptions, type Sink, type StreamHandle } from './stream.js';
 
 /** The body the `fauna` driver sends to `/stream/1` (its `StreamRequest`). */
 export interface FaunaStreamRequestData {
@@ -71,19 +71,13 @@ export function driverStreamClient(run: RunStream): FaunaHttpStreamClient {
   return {
     stream({ data }) {
       // Lines the engine handed over and the driver has not read yet.
-      const lines: string[] = [];
-      let ended = false;
-      let wake: (() => void) | undefined;
+      const lines = new Queue<string>();
       const sink: Sink = {
         // Every event as Fauna sent it: the driver decodes the tagged format itself.
-        event(_value, line) {
-          lines.push(line);
-          wake?.();
-        },
+        event: (_value, line) => lines.push(line),
         end(error) {
           if (error) lines.push(errorLine(error));
-          ended = true;
-          wake?.();
+          lines.end(undefined);
         },
       };
       let handle: StreamHandle | undefined;
@@ -96,15 +90,11 @@ export function driverStreamClient(run: RunStream): FaunaHttpStreamClient {
       } catch (e) {
         // A bad cursor or start_ts, or a freed client: an end like any other.
         lines.push(errorLine(e));
-        ended = true;
+        lines.end(undefined);
       }
       async function* read(): AsyncGenerator<string, void, undefined> {
         try {
-          for (;;) {
-            if (lines.length) yield lines.shift()!;
-            else if (ended) return;
-            else await new Promise<void>((resolve) => (wake = resolve));
-          }
+          for (let next; !(next = await lines.next()).done; ) yield next.value;
         } finally {
           // The driver's `break` returns this generator without close().
           handle?.close();
@@ -113,7 +103,7 @@ export function driverStreamClient(run: RunStream): FaunaHttpStreamClient {
       return {
         read: read(),
         close() {
-          lines.length = 0;
+          lines.items.length = 0;
           handle?.close();
         },
       };
