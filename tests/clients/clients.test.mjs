@@ -15,7 +15,8 @@
 // driver's event streams through `httpClient()` (README "With the official
 // fauna driver"): across token expiries, drops and 401s the driver reads
 // each event once, in order; close(), sign-out, clear() and a refused event
-// source end it as the driver reports them; the long run also in Node.
+// source end it as the driver reports them; the long run also in Node. Its
+// feeds page through `httpClient()`.
 //
 // The page's getToken is real clerk-js's (@clerk/clerk-js, bundled), signed
 // in through the Clerk stand-in with a ticket. Counts come from the
@@ -548,6 +549,25 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       assert.deepEqual({ isServiceError: error.isServiceError, code: error.code }, { isServiceError: true, code: 'cleared' });
       const log = await closedStreams();
       assert.deepEqual(log.map((e) => e.ended), ['client_closed']);
+      assertQuietConsole();
+    });
+
+    it('pages a feed through httpClient(), each poll with the user\'s token', async () => {
+      await streamRecipe(ALICE);
+      const titles = await inPage(async () => {
+        const { client } = window.S;
+        const { data: source } = await client.query(T.fql`Todo.all().eventSource()`);
+        for (const title of ['a', 'b', 'c']) await client.query(T.fql`Todo.create({ title: ${title} })`);
+        const out = [];
+        for await (const event of client.feed(source, { page_size: 2 }).flatten()) out.push(`${event.type} ${event.data.title}`);
+        return out;
+      });
+      assert.deepEqual(titles, ['add a', 'add b', 'add c']);
+      const log = await faunaLog('/feed/1');
+      assert.deepEqual(log.map(({ sub, status, ended }) => ({ sub, status, ended })), [
+        { sub: ALICE, status: 200, ended: 'page:2' },
+        { sub: ALICE, status: 200, ended: 'page:1' },
+      ]);
       assertQuietConsole();
     });
 
