@@ -283,6 +283,16 @@ test('clear() ends an open, idle stream with cleared at once, and it never recon
   assert.equal((await connections(env.fauna)).length, count);
 });
 
+test("the client's free() ends its open streams with freed", async () => {
+  const { fauna } = await session();
+  const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  fauna.free();
+  const { error } = await rest(iterator);
+  assert.equal(codeOf(error), 'freed');
+  await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'closed');
+  assert.throws(() => fauna.stream('Todo.all().eventSource()'), { code: 'freed' });
+});
+
 test('a user switch seen by the cache ends the stream with cleared', async () => {
   const alice = await signIn(env.clerk, ALICE);
   const bob = await signIn(env.clerk, BOB);
