@@ -1,7 +1,7 @@
 //! The module's exports (ts/core.ts) in headless Chromium (`wasm-pack test
 //! --headless --chrome`): the token stores with `JSON.parse` reading the
 //! tokens, the error JSON left for `lastError()`, options, requests and
-//! answers. Times are
+//! answers, event streams and feeds. Times are
 //! passed in, so tokens are minted for a fixed clock: at device time `T`
 //! the server's clock reads `T` too.
 
