@@ -21,7 +21,7 @@
 //   constructor has no separate stream-client argument.
 
 import { ClerkFaunaError } from './errors.js';
-import { Queue, type EngineOptions, type Sink, type StreamHandle } from './stream.js';
+import { Queue, type EngineOptions, type FeedHandle, type Sink, type StreamHandle } from './stream.js';
 
 /** The body the `fauna` driver sends to `/stream/1` (its `StreamRequest`). */
 export interface FaunaStreamRequestData {
@@ -70,41 +70,31 @@ export function errorLine(error: unknown): string {
 export function driverStreamClient(run: RunStream): FaunaHttpStreamClient {
   return {
     stream({ data }) {
-      // Lines the engine handed over and the driver has not read yet.
-      const lines = new Queue<string>();
-      const sink: Sink = {
-        // Every event as Fauna sent it: the driver decodes the tagged format itself.
-        event: (_value, line) => lines.push(line),
-        end(error) {
-          if (error) lines.push(errorLine(error));
-          lines.end(undefined);
-        },
-      };
-      let handle: StreamHandle | undefined;
-      try {
-        // The driver's `cursor` (and `start_ts`, which 2.5.0 does not send)
-        // say where to start; its `Authorization` is not used. Status events
-        // are the driver's to filter: the engine passes the opening one and
-        // idle ones, never a reconnection's.
-        handle = run(data.token, { cursor: data.cursor ?? undefined, startTs: data.start_ts ?? undefined, statusEvents: true }, sink);
-      } catch (e) {
-        // A bad cursor or start_ts, or a freed client: an end like any other.
-        lines.push(errorLine(e));
-        lines.end(undefined);
-      }
+      // Events as Fauna sent them (the driver decodes the tagged format
+      // itself), until the driver has read them, then the end.
+      const lines = new Queue<string>(undefined);
+      const sink: Sink = { event: (_value, line) => lines.push(line), end: (error) => lines.end(error) };
+      // The driver's `cursor` (and `start_ts`, which 2.5.0 does not send) say
+      // where to start; its `Authorization` is not used. Status events are
+      // the driver's to filter: the engine passes the opening one and idle
+      // ones, never a reconnection's. A bad cursor or a freed client ends it.
+      const options = { cursor: data.cursor ?? undefined, startTs: data.start_ts ?? undefined, statusEvents: true };
+      lines.run(() => run(data.token, options, sink) as FeedHandle);
       async function* read(): AsyncGenerator<string, void, undefined> {
         try {
           for (let next; !(next = await lines.next()).done; ) yield next.value;
+        } catch (error) {
+          yield errorLine(error);
         } finally {
           // The driver's `break` returns this generator without close().
-          handle?.close();
+          lines.close();
         }
       }
       return {
         read: read(),
         close() {
           lines.items.length = 0;
-          handle?.close();
+          lines.close();
         },
       };
     },

@@ -51,6 +51,8 @@ interface Client extends Sender {
   authenticatedFetch: typeof fetch | undefined;
   /** `format` 'simple': stream and feed events are untagged. */
   simple: boolean;
+  /** Its live streams and feeds: free() ends them with `freed`. */
+  streams: Set<() => void>;
 }
 
 // A client the garbage collector takes leaves the module: its option set is dropped.
@@ -282,6 +284,7 @@ export class FaunaClient {
       lastTxnTs: undefined,
       authenticatedFetch: undefined,
       simple: o.format !== 'tagged',
+      streams: new Set(),
     };
     this.#state = c;
     optionSets.register(c, { core, set }, c);
@@ -401,8 +404,8 @@ export class FaunaClient {
   }
 
   /**
-   * The calls in flight and the handed-out `fetch` and `httpClient()` send
-   * nothing more (`freed`). Twice does nothing. Throws `invalid_option` when
+   * The calls in flight, the handed-out `fetch` and `httpClient()`, and the
+   * streams and feeds send nothing more (`freed`). Twice does nothing. Throws `invalid_option` when
    * called from a Proxy, getter or `toJSON` while a call reads its arguments.
    */
   free(): void {
@@ -412,5 +415,6 @@ export class FaunaClient {
     c.freed = true;
     optionSets.unregister(c);
     c.cache.core.optionsDrop(c.options);
+    for (const end of [...c.streams]) end();
   }
 }

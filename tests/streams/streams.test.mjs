@@ -283,6 +283,16 @@ test('clear() ends an open, idle stream with cleared at once, and it never recon
   assert.equal((await connections(env.fauna)).length, count);
 });
 
+test("the client's free() ends its open streams with freed", async () => {
+  const { fauna } = await session();
+  const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  fauna.free();
+  const { error } = await rest(iterator);
+  assert.equal(codeOf(error), 'freed');
+  await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'closed');
+  assert.throws(() => fauna.stream('Todo.all().eventSource()'), { code: 'freed' });
+});
+
 test('a user switch seen by the cache ends the stream with cleared', async () => {
   const alice = await signIn(env.clerk, ALICE);
   const bob = await signIn(env.clerk, BOB);
@@ -300,13 +310,12 @@ test('a user switch seen by the cache ends the stream with cleared', async () =>
 
 test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened', async () => {
   const { fauna } = await session();
+  // The feed starts where its token was made: before these writes.
   const token = await sourceToken(fauna);
-  // startTs: after f0's transaction.
-  const { txnTs } = await create(fauna, 'f0');
   for (const title of ['f1', 'f2', 'f3', 'f4', 'f5']) await create(fauna, title);
   /** @type {any[]} */
   const pages = [];
-  const feed = fauna.feed({ token }, { startTs: txnTs, pageSize: 2 });
+  const feed = fauna.feed({ token }, { pageSize: 2 });
   assert.equal(feed.cursor, undefined);
   const before = (await connections(env.fauna, '/feed/1')).length;
   for await (const page of feed) pages.push(page);
@@ -331,7 +340,7 @@ test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened
   lazy.close();
   assert.equal((await drain(lazy)).error, undefined);
   // A break in events() closes the feed.
-  const broken = fauna.feed({ token }, { startTs: txnTs, pageSize: 1 });
+  const broken = fauna.feed({ token }, { pageSize: 1 });
   const [one] = await take(broken.events(), 1);
   assert.equal(one.data.title, 'f1');
   assert.notEqual(broken.cursor, undefined, 'a cursor after its first page');
