@@ -571,6 +571,21 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       assertQuietConsole();
     });
 
+    it('ends with the driver\'s error freed when the FaunaClient is freed', async () => {
+      await streamRecipe(ALICE);
+      await inPage(() => {
+        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true }));
+      });
+      await eventsIn('live', 1);
+      await inPage(() => window.S.fauna.free());
+      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
+      const { error } = await inPage(() => window.S.live);
+      assert.deepEqual({ isServiceError: error.isServiceError, code: error.code }, { isServiceError: true, code: 'freed' });
+      const log = await closedStreams();
+      assert.deepEqual(log.map((e) => e.ended), ['client_closed']);
+      assertQuietConsole();
+    });
+
     it('passes a refused event source on to the driver with Fauna\'s code', async () => {
       await streamRecipe(ALICE);
       await inPage(async () => {
