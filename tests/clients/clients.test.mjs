@@ -329,6 +329,26 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       }, { user, cache });
     }
 
+    /**
+     * Starts `S.live`: the driver's stream of the user's todos with status
+     * events (`perStream`: through httpStreamClient() as the driver's
+     * per-stream option), and waits for its opening status event.
+     */
+    async function startLive(perStream = false) {
+      await inPage((perStream) => {
+        const options = { status_events: true, ...(perStream ? { httpStreamClient: window.S.fauna.httpStreamClient() } : {}) };
+        window.S.liveStream = window.S.client.stream(T.fql`Todo.all().eventSource()`, options);
+        window.S.live = T.follow(window.S.liveStream);
+      }, perStream);
+      await eventsIn('live', 1);
+    }
+
+    /** `S.live` once its iteration has ended. */
+    async function liveEnded(ms = 30_000) {
+      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: ms });
+      return inPage(() => window.S.live);
+    }
+
     const dataEvents = (record) => record.events.filter((e) => e.type !== 'status').map(({ type, title }) => ({ type, title }));
 
     it('streams an event source query and a stream token; close() and break end the connections', async () => {
@@ -437,16 +457,11 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
 
     it('outlives five 3 s token lifetimes: 100 writes at random intervals, each event once and in order', { timeout: 5 * 60_000 }, async (t) => {
       await streamRecipe(ALICE, SHORT_TOKENS);
-      await inPage(async () => {
-        window.S.liveStream = window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true });
-        window.S.live = T.follow(window.S.liveStream);
-      });
-      await eventsIn('live', 1); // connected: the opening status event
+      await startLive();
       await writeWhileStreaming();
       await eventsIn('live', 1 + WRITES);
       await inPage(() => window.S.liveStream.close());
-      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
-      assertOnceInOrder(await inPage(() => window.S.live));
+      assertOnceInOrder(await liveEnded());
       const refused = await assertFreshConnections(t, await inPage(() => window.S.getTokenCalls()));
       assertQuietConsole(refused);
     });
@@ -516,14 +531,10 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
 
     it('ends with the driver\'s error signed_out when the user signs out', async () => {
       await streamRecipe(ALICE, SHORT_TOKENS);
-      await inPage(() => {
-        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true }));
-      });
-      await eventsIn('live', 1);
+      await startLive();
       // clerk-js signs out; at the token's expiry the stream needs a new one.
       await inPage(() => window.S.signOut());
-      await page.waitForFunction(() => window.S.live.ended, null, { polling: 100, timeout: 60_000 });
-      const { error } = await inPage(() => window.S.live);
+      const { error } = await liveEnded(60_000);
       assert.equal(error.isServiceError, true, 'the driver throws its ServiceError');
       assert.equal(error.code, 'signed_out');
       assert.match(error.message, /\S/);
@@ -534,18 +545,12 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       assertQuietConsole();
     });
 
-    it('ends with the driver\'s error cleared at once when the token cache is cleared', async () => {
+    it('ends with the driver\'s error cleared at once when the token cache is cleared (httpStreamClient() as the per-stream option)', async () => {
       await streamRecipe(ALICE);
-      await inPage(() => {
-        // httpStreamClient() as the driver's per-stream option, here.
-        const options = { status_events: true, httpStreamClient: window.S.fauna.httpStreamClient() };
-        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, options));
-      });
-      await eventsIn('live', 1);
+      await startLive(true);
       // A 60 s token: only the clear() can end this connection now.
       await inPage(() => window.S.tokens.clear());
-      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
-      const { error } = await inPage(() => window.S.live);
+      const { error } = await liveEnded();
       assert.deepEqual({ isServiceError: error.isServiceError, code: error.code }, { isServiceError: true, code: 'cleared' });
       const log = await closedStreams();
       assert.deepEqual(log.map((e) => e.ended), ['client_closed']);
@@ -573,13 +578,9 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
 
     it('ends with the driver\'s error freed when the FaunaClient is freed', async () => {
       await streamRecipe(ALICE);
-      await inPage(() => {
-        window.S.live = T.follow(window.S.client.stream(T.fql`Todo.all().eventSource()`, { status_events: true }));
-      });
-      await eventsIn('live', 1);
+      await startLive();
       await inPage(() => window.S.fauna.free());
-      await page.waitForFunction(() => window.S.live.ended, null, { polling: 50, timeout: 30_000 });
-      const { error } = await inPage(() => window.S.live);
+      const { error } = await liveEnded();
       assert.deepEqual({ isServiceError: error.isServiceError, code: error.code }, { isServiceError: true, code: 'freed' });
       const log = await closedStreams();
       assert.deepEqual(log.map((e) => e.ended), ['client_closed']);
