@@ -7,7 +7,7 @@
 //
 // The engine (internal; the official driver's httpStreamClient builds on it):
 //
-//   runStream(client, source, options, sink): StreamHandle
+//   runStream(client, source, options, sink, epoch?): StreamHandle
 //     client   a FaunaClient's state (`Streamer`: its TokenCache, fetch, endpoint)
 //     source   the event source's token (the string of `{"@stream": ...}`)
 //     options  { cursor?, startTs?, statusEvents?, maxAttempts?, maxBackoffMs? }
@@ -17,11 +17,13 @@
 //              in order: `line` JSON.parse'd as sent (Fauna's tagged format),
 //              and the line's text; end(error): called once, undefined
 //              after close(), else the ClerkFaunaError that ended it. Either
-//              may be called before runStream returns.
+//              may be called before runStream returns; neither may throw.
+//     epoch    optional: the token cache's epoch the stream belongs to
+//              (default: the cache's now); in another, it ends with `cleared`.
 //     returns  { close(), cursor }: close() ends it at once, aborting what
 //              is in flight (end(undefined)); `cursor`: where a stream
 //              started now would resume.
-//   runFeed(client, source, options + pageSize, sink): FeedHandle, the same
+//   runFeed(client, source, options + pageSize, sink, epoch?): FeedHandle, the same
 //     over /feed/1: event(page, text) per page; next() asks for the next
 //     page (starting asks for the first); end(undefined) after the last.
 //
@@ -73,12 +75,14 @@ const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, i
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** A live event stream of `source` (see the top of this file). */
-export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink): StreamHandle => run(c, false, source, o, sink);
+export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
+  run(c, false, source, o, sink, epoch);
 
 /** An event feed of `source`, page by page (see the top of this file). */
-export const runFeed = (c: Streamer, source: string, o: EngineOptions, sink: Sink): FeedHandle => run(c, true, source, o, sink);
+export const runFeed = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): FeedHandle =>
+  run(c, true, source, o, sink, epoch);
 
-function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink: Sink): FeedHandle {
+function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink: Sink, epoch = c.cache.epoch): FeedHandle {
   live(c);
   const { core } = c.cache;
   const id =
@@ -91,7 +95,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
       o.pageSize ?? 0,
       o.maxAttempts ?? NaN,
       o.maxBackoffMs ?? NaN,
-      c.cache.epoch,
+      epoch,
       Math.random() * 2 ** 32,
     ) || fail(core);
   let ended = false;
@@ -436,7 +440,9 @@ export class FaunaStream<T = unknown> implements AsyncIterable<StreamEvent<T>> {
   constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
     const q = (this.#q = new Queue(o.cursor));
     const sink: Sink = { event: (e) => q.push(toEvent(e, simple)), end: (error) => q.end(error) };
-    const begin = (token: string) => q.run(() => runStream(c, token, o, sink) as FeedHandle);
+    // Never as another user than the one signed in now.
+    const { epoch } = c.cache;
+    const begin = (token: string) => q.run(() => runStream(c, token, o, sink, epoch) as FeedHandle);
     if (typeof source === 'string') begin(source);
     else source().then(begin, (e) => q.end(e));
   }
@@ -486,7 +492,8 @@ export class FaunaFeed<T = unknown> implements AsyncIterable<FeedPage<T>> {
         }),
       end: (error) => q.end(error),
     };
-    const begin = (token: string) => q.run(() => runFeed(c, token, o, sink));
+    const { epoch } = c.cache;
+    const begin = (token: string) => q.run(() => runFeed(c, token, o, sink, epoch));
     this.#start = () => (typeof source === 'string' ? begin(source) : source().then(begin, (e) => q.end(e)));
   }
 
