@@ -328,7 +328,7 @@ function toEvent(e: any, simple: boolean): StreamEvent<any> {
  * Events (or pages) for one consumer, buffered until taken, then the end;
  * and the engine that feeds them, once it runs.
  */
-class Queue<V> {
+export class Queue<V> {
   items: V[] = [];
   ended = false;
   error: ClerkFaunaError | undefined;
