@@ -67,9 +67,10 @@ export interface FeedHandle extends StreamHandle {
   next(): void;
 }
 
-// A feed left unread leaves the module: its machine is dropped. (A running
-// stream is held by its epoch listener until it ends; any stream or feed,
-// by its client until it ends.)
+// A stream or feed that ended dropped its machine; one never ended (a feed
+// left unread) is held by its client (and a stream by its cache's epoch
+// listeners): when the garbage collector takes them all, its machine leaves
+// the module too.
 const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
