@@ -257,6 +257,17 @@ test('bad options and sources: invalid_option at once; a failing query: query_fa
   await mine.return?.();
 });
 
+test('a connection refused even with a fresh token ends with unauthorized and what to check', async () => {
+  const { user, fauna } = await session();
+  const token = await sourceToken(fauna);
+  const calls = user.calls;
+  await api(`${env.fauna}/__admin/faults`, { status: 401, count: 2, paths: ['/stream/1'] });
+  const { error } = await drain(fauna.stream({ token }));
+  assert.equal(codeOf(error), 'unauthorized');
+  assert.match(error.hint, /iss|issuer|JWKS/i);
+  assert.equal(user.calls, calls + 1, 'one fresh token, no more');
+});
+
 test('getToken resolving null ends the stream with signed_out', async () => {
   const { user, tokens, fauna } = await session();
   const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
