@@ -180,6 +180,26 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     assert.deepEqual(all.map((c) => c.ended), ['client_closed', 'client_closed', 'client_closed', 'client_closed']);
   });
 
+  it('useFaunaStream: a dropped connection is the stream\'s to resume: still open, each event once', async () => {
+    const from = await page.evaluate(() => window.T.streamEvents.length);
+    const connections = (await streams()).length;
+    // The next stream connection is dropped after its first data event.
+    await api(`${standIns.fauna}/__admin/faults`, { stream: 'drop', after_events: 1 });
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()'));
+    await until(() => window.T.stream.status === 'open');
+    const titles = ['five', 'six', 'seven'];
+    for (const title of titles) await write('Todo.create({ title: title, done: false })', { title });
+    await until((n) => window.T.streamEvents.length >= n, from + titles.length);
+    const seen = await page.evaluate((n) => window.T.streamEvents.slice(n).map((e) => [e.type, e.data.title]), from);
+    assert.deepEqual(seen, titles.map((title) => ['add', title]));
+    const { status, error, events } = await page.evaluate(() => window.T.stream);
+    assert.deepEqual([status, error, events.length], ['open', undefined, titles.length]);
+    const after = (await streams()).slice(connections);
+    assert.deepEqual(after.map((c) => c.ended), ['dropped', 'open'], 'one drop, one reconnection');
+    await page.evaluate(() => window.T.setStream(undefined));
+    await untilStreams((all) => all.at(-1).ended === 'client_closed', 'the stream closed');
+  });
+
   it("the README's live list shows the rows and applies every add, update and remove, none lost or doubled", async () => {
     const rows = () => page.locator('#recipe li').allTextContents();
     const stored = async () =>
@@ -189,7 +209,7 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     // query and the connection must still show, once.
     await api(`${standIns.fauna}/__admin/faults`, { count: 1, delay_ms: 1_000, paths: ['/stream/1'] });
     await page.evaluate(() => window.T.showRecipe(true));
-    await until(() => document.querySelectorAll('#recipe li').length === 3);
+    await until((n) => document.querySelectorAll('#recipe li').length === n, (await stored()).length);
     await write('Todo.create({ title: "during connect", done: false })');
     await page.locator('#recipe li', { hasText: 'during connect' }).waitFor();
     assert.deepEqual(await rows(), await stored());
@@ -199,13 +219,13 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     await write('Todo.byId(Todo.all().toArray()[1].id)!.update({ title: "two!", done: true })');
     await write('Todo.all().first()!.delete()');
     const expected = await stored();
-    assert.deepEqual(expected, ['two! (done)', 'three', 'during connect', 'four']);
+    assert.deepEqual(expected, ['two! (done)', 'three', 'five', 'six', 'seven', 'during connect', 'four']);
     await until(
       (want) => [...document.querySelectorAll('#recipe li')].map((li) => li.textContent).join('|') === want,
       expected.join('|'),
     );
     assert.deepEqual(await rows(), expected);
-    assert.equal((await streams()).length, before + 1, 'one connection for the list under StrictMode');
+    assert.equal((await streams()).length, before + 1, 'one connection for the list');
   });
 
   it('a user switch replaces the client and clears the old cache: the next query is the new user', async () => {
