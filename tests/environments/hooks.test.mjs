@@ -15,6 +15,7 @@ import { serveStatic } from '../../www/e2e/static-server.mjs';
 import { ALICE, assertInstalledCopyIsCurrent, here, repoDir } from './harness.mjs';
 
 const BOB = 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV';
+const DROPPED_LINE = 'Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING';
 
 describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => {
   let standIns;
@@ -67,7 +68,11 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     browser = await launchChromium(chromium);
     page = await browser.context.newPage();
     page.on('pageerror', (e) => problems.push(`page error: ${e}`));
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
+    page.on('console', (m) => {
+      // Chromium's own line for the stream connection the stand-in drops on purpose (a stream fault).
+      const dropped = m.text() === DROPPED_LINE && m.location().url === `${standIns.fauna}/stream/1`;
+      if (m.type() === 'error' && !dropped) problems.push(`console error: ${m.text()}`);
+    });
     await api(`${standIns.clerk}/__admin/reset`, {});
     const query = new URLSearchParams({ clerk: standIns.clerk, fauna: standIns.fauna, user: ALICE });
     await page.goto(`${site.origin}/index.html?${query}`, { timeout: 20_000 });
@@ -132,9 +137,12 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
   });
 
   it('useFaunaStream: one connection under StrictMode, every event of the writes once and in order', async () => {
+    const queried = (await queries()).length;
     await page.evaluate(() => window.T.setStream('Todo.all().eventSource()'));
     await until(() => window.T.stream.status === 'open' || window.T.stream.status === 'ended');
     assert.deepEqual([(await state()).error, (await page.evaluate(() => window.T.stream)).error], [undefined, undefined]);
+    // Nor did the first mount run the source's query: one, for the one stream.
+    assert.equal((await queries()).length, queried + 1);
     const titles = ['one', 'two', 'three'];
     for (const title of titles) await write('Todo.create({ title: title, done: false })', { title });
     await until((n) => window.T.streamEvents.length >= n, titles.length);

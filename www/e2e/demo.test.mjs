@@ -116,8 +116,10 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
     // second browser, with its own cookies and so its own session.
     const bobBrowser = await launchChromium(chromium, { viewport: { width: 1100, height: 860 } });
     const errors = [];
+    const opened = [];
     const openWindow = async (context) => {
       const page = await context.newPage();
+      opened.push(page);
       page.on('pageerror', (e) => errors.push(e.message));
       return demoPage(t.env, page);
     };
@@ -162,6 +164,8 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
       assert.equal(await t.page.getByTestId('error').count(), 0);
       assert.deepEqual(errors, [], 'uncaught errors in the other windows');
     } finally {
+      // Alice's second window too: left open, its clerk-js would go on asking for tokens in the next tests.
+      for (const page of opened) await page.close();
       await bobBrowser.close();
     }
   });
