@@ -11,7 +11,7 @@ import { ALICE, BOB, demoSuite, sleep } from './demo-page.mjs';
 describe('the demo on Vite\'s dev server (make demo)', () => {
   const t = demoSuite({ app: 'dev' });
 
-  it('signs in through clerk-js, queries as that user, switches to Bob', { timeout: 120_000 }, async () => {
+  it('signs in through clerk-js, queries and streams as that user, switches to Bob', { timeout: 120_000 }, async () => {
     // The first load compiles the app on demand: give it time.
     await t.demo.goto();
     await t.page.getByTestId('signed-out').waitFor({ timeout: 90_000 });
