@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Reflect, JSON};
+use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
 use crate::core::classify::{next_step, Api, Reply, Step};
@@ -109,8 +109,15 @@ fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
         return None;
     }
     let mut members = Vec::with_capacity(names.len());
+    let object = Object::from(object);
     for name in names {
-        let v = Reflect::get(&object, &JsValue::from_str(name)).ok()?;
+        let name = JsValue::from_str(name);
+        // Own members only: a claim the token lacks is not borrowed from a
+        // polluted Object.prototype.
+        let v = match Object::has_own(&object, &name) {
+            true => Reflect::get(&object, &name).ok()?,
+            false => JsValue::UNDEFINED,
+        };
         members.push(if v.is_undefined() {
             None
         } else if let Some(n) = v.as_f64() {

@@ -2,10 +2,8 @@
 // and judges each answer (done, refresh the token once, or wait and retry).
 
 import { Api, Next, type Core } from './core.js';
-import { ClerkFaunaError, defineMember, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
-import { unauthorizedHint } from './diagnose.js';
-import { authenticatedFetch, httpClient, live, type FaunaHttpClient, type Sender } from './fetch.js';
-import { decoded } from './jwt.js';
+import { ClerkFaunaError, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
+import { authenticatedFetch, httpClient, judged, live, type FaunaHttpClient, type Sender } from './fetch.js';
 import {
   clientOptions,
   defaults,
@@ -179,18 +177,6 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
   } finally {
     if (temporary) c.cache.core.optionsDrop(temporary);
   }
-}
-
-/** The core's verdict as the caller sees it: an `unauthorized` error says what to check. */
-function judged(c: Client, error: ClerkFaunaError, token: string): ClerkFaunaError {
-  if (error.code === 'unauthorized') {
-    let jwt;
-    try {
-      jwt = decoded(token, false);
-    } catch {}
-    defineMember(error, 'hint', unauthorizedHint(jwt?.header, jwt?.payload, c.endpoint, c.cache.minValidityMs));
-  }
-  return error;
 }
 
 /** The value a successful call resolves to. */

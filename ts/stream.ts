@@ -32,7 +32,7 @@
 
 import { Input, Step, type Core } from './core.js';
 import { ClerkFaunaError, fail, freed, fromCore, invalid } from './errors.js';
-import { live, type Sender } from './fetch.js';
+import { judged, live, type Sender } from './fetch.js';
 import { notFromItself, onEpoch, tokenFor } from './token-cache.js';
 
 /** What runs a stream: a FaunaClient's state. */
@@ -67,9 +67,10 @@ export interface FeedHandle extends StreamHandle {
   next(): void;
 }
 
-// A feed left unread leaves the module: its machine is dropped. (A running
-// stream is held by its epoch listener until it ends; any stream or feed,
-// by its client until it ends.)
+// A stream or feed that ended dropped its machine; one never ended (a feed
+// left unread) is held by its client (and a stream by its cache's epoch
+// listeners): when the garbage collector takes them all, its machine leaves
+// the module too.
 const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -139,7 +140,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     if (step >= 0) timer = setTimeout(() => mine === attempt && on(Input.WaitOver), step);
     else if (step === Step.GetToken || step === Step.GetReplacingToken) getToken(mine, step === Step.GetReplacingToken ? token : undefined);
     else if (step === Step.Connect) connect(mine, core.streamBody());
-    else finish(step === Step.Fail ? fromCore(core.lastError(), cause) : undefined);
+    else finish(step === Step.Fail ? judged(c, fromCore(core.lastError(), cause), token) : undefined);
   }
 
   async function getToken(mine: number, rejected: string | undefined): Promise<void> {
@@ -328,7 +329,7 @@ function toEvent(e: any, simple: boolean): StreamEvent<any> {
  * Events (or pages) for one consumer, buffered until taken, then the end;
  * and the engine that feeds them, once it runs.
  */
-class Queue<V> {
+export class Queue<V> {
   items: V[] = [];
   ended = false;
   error: ClerkFaunaError | undefined;

@@ -486,6 +486,27 @@ test('a proto claim never reaches a copys prototype', async () => {
   equal(Object.assign({}, c.claims()).polluted, undefined);
 });
 
+test('a claim on object prototype is not the tokens', async () => {
+  // Another library's bug leaves values on Object.prototype: a token without
+  // `nbf` or `sub` must not borrow them (JSON.parse's objects inherit them).
+  const now = nowSeconds();
+  Object.defineProperty(Object.prototype, 'nbf', { value: now + 3600, configurable: true, writable: true });
+  Object.defineProperty(Object.prototype, 'sub', { value: 'user_borrowed', configurable: true, writable: true });
+  try {
+    // Valid now: the inherited nbf (an hour ahead) is not its own.
+    const token = rawToken(`{"iat":${now},"exp":${now + 60}}`);
+    const issuer = new Issuer(ALICE, 60);
+    issuer.script([token]);
+    equal(await cache(issuer, {}).get(), token);
+    const findings = diagnose(token).map((f) => f.code);
+    ok(findings.includes('sub_missing'), `findings: ${findings.join(', ')}`);
+    ok(!findings.includes('not_yet_valid'), `findings: ${findings.join(', ')}`);
+  } finally {
+    Reflect.deleteProperty(Object.prototype, 'nbf');
+    Reflect.deleteProperty(Object.prototype, 'sub');
+  }
+});
+
 test('a setter on object prototype never sees the token or what is built around it', async () => {
   // Another library's bug leaves setters on Object.prototype: every object
   // the package builds (request headers, getToken's options, results,

@@ -2,7 +2,8 @@
 // against the Clerk and Fauna stand-ins over real HTTP: events and their
 // decoding, options, how streams end (close, break, sign-out, clear, a bad
 // source), one consumer, feeds page by page, and a reconnection across a
-// permission_loss with 3 s tokens. (The long proofs, the fault matrix and
+// permission_loss with 3 s tokens; lines split across chunks (a fetch of
+// our own answering byte by byte). (The long proofs, the fault matrix and
 // the benchmarks are elsewhere.)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -25,6 +26,7 @@ import {
   take,
   until,
 } from './harness.mjs';
+import { mint } from '../security/harness.mjs';
 
 let env;
 before(async () => {
@@ -255,6 +257,17 @@ test('bad options and sources: invalid_option at once; a failing query: query_fa
   await mine.return?.();
 });
 
+test('a connection refused even with a fresh token ends with unauthorized and what to check', async () => {
+  const { user, fauna } = await session();
+  const token = await sourceToken(fauna);
+  const calls = user.calls;
+  await api(`${env.fauna}/__admin/faults`, { status: 401, count: 2, paths: ['/stream/1'] });
+  const { error } = await drain(fauna.stream({ token }));
+  assert.equal(codeOf(error), 'unauthorized');
+  assert.match(error.hint, /iss|issuer|JWKS/i);
+  assert.equal(user.calls, calls + 1, 'one fresh token, no more');
+});
+
 test('getToken resolving null ends the stream with signed_out', async () => {
   const { user, tokens, fauna } = await session();
   const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
@@ -306,6 +319,21 @@ test('a user switch seen by the cache ends the stream with cleared', async () =>
   assert.equal(codeOf(error), 'cleared');
   const bobs = (await connections(env.fauna)).filter((c) => c.sub === BOB);
   assert.deepEqual(bobs, [], 'never connected as Bob');
+
+  // A switch while the source query runs: the stream was Alice's, so it
+  // ends too, whichever comes first, and never connects as Bob.
+  current = alice;
+  tokens.clear();
+  await tokens.get();
+  const early = fauna.stream('Todo.all().eventSource()');
+  current = bob;
+  const switched = tokens.get({ skipCache: true });
+  assert.equal(codeOf((await drain(early)).error), 'cleared');
+  await switched;
+  assert.deepEqual(
+    (await connections(env.fauna)).filter((c) => c.sub === BOB),
+    [],
+  );
 });
 
 test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened', async () => {
@@ -348,16 +376,18 @@ test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened
 
 test('a stream outlives its 3 s tokens: permission_loss, a fresh token, no event lost or repeated', async () => {
   const { user, fauna } = await session(ALICE, { template: 'fauna-short', minValiditySeconds: 1, refreshAheadSeconds: 1 });
-  const stream = fauna.stream('Todo.all().eventSource()');
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
   const seen = [];
+  let connected = false;
   /** @type {any} */
   let ended;
   stream.subscribe(
-    (e) => seen.push(e),
+    (e) => (e.type === 'status' ? (connected = true) : seen.push(e)),
     (error) => (ended = { error }),
   );
   const writer = (await session()).fauna;
-  const start = (await connections(env.fauna)).length;
+  await until(() => connected, 'connected');
+  const start = (await connections(env.fauna)).length - 1;
   const titles = [];
   // Writes until the stream has lost its token at least twice.
   for (let i = 0; ; i++) {
@@ -378,4 +408,44 @@ test('a stream outlives its 3 s tokens: permission_loss, a fresh token, no event
   stream.close();
   const log = (await connections(env.fauna)).slice(start);
   assert.ok(log.every((c) => c.sub === ALICE));
+});
+
+test('lines split anywhere across chunks, even inside \\r\\n or a character, are read whole', async () => {
+  const lines = [
+    { type: 'status', txn_ts: 10, cursor: 's10', stats: {} },
+    { type: 'add', txn_ts: 11, cursor: 'c11', data: { '@doc': { id: '1', coll: { '@mod': 'Todo' }, title: 'crème brûlée 🍮', n: { '@int': '3' } } } },
+    { type: 'update', txn_ts: 12, cursor: 'c12', data: { '@doc': { id: '1', coll: { '@mod': 'Todo' }, title: '日本語', n: { '@long': '4' } } } },
+  ];
+  const bytes = new TextEncoder().encode(lines.map((l) => `${JSON.stringify(l)}\r\n`).join(''));
+  const requests = [];
+  /** Fauna answering the first connection in chunks of 1 to 3 bytes, then holding the next. */
+  const fetch = async (url, init) => {
+    requests.push({ url: String(url), body: init.body, authorization: init.headers.Authorization });
+    if (requests.length > 1) return new Promise(() => {});
+    let at = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        const size = 1 + (at % 3);
+        controller.enqueue(bytes.slice(at, at + size));
+        at += size;
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  const tokens = new TokenCache(async () => mint(ALICE));
+  const fauna = new FaunaClient(tokens, { endpoint: 'http://127.0.0.1:9', fetch: /** @type {any} */ (fetch) });
+  const stream = fauna.stream({ token: 'SRC' }, { statusEvents: true });
+  const events = await take(stream, 3);
+  assert.deepEqual(
+    events.map((e) => [e.type, e.cursor, e.data?.title, e.data?.n]),
+    [
+      ['status', 's10', undefined, undefined],
+      ['add', 'c11', 'crème brûlée 🍮', 3],
+      ['update', 'c12', '日本語', 4],
+    ],
+  );
+  assert.equal(requests[0].url, 'http://127.0.0.1:9/stream/1');
+  assert.equal(requests[0].body, '{"token":"SRC"}');
+  assert.match(requests[0].authorization, /^Bearer ey/);
 });
