@@ -188,6 +188,18 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     assert.deepEqual(all.map((c) => c.ended), ['client_closed', 'client_closed', 'client_closed', 'client_closed']);
   });
 
+  it('useFaunaStream: a stream that ends for good says why: status ended, with the error', async () => {
+    const connections = (await streams()).length;
+    // FQL text whose result is not an event source.
+    await page.evaluate(() => window.T.setStream('Query.token().sub'));
+    await until(() => window.T.stream.status === 'ended');
+    const { error, events } = await page.evaluate(() => window.T.stream);
+    assert.match(error, /^invalid_option: /);
+    assert.deepEqual(events, []);
+    assert.equal((await streams()).length, connections, 'nothing connected');
+    await page.evaluate(() => window.T.setStream(undefined));
+  });
+
   it('useFaunaStream: a dropped connection is the stream\'s to resume: still open, each event once', async () => {
     const from = await page.evaluate(() => window.T.streamEvents.length);
     const connections = (await streams()).length;
