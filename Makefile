@@ -20,9 +20,9 @@ setup:
 
 ## Formatting and lints, warnings as errors: the Rust of the crate and the
 ## stand-ins natively and of the crate's wasm32 exports and browser tests;
-## tsc over the typed layer (ts/), compiled into target/ts, and over the tests'
+## tsc over the typed layer (ts/), compiled into target/ts, over the tests'
 ## own JavaScript, which imports it, the built package and the tests' npm
-## packages (so those first).
+## packages (so those first), and over the demo's TypeScript (www/src).
 lint: pkg/web.js scripts/node_modules/.package-lock.json www/node_modules/.package-lock.json \
       tests/clients/node_modules/.package-lock.json tests/environments/node_modules/.package-lock.json \
       tests/browser/node_modules/.package-lock.json
@@ -31,6 +31,7 @@ lint: pkg/web.js scripts/node_modules/.package-lock.json www/node_modules/.packa
 	cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
 	scripts/node_modules/.bin/tsc -p ts
 	scripts/node_modules/.bin/tsc -p tests/tsconfig.json
+	www/node_modules/.bin/tsc -p www
 
 ## Native tests: the pure core, the local stand-ins and the typed layer's pure parts.
 unit: ts

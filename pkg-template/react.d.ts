@@ -1,10 +1,13 @@
 import type { ReactNode } from 'react';
 import type {
   ClerkFaunaError,
+  EventSourceInput,
   FaunaClient,
   FaunaClientOptions,
   GetToken,
   QueryOptions,
+  StreamEvent,
+  StreamOptions,
   TokenCache,
   TokenCacheOptions,
 } from './web.js';
@@ -63,3 +66,38 @@ export function useFaunaQuery<T = unknown>(
   args?: Record<string, unknown>,
   options?: UseFaunaQueryOptions,
 ): UseFaunaQueryResult<T>;
+
+export interface UseFaunaStreamOptions<T> extends StreamOptions {
+  /** The client to stream with; default: the nearest FaunaProvider's. */
+  client?: FaunaClient;
+  /** false: no stream (yet). Default true. */
+  enabled?: boolean;
+  /** Called for each event, in order (status events only with `statusEvents`); the latest function is used. */
+  onEvent?: (event: StreamEvent<T>) => void;
+}
+
+export interface UseFaunaStreamResult<T> {
+  /**
+   * `idle`: no stream (no client, no source, or `enabled: false`);
+   * `connecting`: until the first event of the server; `open`: connected
+   * (it reconnects by itself across token expiries); `ended`: closed for
+   * good, `error` says why.
+   */
+  status: 'idle' | 'connecting' | 'open' | 'ended';
+  /** The latest 100 events, oldest first. */
+  events: StreamEvent<T>[];
+  /** Why the stream ended (`signed_out`, `cleared`, `query_failed`, ...). */
+  error: ClerkFaunaError | undefined;
+  /** The stream's cursor: pass it as `cursor` to resume after the last event. */
+  cursor: string | undefined;
+}
+
+/**
+ * Subscribes to `client.stream(source, options)` while the component is
+ * mounted: one connection under StrictMode, a new stream when the client,
+ * `source` or the options change (by value), closed on unmount.
+ */
+export function useFaunaStream<T = unknown>(
+  source: EventSourceInput | undefined | null,
+  options?: UseFaunaStreamOptions<T>,
+): UseFaunaStreamResult<T>;

@@ -108,3 +108,74 @@ export function useFaunaQuery(fql, args, options = {}) {
   const refetch = useCallback(() => setRun((n) => n + 1), []);
   return { ...state, refetch };
 }
+
+/** How many of the latest events useFaunaStream returns in `events`. */
+const KEPT_EVENTS = 100;
+const IDLE = { status: 'idle', events: [], error: undefined, cursor: undefined };
+const CONNECTING = { status: 'connecting', events: [], error: undefined, cursor: undefined };
+/** useFaunaStream's state while no stream runs: it belongs to no client and key. */
+const NO_STREAM = { client: undefined, key: undefined, ...IDLE };
+
+/**
+ * Subscribes to `client.stream(source, options)` while the component is
+ * mounted: a new stream when the client, the source or the options change
+ * (compared by value), closed on unmount. `onEvent` is called for each event,
+ * the latest one passed (a new function each render is not a change). The
+ * client is `options.client`, else the nearest FaunaProvider's; no client,
+ * `enabled: false` or no source: no stream (`status: 'idle'`).
+ */
+export function useFaunaStream(source, options = {}) {
+  const fromContext = useContext(FaunaContext);
+  const { client = fromContext, enabled = true, onEvent, ...streamOptions } = options;
+  const latestOnEvent = useRef(onEvent);
+  latestOnEvent.current = onEvent;
+  const key = JSON.stringify([source ?? null, streamOptions]);
+  const active = Boolean(client && enabled && source != null);
+  // The state of the stream for `client` and `key`, once its effect has run.
+  const [state, setState] = useState(NO_STREAM);
+
+  useEffect(() => {
+    if (!active) return undefined;
+    let stale = false;
+    let stream;
+    const update = (change) => {
+      if (!stale) setState((s) => ({ ...s, ...change(s) }));
+    };
+    setState({ client, key, ...CONNECTING });
+    // Opened a microtask later: StrictMode's mount, unmount and mount again
+    // (development builds) run in one task, so only the last mount connects.
+    queueMicrotask(() => {
+      if (stale) return;
+      // Status events too: the first one says the stream is open. The caller
+      // sees them only if it asked for them.
+      const shown = (event) => event.type !== 'status' || streamOptions.statusEvents === true;
+      const onEnd = (error) => update((s) => ({ status: 'ended', error, cursor: stream?.cursor ?? s.cursor }));
+      try {
+        stream = client.stream(source, { ...streamOptions, statusEvents: true });
+        stream.subscribe((event) => {
+          if (stale) return;
+          if (shown(event)) latestOnEvent.current?.(event);
+          update((s) => ({
+            status: 'open',
+            events: shown(event) ? [...s.events.slice(1 - KEPT_EVENTS), event] : s.events,
+            cursor: stream.cursor,
+          }));
+        }, onEnd);
+      } catch (error) {
+        // A bad option or a freed client: reported like any other end.
+        onEnd(error);
+      }
+    });
+    return () => {
+      stale = true;
+      stream?.close();
+      setState(NO_STREAM);
+    };
+    // source and options by value: a new object literal each render is not a change.
+  }, [client, key, active]);
+
+  if (!active) return IDLE;
+  // Until the effect has run, the state may still be the previous stream's.
+  const { client: stateClient, key: stateKey, ...result } = state;
+  return stateClient === client && stateKey === key ? result : CONNECTING;
+}

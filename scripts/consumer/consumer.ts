@@ -29,8 +29,10 @@ import {
   useFauna,
   useFaunaQuery,
   useFaunaSession,
+  useFaunaStream,
   type FaunaSession,
   type UseFaunaQueryResult,
+  type UseFaunaStreamResult,
 } from 'clerk-fauna/react';
 
 // The hooks, typed as a component would use them (not called: no React here).
@@ -43,7 +45,19 @@ function Component(): unknown {
   result.refetch();
   // @ts-expect-error the options are FaunaClient and TokenCache options
   useFauna(getToken, { endpoint: 5 });
-  return [FaunaProvider({ client: fauna, children: null }), session, id, code];
+  const live: UseFaunaStreamResult<{ id: string }> = useFaunaStream<{ id: string }>('Todo.all().eventSource()', {
+    client: fauna,
+    enabled: !!fauna,
+    startTs: 1,
+    onEvent: (event) => void event.data?.id,
+  });
+  const status: 'idle' | 'connecting' | 'open' | 'ended' = live.status;
+  const last: string | undefined = live.events.at(-1)?.cursor ?? live.cursor;
+  useFaunaStream({ token: 'from a query' }, { cursor: last });
+  useFaunaStream(undefined);
+  // @ts-expect-error an event source is FQL text or a stream token
+  useFaunaStream(5);
+  return [FaunaProvider({ client: fauna, children: null }), session, id, code, status, live.error?.code];
 }
 void Component;
 

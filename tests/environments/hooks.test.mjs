@@ -1,7 +1,9 @@
 // clerk-fauna/react in headless Chromium: a React app (hooks/) built by Vite
 // with React's development build, so StrictMode mounts every effect twice,
-// signed in through the Clerk stand-in and querying the Fauna stand-in. The
-// page exposes `window.T` to switch the user, change the query and refetch.
+// signed in through the Clerk stand-in and querying and streaming from the
+// Fauna stand-in. The page exposes `window.T` to switch the user, change the
+// query and refetch, set the stream's source and options, and show a list
+// kept live by the README's recipe (www/src/live-list.ts).
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { serveStatic } from '../../www/e2e/static-server.mjs';
 import { ALICE, assertInstalledCopyIsCurrent, here, repoDir } from './harness.mjs';
 
 const BOB = 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV';
+const DROPPED_LINE = 'Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING';
 
 describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => {
   let standIns;
@@ -26,6 +29,20 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
   /** Resolves once `fn(arg)` is truthy in the page. */
   const until = (fn, arg) => page.waitForFunction(fn, arg, { polling: 20, timeout: 20_000 });
   const state = () => page.evaluate(() => window.T.state);
+  /** The stand-in's /stream/1 connections so far: `[{ sub, status, ended }]`. */
+  const streams = async () => (await api(`${standIns.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
+  /** Runs `fql` with `args` in the page, as the signed-in user, through the page's client. */
+  const write = (fql, args) => page.evaluate(([f, a]) => window.T.client.query(f, a).then((r) => r.data), [fql, args]);
+  /** Resolves once the stand-in's log says `check(connections)`. */
+  async function untilStreams(check, what) {
+    const end = Date.now() + 20_000;
+    for (;;) {
+      const all = await streams();
+      if (check(all)) return all;
+      if (Date.now() > end) assert.fail(`${what}: ${JSON.stringify(all)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 
   before(async () => {
     await assertInstalledCopyIsCurrent();
@@ -40,6 +57,9 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
         // React's development build: StrictMode's double effects are on.
         define: { 'process.env.NODE_ENV': '"development"' },
         build: { outDir, emptyOutDir: true, minify: false },
+        // The README's live list comes from the demo (www/src/live-list.ts):
+        // its imports must resolve to this folder's React and clerk-fauna.
+        resolve: { dedupe: ['react', 'react-dom', 'clerk-fauna'] },
       }),
       120_000,
       'vite build',
@@ -48,7 +68,11 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     browser = await launchChromium(chromium);
     page = await browser.context.newPage();
     page.on('pageerror', (e) => problems.push(`page error: ${e}`));
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
+    page.on('console', (m) => {
+      // Chromium's own line for the stream connection the stand-in drops on purpose (a stream fault).
+      const dropped = m.text() === DROPPED_LINE && m.location().url === `${standIns.fauna}/stream/1`;
+      if (m.type() === 'error' && !dropped) problems.push(`console error: ${m.text()}`);
+    });
     await api(`${standIns.clerk}/__admin/reset`, {});
     const query = new URLSearchParams({ clerk: standIns.clerk, fauna: standIns.fauna, user: ALICE });
     await page.goto(`${site.origin}/index.html?${query}`, { timeout: 20_000 });
@@ -110,6 +134,118 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
     await until(() => !window.T.state.isLoading);
     assert.equal((await queries()).length, before + 1);
     assert.equal((await state()).data, 'fast');
+  });
+
+  it('useFaunaStream: one connection under StrictMode, every event of the writes once and in order', async () => {
+    const queried = (await queries()).length;
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()'));
+    await until(() => window.T.stream.status === 'open' || window.T.stream.status === 'ended');
+    assert.deepEqual([(await state()).error, (await page.evaluate(() => window.T.stream)).error], [undefined, undefined]);
+    // Nor did the first mount run the source's query: one, for the one stream.
+    assert.equal((await queries()).length, queried + 1);
+    const titles = ['one', 'two', 'three'];
+    for (const title of titles) await write('Todo.create({ title: title, done: false })', { title });
+    await until((n) => window.T.streamEvents.length >= n, titles.length);
+    const seen = await page.evaluate(() => window.T.streamEvents.map((e) => [e.type, e.data.title]));
+    assert.deepEqual(seen, titles.map((title) => ['add', title]));
+    const { events, cursor } = await page.evaluate(() => window.T.stream);
+    assert.deepEqual(events.map((e) => e.data.title), titles);
+    assert.equal(cursor, events.at(-1).cursor);
+    // StrictMode mounted the probe twice; the stand-in saw one connection, still open, as the user.
+    const connections = await streams();
+    assert.deepEqual(connections.map((c) => [c.sub, c.status, c.ended]), [[ALICE, 200, 'open']]);
+  });
+
+  it('useFaunaStream: a new stream when the source or options change by value, the old one closed', async () => {
+    // An equal source and equal new options (no change), then other options:
+    // a second connection, not a third, and the first closed by the client.
+    await page.evaluate(() => window.T.rerenderStream());
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()', {}));
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()', { statusEvents: true }));
+    // With statusEvents, the stream's first event is a status event, shown to the caller.
+    await until(() => window.T.stream.events[0]?.type === 'status');
+    await untilStreams((all) => all[0].ended === 'client_closed', 'the old stream closed');
+    assert.deepEqual((await streams()).map((c) => c.ended), ['client_closed', 'open']);
+    // Another source: a third connection, that streams only its own set.
+    await page.evaluate(() => window.T.setStream('Todo.where(.done == true).eventSource()'));
+    await untilStreams((all) => all.length === 3 && all[1].ended === 'client_closed', 'the second stream closed');
+    await until(() => window.T.stream.status === 'open');
+    const id = await write('Todo.all().first()!.update({ done: true }).id');
+    await until(() => window.T.stream.events.length === 1);
+    const { events } = await page.evaluate(() => window.T.stream);
+    // The document entered the `done` set: an `add` for this stream.
+    assert.deepEqual(events.map((e) => [e.type, e.data.id, e.data.done]), [['add', id, true]]);
+  });
+
+  it('useFaunaStream: closed when disabled and on unmount', async () => {
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()', { enabled: false }));
+    await until(() => window.T.stream.status === 'idle');
+    await untilStreams((all) => all.length === 3 && all[2].ended === 'client_closed', 'the disabled stream closed');
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()'));
+    await until(() => window.T.stream.status === 'open');
+    await page.evaluate(() => window.T.setStream(undefined));
+    const all = await untilStreams((c) => c.length === 4 && c[3].ended === 'client_closed', 'the stream closed');
+    assert.deepEqual(all.map((c) => c.ended), ['client_closed', 'client_closed', 'client_closed', 'client_closed']);
+  });
+
+  it('useFaunaStream: a stream that ends for good says why: status ended, with the error', async () => {
+    const connections = (await streams()).length;
+    // FQL text whose result is not an event source.
+    await page.evaluate(() => window.T.setStream('Query.token().sub'));
+    await until(() => window.T.stream.status === 'ended');
+    const { error, events } = await page.evaluate(() => window.T.stream);
+    assert.match(error, /^invalid_option: /);
+    assert.deepEqual(events, []);
+    assert.equal((await streams()).length, connections, 'nothing connected');
+    await page.evaluate(() => window.T.setStream(undefined));
+  });
+
+  it('useFaunaStream: a dropped connection is the stream\'s to resume: still open, each event once', async () => {
+    const from = await page.evaluate(() => window.T.streamEvents.length);
+    const connections = (await streams()).length;
+    // The next stream connection is dropped after its first data event.
+    await api(`${standIns.fauna}/__admin/faults`, { stream: 'drop', after_events: 1 });
+    await page.evaluate(() => window.T.setStream('Todo.all().eventSource()'));
+    await until(() => window.T.stream.status === 'open');
+    const titles = ['five', 'six', 'seven'];
+    for (const title of titles) await write('Todo.create({ title: title, done: false })', { title });
+    await until((n) => window.T.streamEvents.length >= n, from + titles.length);
+    const seen = await page.evaluate((n) => window.T.streamEvents.slice(n).map((e) => [e.type, e.data.title]), from);
+    assert.deepEqual(seen, titles.map((title) => ['add', title]));
+    const { status, error, events } = await page.evaluate(() => window.T.stream);
+    assert.deepEqual([status, error, events.length], ['open', undefined, titles.length]);
+    const after = (await streams()).slice(connections);
+    assert.deepEqual(after.map((c) => c.ended), ['dropped', 'open'], 'one drop, one reconnection');
+    await page.evaluate(() => window.T.setStream(undefined));
+    await untilStreams((all) => all.at(-1).ended === 'client_closed', 'the stream closed');
+  });
+
+  it("the README's live list shows the rows and applies every add, update and remove, none lost or doubled", async () => {
+    const rows = () => page.locator('#recipe li').allTextContents();
+    const stored = async () =>
+      (await write('Todo.all().toArray()')).map((t) => `${t.title}${t.done ? ' (done)' : ''}`);
+    const before = (await streams()).length;
+    // The stream's connection held back: writes made between the snapshot
+    // query and the connection must still show, once.
+    await api(`${standIns.fauna}/__admin/faults`, { count: 1, delay_ms: 1_000, paths: ['/stream/1'] });
+    await page.evaluate(() => window.T.showRecipe(true));
+    await until((n) => document.querySelectorAll('#recipe li').length === n, (await stored()).length);
+    await write('Todo.create({ title: "during connect", done: false })');
+    await page.locator('#recipe li', { hasText: 'during connect' }).waitFor();
+    assert.deepEqual(await rows(), await stored());
+    await untilStreams((all) => all.length === before + 1 && all.at(-1).ended === 'open', 'the list stream open');
+    // Then each kind of change, by this client.
+    await write('Todo.create({ title: "four", done: false })');
+    await write('Todo.byId(Todo.all().toArray()[1].id)!.update({ title: "two!", done: true })');
+    await write('Todo.all().first()!.delete()');
+    const expected = await stored();
+    assert.deepEqual(expected, ['two! (done)', 'three', 'five', 'six', 'seven', 'during connect', 'four']);
+    await until(
+      (want) => [...document.querySelectorAll('#recipe li')].map((li) => li.textContent).join('|') === want,
+      expected.join('|'),
+    );
+    assert.deepEqual(await rows(), expected);
+    assert.equal((await streams()).length, before + 1, 'one connection for the list');
   });
 
   it('a user switch replaces the client and clears the old cache: the next query is the new user', async () => {

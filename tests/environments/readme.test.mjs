@@ -1,7 +1,8 @@
-// The README's "Bundlers, browsers and Node" section quotes every file of
-// recipes/ whole, after a `<!-- file: tests/environments/recipes/NAME -->`
-// marker; the other tests build and run those files, so README and tests
-// cannot drift.
+// The README quotes whole files, each after a `<!-- file: PATH -->` marker:
+// every file of recipes/ ("Bundlers, browsers and Node") and the React live
+// list, www/src/live-list.ts. The other tests build and run those files (the
+// live list here in hooks.test.mjs and in the demo's end-to-end tests), so
+// README and tests cannot drift.
 
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,9 +14,11 @@ it('README.md quotes every recipe file verbatim', async () => {
   const readme = await readFile(join(repoDir, 'README.md'), 'utf8');
   const names = await readdir(join(here, 'recipes'));
   assert.deepEqual(names.toSorted(), ['browser.js', 'node.mjs', 'vite.config.js', 'webpack.config.mjs']);
-  for (const name of names) {
-    const code = (await readFile(join(here, 'recipes', name), 'utf8')).trimEnd();
-    const quoted = `<!-- file: tests/environments/recipes/${name} -->\n\`\`\`js\n${code}\n\`\`\``;
-    assert.ok(readme.includes(quoted), `README.md does not quote recipes/${name} as it is`);
+  const paths = [...names.map((name) => `tests/environments/recipes/${name}`), 'www/src/live-list.ts'];
+  for (const path of paths) {
+    const code = (await readFile(join(repoDir, path), 'utf8')).trimEnd();
+    const language = path.endsWith('.ts') ? 'ts' : 'js';
+    const quoted = `<!-- file: ${path} -->\n\`\`\`${language}\n${code}\n\`\`\``;
+    assert.ok(readme.includes(quoted), `README.md does not quote ${path} as it is`);
   }
 });

@@ -104,13 +104,14 @@ describe('the demo on real clerk-js against the stand-ins', () => {
       await other.signedIn();
       assert.deepEqual(await other.whoami(), { v4: ALICE, v10: ALICE });
       assert.deepEqual(await t.demo.whoami(), { v4: ALICE, v10: ALICE });
+      for (const tab of [t.demo, other]) await tab.live();
     } finally {
       await other.page.close();
     }
     const fapi = await clerkLog();
     assert.equal(new Set(templateRequests(fapi).map((r) => r.sid)).size, 1, 'both tabs use the one session');
     const log = await faunaLog();
-    assert.equal(log.length, 6, 'per tab: the todo list, and whoami\'s two queries');
+    assert.equal(log.length, 8, 'per tab: the todo list and its stream, and whoami\'s two queries');
     assert.deepEqual(log.filter((r) => r.auth !== 'ok' || r.sub !== ALICE), []);
   });
 

@@ -58,6 +58,33 @@ export function demoPage(env, page) {
       return { v4: v4.id, v10: v10.id };
     },
 
+    /** Adds a todo through the form; resolves once this page lists one more. */
+    async addTodo(title) {
+      const count = await page.getByTestId('todo').count();
+      await page.getByTestId('todo-input').fill(title);
+      await page.getByTestId('todo-add').click();
+      await page.getByTestId('todo').nth(count).waitFor();
+    },
+
+    async todoTitles() {
+      await page.getByTestId('todos').waitFor({ state: 'attached' });
+      return page.getByTestId('todo-title').allTextContents();
+    },
+
+    /** Resolves once the list shows exactly `titles`, in order (it changes by itself: it is live). */
+    async untilTodos(titles) {
+      await page.waitForFunction(
+        (want) => [...document.querySelectorAll('[data-testid=todo-title]')].map((e) => e.textContent).join('\n') === want,
+        titles.join('\n'),
+        { polling: 50, timeout: 20_000 },
+      );
+    },
+
+    /** Resolves once the todo list's event stream is open. */
+    async live() {
+      await page.locator('[data-testid=todos-live][data-status=open]').waitFor();
+    },
+
     async number(testId) {
       return Number(await page.getByTestId(testId).textContent());
     },

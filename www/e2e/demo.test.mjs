@@ -5,8 +5,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { launchChromium } from '../../devserver/launch.mjs';
 import { api, resultsDir } from './harness.mjs';
-import { ALICE, BOB, SHORT, demoSuite } from './demo-page.mjs';
+import { ALICE, BOB, SHORT, demoPage, demoSuite } from './demo-page.mjs';
 
 describe('demo app against the Clerk and Fauna stand-ins', () => {
   const t = demoSuite();
@@ -18,17 +20,8 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
   const number = (id) => t.demo.number(id);
   const runLoop = (ms) => t.demo.runLoop(ms);
 
-  async function addTodo(title) {
-    const count = await t.page.getByTestId('todo').count();
-    await t.page.getByTestId('todo-input').fill(title);
-    await t.page.getByTestId('todo-add').click();
-    await t.page.getByTestId('todo').nth(count).waitFor();
-  }
-
-  async function todoTitles() {
-    await t.page.getByTestId('todos').waitFor({ state: 'attached' });
-    return t.page.getByTestId('todo-title').allTextContents();
-  }
+  const addTodo = (title) => t.demo.addTodo(title);
+  const todoTitles = () => t.demo.todoTitles();
 
   it('signs in through clerk-js, queries as that user, keeps todos per user', { timeout: 60_000 }, async () => {
     await open();
@@ -116,6 +109,65 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
     // The 401 made the cache ask Clerk for a new token past Clerk's own cache.
     const stats = await api(`${t.env.clerk}/__admin/stats`);
     assert.ok(stats.skip_cache >= 1, `skip_cache ${stats.skip_cache}`);
+  });
+
+  it('the todo list is live: two windows of one user see each other\'s changes, another user\'s window does not', { timeout: 120_000 }, async () => {
+    // Alice in two windows of this browser (one clerk-js session); Bob in a
+    // second browser, with its own cookies and so its own session.
+    const bobBrowser = await launchChromium(chromium, { viewport: { width: 1100, height: 860 } });
+    const errors = [];
+    const opened = [];
+    const openWindow = async (context) => {
+      const page = await context.newPage();
+      opened.push(page);
+      page.on('pageerror', (e) => errors.push(e.message));
+      return demoPage(t.env, page);
+    };
+    try {
+      const alice1 = t.demo;
+      await open();
+      await signIn('Alice');
+      const alice2 = await openWindow(t.env.context);
+      await alice2.goto();
+      await alice2.signedIn();
+      const bob = await openWindow(bobBrowser.context);
+      await bob.open();
+      await bob.signIn('Bob');
+      for (const demo of [alice1, alice2, bob]) await demo.live();
+
+      // Each of Alice's changes, made in one window, shows in the other.
+      await alice1.addTodo('From window 1');
+      await alice2.untilTodos(['From window 1']);
+      await alice2.addTodo('From window 2');
+      await alice1.untilTodos(['From window 1', 'From window 2']);
+      await alice2.page.getByRole('checkbox').first().click();
+      await alice1.page.locator('li.done', { hasText: 'From window 1' }).waitFor();
+      await alice1.page.getByRole('button', { name: 'Delete From window 2' }).click();
+      await alice2.untilTodos(['From window 1']);
+      await alice2.page.locator('li.done', { hasText: 'From window 1' }).waitFor();
+
+      // Bob's list shows his own change, and none of Alice's: his stream
+      // delivers in commit order, so had it carried Alice's earlier changes,
+      // they would show before his.
+      await bob.addTodo('Bob\'s own');
+      await bob.untilTodos(['Bob\'s own']);
+      // Nor do Alice's windows show Bob's: her next change arrives after it.
+      await alice1.addTodo('After Bob');
+      for (const demo of [alice1, alice2]) await demo.untilTodos(['From window 1', 'After Bob']);
+
+      // One stream per window, each as its own user, all still open.
+      const streams = (await api(`${t.env.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
+      assert.deepEqual(
+        streams.map((r) => [r.sub, r.status, r.ended]).sort(),
+        [[ALICE, 200, 'open'], [ALICE, 200, 'open'], [BOB, 200, 'open']],
+      );
+      assert.equal(await t.page.getByTestId('error').count(), 0);
+      assert.deepEqual(errors, [], 'uncaught errors in the other windows');
+    } finally {
+      // Alice's second window too: left open, its clerk-js would go on asking for tokens in the next tests.
+      for (const page of opened) await page.close();
+      await bobBrowser.close();
+    }
   });
 
   it('shows code, message and hint when a query fails', { timeout: 30_000 }, async () => {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
-import { useFaunaQuery } from 'clerk-fauna/react';
 import { useFauna } from '../fauna';
+import { useLiveList } from '../live-list';
 import { toShownError } from '../errors';
 import type { ShownError } from '../errors';
 import { ErrorBox } from './ErrorBox';
@@ -14,16 +14,19 @@ interface Todo {
   owner: string;
 }
 
+// The rows and an event source over the same set, read in one transaction
+// (see live-list.ts, the README's recipe).
+const LIST = '{ rows: Todo.all().toArray(), source: Todo.all().eventSource() }';
 // Values go in as query arguments, never spliced into the FQL text.
-const LIST = 'Todo.all().toArray()';
 const CREATE = 'Todo.create({ title: title, done: false })';
 const SET_DONE = 'Todo.byId(id)!.update({ done: done })';
 const DELETE = 'Todo.byId(id)!.delete()';
 
+const LIVE_LABEL = { idle: 'not live', connecting: 'connecting…', open: 'live', ended: 'not live' } as const;
+
 /** The user's own todos: Fauna's `user` role sees and writes only those. */
 export function Todos() {
   const { fauna } = useFauna();
-  const [todos, setTodos] = useState<Todo[]>();
   const [title, setTitle] = useState('');
   const [error, setError] = useState<ShownError>();
   const [busy, setBusy] = useState(false);
@@ -41,43 +44,39 @@ export function Todos() {
     }
   }, []);
 
-  // The list comes from the package's query hook; changes are applied locally.
-  const listed = useFaunaQuery<Todo[]>(LIST, undefined, { client: fauna });
+  // The list: a snapshot, kept current by its event stream. Every change
+  // shows through the stream, whichever window or client of this user made
+  // it; another user's never reach it (Fauna's `user` role filters the
+  // stream as it does queries).
+  const list = useLiveList<Todo>(LIST, undefined, fauna);
+  const todos = list.rows;
   useEffect(() => {
-    if (listed.data) setTodos(listed.data);
-  }, [listed.data]);
-  useEffect(() => {
-    if (listed.error) setError(toShownError(listed.error));
-  }, [listed.error]);
+    // `cleared`: the user signed out, and this screen is going away.
+    if (list.error && list.error.code !== 'cleared') setError(toShownError(list.error));
+  }, [list.error]);
 
   function load() {
     setError(undefined);
-    listed.refetch();
+    list.refetch();
   }
 
+  // Writes leave the list alone: their events update it, as other windows' do.
   function add(event: FormEvent) {
     event.preventDefault();
     const text = title.trim();
     if (!text) return;
     void run(async () => {
-      const { data } = await fauna.query<Todo>(CREATE, { title: text });
-      setTodos((list) => [...(list ?? []), data]);
+      await fauna.query(CREATE, { title: text });
       setTitle('');
     });
   }
 
   function toggle(todo: Todo) {
-    void run(async () => {
-      const { data } = await fauna.query<Todo>(SET_DONE, { id: todo.id, done: !todo.done });
-      setTodos((list) => list?.map((t) => (t.id === data.id ? data : t)));
-    });
+    void run(() => fauna.query(SET_DONE, { id: todo.id, done: !todo.done }).then(() => undefined));
   }
 
   function remove(todo: Todo) {
-    void run(async () => {
-      await fauna.query(DELETE, { id: todo.id });
-      setTodos((list) => list?.filter((t) => t.id !== todo.id));
-    });
+    void run(() => fauna.query(DELETE, { id: todo.id }).then(() => undefined));
   }
 
   const left = todos?.filter((t) => !t.done).length ?? 0;
@@ -85,8 +84,13 @@ export function Todos() {
   return (
     <section className="card">
       <div className="row spread">
-        <h2>My todos</h2>
-        <button type="button" className="link" onClick={load} disabled={busy || listed.isLoading} data-testid="todos-reload">
+        <div className="row">
+          <h2>My todos</h2>
+          <span className={`live ${list.status}`} data-testid="todos-live" data-status={list.status}>
+            {LIVE_LABEL[list.status]}
+          </span>
+        </div>
+        <button type="button" className="link" onClick={load} disabled={busy || list.isLoading} data-testid="todos-reload">
           Reload
         </button>
       </div>
@@ -119,7 +123,8 @@ export function Todos() {
       </ul>
       {!!todos?.length && (
         <p className="muted small">
-          {left} of {todos.length} left · stored in Fauna as <code>Todo</code> documents owned by your user id
+          {left} of {todos.length} left · stored in Fauna as <code>Todo</code> documents owned by your user id ·
+          changes made in your other windows show here at once
         </p>
       )}
       <ErrorBox error={error} />
