@@ -96,6 +96,44 @@ export async function api(url, body) {
 }
 
 /**
+ * Runs `fql` on the Fauna stand-in with its root secret (`secret`: admin,
+ * sees and writes every document): resolves to the answer's JSON; anything
+ * but 200 throws.
+ */
+export async function rootQuery(fauna, fql) {
+  const response = await fetch(`${fauna}/query/1`, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer secret', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: fql }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const answer = await response.json();
+  if (response.status !== 200) throw new Error(`root query: HTTP ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** One of `owner`'s Todo documents, written with the root secret: `{ id, txnTs }` from the answer. */
+export async function writeTodoAsRoot(fauna, owner, title) {
+  const answer = await rootQuery(fauna, `Todo.create({ title: ${JSON.stringify(title)}, owner: ${JSON.stringify(owner)} })`);
+  return { id: answer.data.id, txnTs: answer.txn_ts };
+}
+
+/**
+ * Resolves to the first truthy value `check()` resolves to, asking every
+ * 50 ms; rejects after `ms` naming `what`. For tests that wait for a
+ * condition instead of sleeping.
+ */
+export async function until(check, ms, what) {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - started > ms) throw new Error(`still waiting, after ${ms} ms, for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
  * Builds and starts the stand-ins; resolves to `{ clerk, fauna, stop }` once
  * they listen (`clerk` and `fauna` are their origins). `options` as for
  * startDevserver. A test process that
