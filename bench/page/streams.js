@@ -113,10 +113,14 @@ async function streamLatency({ clerk, fauna, sessionId, userId, n }) {
     const query = skipCache ? '?debug=skip_cache' : '';
     return (await postJson(`${clerk}/v1/client/sessions/${sessionId}/tokens/${template}${query}`, {})).jwt;
   };
+  const connections = [];
   const tokens = new TokenCache(getToken);
-  const client = new FaunaClient(tokens, { endpoint: fauna });
+  const client = new FaunaClient(tokens, { endpoint: fauna, fetch: recordingFetch(connections) });
   const seen = watch(client);
   try {
+    // The stream starts where its event source was made: only writes after
+    // that reach it, so the first waits for the connection.
+    await until(() => connections.some((c) => c.status === 200) || seen.ended, 30_000, 'connection');
     // Warm-up: the stream delivers, the query path is warm.
     const first = await writeAsRoot(fauna, userId, 'warm-up');
     await until(() => seen.arrivals.has(first.id) || seen.ended, 30_000, 'warm-up event');
@@ -160,7 +164,7 @@ async function streamExpiries({ clerk, fauna, userId, expiries, lifetimeSeconds,
   const written = [];
   try {
     const opened = () => connections.filter((c) => c.opened !== undefined && c.status === 200).length;
-    await until(() => opened() >= 1 || seen.ended, 30_000, 'first connection');
+    await until(() => opened() >= 1 || seen.ended, 30_000, 'connection');
     while (opened() <= expiries && !seen.ended) {
       await new Promise((resolve) => setTimeout(resolve, Math.random() * maxPauseMs));
       written.push((await writeAsRoot(fauna, userId, `expiries ${written.length}`)).id);
