@@ -399,6 +399,17 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       connections: [200, 401, 200],
     },
     {
+      name: '401 on every reconnect (maxAttempts 2)',
+      before: [{ stream: 'drop', after_events: 1 }],
+      act: async (r) => r.fault({ status: 401, paths: ['/stream/1'], count: 9 }),
+      options: { maxAttempts: 2, maxBackoffMs: 50 },
+      writes: 1,
+      // Two failed attempts in a row: the drop, then the cached token
+      // refused and the fresh one refused too. The stream gives up.
+      expect: 'unauthorized',
+      connections: [200, 401, 401],
+    },
+    {
       name: 'error event permission_loss',
       before: [{ ...PERMISSION_LOSS, after_events: 1 }],
       writes: 2,
@@ -484,7 +495,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     const page = (fn, arg) => run(fn, arg);
     const r = { page, until, fault: (spec) => api(`${env.fauna}/__admin/faults`, spec) };
 
-    await run(async () => {
+    await run(async (options) => {
       const H = window.H;
       H.sids ??= {
         alice: await H.signIn('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD'),
@@ -505,8 +516,8 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       };
       const tokens = new H.TokenCache(getToken);
       const client = new H.FaunaClient(tokens, { endpoint: H.fauna });
-      H.srow = { script, tokens, client, watched: H.watch(client.stream('Todo.all().eventSource()')) };
-    });
+      H.srow = { script, tokens, client, watched: H.watch(client.stream('Todo.all().eventSource()', options)) };
+    }, row.options ?? {});
     const state = () => run(() => ({ events: window.H.srow.watched.events, end: window.H.srow.watched.end }));
 
     let got;
