@@ -556,7 +556,7 @@ function sayWhat(f) {
     `**Streams: ${failures.length ? `FAILED (${failures.join('; ')})` : 'no event lost, repeated or reordered'}.** ` +
       `Over loopback an event reaches \`fauna.stream()\` ${fmt(sl.event.p50, 'ms')} after its write is sent (p50; p99 ${fmt(sl.event.p99, 'ms')}), ` +
       `against ${fmt(sl.write.p50, 'ms')} for that write's own round trip (${fmt(sl.ratio.p50, 'ratio')} per write, p50) and ` +
-      `${fmt(sl.query.p50, 'ms')} for a \`fauna.query\` round trip: the stand-in pushes the event as the write commits, so it can arrive before the write's own answer. ` +
+      `${fmt(sl.query.p50, 'ms')} for a \`fauna.query\` round trip: the stand-in pushes the event as the write commits, so an event costs about one write's round trip, and the reconnects cost nothing here (60 s tokens). ` +
       `Held over ${sx.reconnects} expiries of ${TOKEN_SECONDS} s tokens, the stream was without a connection for ${fmt(sx.gap.p50, 'ms')} at each (p50; max ${fmt(sx.gap.max, 'ms')}), ` +
       `from the server ending it (\`permission_loss\`) to the next connection's answer: a forced token request to the Clerk stand-in and a new \`POST /stream/1\`. ` +
       `Counted from the token's \`exp\`, ${fmt(sx.sinceExp.p50, 'ms')} (max ${fmt(sx.sinceExp.max, 'ms')}), which adds the server's re-check interval (${STREAM_IDLE_CHECK_MS} ms here, about a minute on Fauna, or the next write's check). ` +
