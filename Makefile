@@ -7,7 +7,7 @@ export CHROMEDRIVER
 WASM_BINDGEN_TEST_TIMEOUT ?= 90
 export WASM_BINDGEN_TEST_TIMEOUT
 
-.PHONY: test setup lint unit ts browser package api size security demo e2e clients environments bench
+.PHONY: test setup lint unit ts browser package api size security streams demo e2e clients environments bench
 
 ## Every test: native core and stand-in tests, browser tests in headless
 ## Chromium, the npm package built, installed from its tarball, and sized;
@@ -70,6 +70,14 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 security: pkg/node.js
 	@node --test --test-reporter=spec --test-reporter-destination=stdout \
 	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/security/
+
+## Event streams and feeds of the built package in Node (pkg/node.js),
+## against the Clerk and Fauna stand-ins: events and their decoding, options,
+## how a stream ends (close, break, sign-out, clear, a bad source), feeds
+## page by page, a reconnection across 3 s tokens. Uses pkg/ as built.
+streams: pkg/node.js
+	@node --test --test-reporter=spec --test-reporter-destination=stdout \
+	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/streams/
 
 ## Gzipped bytes of the .wasm and its JS glue; fails over the 34 KB limit.
 size:

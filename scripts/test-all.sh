@@ -19,6 +19,7 @@ run scripts/check-package.sh
 run make -s api
 run scripts/size-report.sh
 run make -s security
+run make -s streams
 run scripts/fuzz.sh
 run make -s e2e
 run make -s clients

@@ -17,11 +17,15 @@ use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
 use crate::core::classify::{next_step, Api, Reply, Step};
-use crate::core::error::Error;
+use crate::core::error::{Error, ErrorCode};
 use crate::core::jwt::{self, Json};
 use crate::core::options::RawQueryOptions;
 use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
 use crate::core::request;
+use crate::core::stream::{
+    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, TokenDemand,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF_MS,
+};
 use crate::core::text::split_at_byte;
 use crate::core::token_store::{
     cleared, Completion, Demand, EntryKey, FlightId, Lookup, TokenFailure, TokenStore,
@@ -509,4 +513,226 @@ pub fn judge(
         Some(Step::Wait(ms)) => ms,
         None => -3.0,
     }
+}
+
+// ---- event streams and feeds ----
+
+/// A stream or a feed, under one id space.
+enum Machine {
+    Stream(Stream),
+    Feed(Feed),
+}
+
+impl Machine {
+    fn on(&mut self, input: Input<'_>) -> Action {
+        match self {
+            Machine::Stream(s) => s.on(input),
+            Machine::Feed(f) => f.on(input),
+        }
+    }
+}
+
+thread_local! {
+    static MACHINES: RefCell<Slab<Machine>> = const { RefCell::new(Slab::new()) };
+    // The body of the last `Connect`, for `streamBody()`.
+    static BODY: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A new stream (`feed` false) or feed; its id, or 0 when it fails with
+/// `invalid_option`. `cursor` and `start_ts` (NaN: none) are exclusive;
+/// `page_size` 0: the server's; `max_attempts`, `max_backoff_ms` NaN: the
+/// defaults.
+#[wasm_bindgen(js_name = streamNew)]
+#[allow(clippy::too_many_arguments)]
+pub fn stream_new(
+    feed: bool,
+    source: String,
+    cursor: Option<String>,
+    start_ts: f64,
+    status_events: bool,
+    page_size: f64,
+    max_attempts: f64,
+    max_backoff_ms: f64,
+    epoch: f64,
+    seed: f64,
+) -> u32 {
+    let start = match (cursor, start_ts.is_nan()) {
+        (Some(c), true) => Start::Cursor(c),
+        (None, true) => Start::Created,
+        (None, false) => Start::Ts(start_ts as i64),
+        (Some(_), false) => {
+            set_last_error(&Error::invalid_option(
+                "cursor and startTs cannot both be given.",
+            ));
+            return 0;
+        }
+    };
+    // NaN: the default.
+    let max_attempts = match max_attempts.is_nan() {
+        true => DEFAULT_MAX_ATTEMPTS,
+        false => max_attempts as u32,
+    };
+    let max_backoff_ms = match max_backoff_ms.is_nan() {
+        true => DEFAULT_MAX_BACKOFF_MS,
+        false => max_backoff_ms,
+    };
+    let (epoch, seed) = (epoch as u64, seed as u64);
+    let machine = if feed {
+        Feed::new(FeedOptions {
+            start,
+            page_size: (page_size > 0.0).then_some(page_size as u32),
+            max_attempts,
+            max_backoff_ms,
+            ..FeedOptions::new(source, epoch, seed)
+        })
+        .map(Machine::Feed)
+    } else {
+        Stream::new(StreamOptions {
+            start,
+            status_events,
+            max_attempts,
+            max_backoff_ms,
+            ..StreamOptions::new(source, epoch, seed)
+        })
+        .map(Machine::Stream)
+    };
+    kept(machine).map_or(0, |m| MACHINES.with(|all| all.borrow_mut().insert(m)))
+}
+
+/// Forgets a stream or feed.
+#[wasm_bindgen(js_name = streamDrop)]
+pub fn stream_drop(id: u32) {
+    MACHINES.with(|all| all.borrow_mut().remove(id));
+}
+
+/// An action as a number: a wait in ms (>= 0) or one of ts/core.ts's
+/// `Step`s; a `Connect`'s body is kept for `streamBody()`, an `End`'s error
+/// for `lastError()`.
+fn step(action: Action) -> f64 {
+    match action {
+        Action::GetToken(TokenDemand::Ordinary) => -1.0,
+        Action::GetToken(TokenDemand::Replacing) => -2.0,
+        Action::Connect { body } => {
+            BODY.with(|b| *b.borrow_mut() = body);
+            -3.0
+        }
+        Action::Deliver => -4.0,
+        Action::Ignore => -5.0,
+        Action::Wait(ms) => ms,
+        Action::End(None) => -6.0,
+        Action::End(Some(e)) => {
+            set_last_error(&e);
+            -7.0
+        }
+    }
+}
+
+/// The first step of stream `id`: get a token. An unknown id ends (`cleared`).
+#[wasm_bindgen(js_name = streamStart)]
+pub fn stream_start(id: u32) -> f64 {
+    step(
+        MACHINES
+            .with(|all| {
+                all.borrow_mut().get_mut(id).map(|m| match m {
+                    Machine::Stream(s) => s.start(),
+                    Machine::Feed(f) => f.start(),
+                })
+            })
+            .unwrap_or_else(|| Action::End(Some(cleared()))),
+    )
+}
+
+/// A token failure's code, as the token cache gave it.
+fn token_error(code: &str, message: String) -> Error {
+    let code = match code {
+        "signed_out" => ErrorCode::SignedOut,
+        "token_unavailable" => ErrorCode::TokenUnavailable,
+        "token_timeout" => ErrorCode::TokenTimeout,
+        "malformed_token" => ErrorCode::MalformedToken,
+        "cleared" => ErrorCode::Cleared,
+        "freed" => ErrorCode::Freed,
+        _ => ErrorCode::InvalidOption,
+    };
+    Error::new(code, message)
+}
+
+/// Reports `input` (a ts/core.ts `Input`) to stream `id`; answers the next
+/// step. `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
+/// `TokenFailed` a = code, b = message; `Refused` n = status, flag = a JSON
+/// object, a = error code, b = message, c = Retry-After; `Event` a = type,
+/// n = txn_ts (NaN: none), b = cursor; `ErrorEvent` a = code, b = message;
+/// `Page` b = cursor, flag = has_next.
+#[wasm_bindgen(js_name = streamOn)]
+#[allow(clippy::too_many_arguments)]
+pub fn stream_on(
+    id: u32,
+    input: u32,
+    a: Option<String>,
+    b: Option<String>,
+    n: f64,
+    flag: bool,
+    c: Option<String>,
+) -> f64 {
+    let failure;
+    let reply;
+    let input = match input {
+        0 => Input::Token { epoch: n as u64 },
+        1 => {
+            failure = token_error(a.as_deref().unwrap_or(""), b.unwrap_or_default());
+            Input::TokenFailed(&failure)
+        }
+        2 => Input::Opened,
+        3 => {
+            reply = Reply {
+                status: n as u16,
+                is_json_object: flag,
+                error_code: a,
+                error_message: b,
+                retry_after: c,
+                ..Reply::default()
+            };
+            Input::Refused(&reply)
+        }
+        4 => Input::Event {
+            kind: a.as_deref().unwrap_or(""),
+            txn_ts: (!n.is_nan()).then_some(n as i64),
+            cursor: b.as_deref(),
+        },
+        5 => Input::ErrorEvent {
+            code: a.as_deref().unwrap_or(""),
+            message: b.as_deref().unwrap_or(""),
+        },
+        6 => Input::Dropped,
+        7 => Input::BodyEnded,
+        8 => Input::WaitOver,
+        9 => Input::Epoch(n as u64),
+        10 => Input::Close,
+        11 => Input::Page {
+            cursor: b.as_deref(),
+            has_next: flag,
+        },
+        _ => Input::Next,
+    };
+    step(
+        MACHINES
+            .with(|all| all.borrow_mut().get_mut(id).map(|m| m.on(input)))
+            .unwrap_or_else(|| Action::End(Some(cleared()))),
+    )
+}
+
+/// The body of the last `Connect` step.
+#[wasm_bindgen(js_name = streamBody)]
+pub fn stream_body() -> String {
+    BODY.with(|b| b.take())
+}
+
+/// Where stream `id` would resume: its `cursor`.
+#[wasm_bindgen(js_name = streamCursor)]
+pub fn stream_cursor(id: u32) -> Option<String> {
+    MACHINES.with(|all| {
+        all.borrow_mut().get_mut(id).and_then(|m| match m {
+            Machine::Stream(s) => s.cursor().map(String::from),
+            Machine::Feed(f) => f.cursor().map(String::from),
+        })
+    })
 }

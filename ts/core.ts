@@ -72,6 +72,54 @@ export const enum Next {
   Fail = -3,
 }
 
+/** `input` of `streamOn`: what happened to a stream or feed (src/core/stream.rs `Input`). */
+export const enum Input {
+  /** The token asked for is here: `n` the cache's epoch now. */
+  Token = 0,
+  /** No token: `a` the error's code, `b` its message. */
+  TokenFailed = 1,
+  /** The connection answered 200. */
+  Opened = 2,
+  /** Any other answer: `n` status, `flag` the body is a JSON object, `a` its error code, `b` message, `c` Retry-After. */
+  Refused = 3,
+  /** A line of the body: `a` its `type`, `n` its `txn_ts` (NaN: none), `b` its `cursor`. */
+  Event = 4,
+  /** A `{"type":"error"}` line (or a feed page's error event): `a` code, `b` message. */
+  ErrorEvent = 5,
+  /** The connection failed. */
+  Dropped = 6,
+  /** The body ended without an error event. */
+  BodyEnded = 7,
+  /** The wait asked for is over. */
+  WaitOver = 8,
+  /** The cache's epoch changed: `n` the new one. */
+  Epoch = 9,
+  /** The caller's `close()`. */
+  Close = 10,
+  /** A feed's page: `b` its cursor, `flag` has_next. */
+  Page = 11,
+  /** The caller wants a feed's next page. */
+  Next = 12,
+}
+
+/** Special answers of `streamOn` and `streamStart` (any answer >= 0 is a wait in ms, then `Input.WaitOver`). */
+export const enum Step {
+  /** Get a token, then report `Token` or `TokenFailed`. */
+  GetToken = -1,
+  /** Get a token other than the one last sent (`Demand.Replacing`). */
+  GetReplacingToken = -2,
+  /** POST `streamBody()` to /stream/1 or /feed/1 with the token. */
+  Connect = -3,
+  /** Hand the event or page just reported to the caller. */
+  Deliver = -4,
+  /** Nothing to do. */
+  Ignore = -5,
+  /** Stop cleanly. */
+  End = -6,
+  /** Stop with `lastError()`. */
+  Fail = -7,
+}
+
 export interface Core {
   // ---- token stores (one per TokenCache) ----
 
@@ -204,6 +252,39 @@ export interface Core {
     refreshed: boolean,
     random: number,
   ): number;
+
+  // ---- event streams and feeds (under numeric ids, src/core/stream.rs) ----
+
+  /**
+   * A stream, or with `feed` a feed, of event source token `source`,
+   * starting after `cursor` or `startTs` (NaN: neither; both:
+   * `invalid_option`), or where the token was made. `pageSize` 0: the
+   * server's; `maxAttempts`, `maxBackoffMs` NaN: the defaults (10, 20000).
+   * `epoch`: the token cache's now. `seed` seeds the jitter.
+   * Answers its id; 0: `invalid_option`. Every step other than `Deliver`
+   * and `Ignore` means the connection held, if any, is over.
+   */
+  streamNew(
+    feed: boolean,
+    source: string,
+    cursor: string | undefined,
+    startTs: number,
+    statusEvents: boolean,
+    pageSize: number,
+    maxAttempts: number,
+    maxBackoffMs: number,
+    epoch: number,
+    seed: number,
+  ): number;
+  /** The first step (get a token). An unknown id: `Fail` (`cleared`). */
+  streamStart(id: number): number;
+  /** Reports `input` (its fields as `Input` documents); answers the next step. */
+  streamOn(id: number, input: Input, a: string | undefined, b: string | undefined, n: number, flag: boolean, c: string | undefined): number;
+  /** The body of the last `Connect` step. */
+  streamBody(): string;
+  /** Where the stream or feed would resume now (its caller's `cursor`). */
+  streamCursor(id: number): string | undefined;
+  streamDrop(id: number): void;
 }
 
 /**

@@ -9,13 +9,19 @@ import { decoded } from './jwt.js';
 import {
   clientOptions,
   defaults,
+  feedOptions,
   freeing,
+  own,
   queryOptions,
   readOptions,
+  streamOptions,
   toJson,
   type FaunaClientOptions,
+  type FeedOptions,
   type QueryOptions,
+  type StreamOptions,
 } from './options.js';
+import { FaunaFeed, FaunaStream, type EventSourceInput, type Source } from './stream.js';
 import { TIMED_OUT, within } from './timers.js';
 import { cacheOf, notFromItself, tokenFor, type TokenCache } from './token-cache.js';
 
@@ -42,6 +48,8 @@ interface Client extends Sender {
   origins: string[];
   lastTxnTs: number | undefined;
   authenticatedFetch: typeof fetch | undefined;
+  /** `format` 'simple': stream and feed events are untagged. */
+  simple: boolean;
 }
 
 // A client the garbage collector takes leaves the module: its option set is dropped.
@@ -208,6 +216,34 @@ function result(c: Client, api: Api, body: any, wantString: boolean): unknown {
 }
 
 /**
+ * The event source token `source` names, or a query whose result is one
+ * (run in the tagged format, where a stream token is unmistakable). Throws
+ * `invalid_option` for anything else, or `arguments` beside a token.
+ */
+function eventSource(c: Client, source: EventSourceInput, args: unknown, o: { cursor?: string; startTs?: number }): Source {
+  if (o.cursor !== undefined && o.startTs !== undefined) throw invalid('cursor and startTs cannot both be given.');
+  if (typeof source === 'string') {
+    const json = jsonObject(args, 'arguments');
+    return async () => {
+      live(c);
+      const tagged = optionSet(c.cache.core, c.options, { format: 'tagged' });
+      const { data } = await send(c, Api.V10, source, json, tagged);
+      const token = typeof data === 'object' && data !== null ? own(data, '@stream') : undefined;
+      if (typeof token !== 'string') {
+        throw invalid('The query did not return an event source: end it with .eventSource() or .eventsOn(...), e.g. Todo.all().eventSource().');
+      }
+      return token;
+    };
+  }
+  const token = typeof source === 'object' && source !== null ? (own(source, 'token') ?? own(source, '@stream')) : undefined;
+  if (typeof token !== 'string' || token === '') {
+    throw invalid("An event source is FQL text, { token } or { '@stream': token }.");
+  }
+  if (args != null) throw invalid('arguments go with FQL text, not with a stream token.');
+  return token;
+}
+
+/**
  * A client for Fauna's HTTP APIs that authenticates every request with the
  * signed-in user's token from a `TokenCache`. After `free()`, its methods
  * throw `freed`.
@@ -244,6 +280,7 @@ export class FaunaClient {
       origins: [endpoint, graphqlEndpoint, ...(o.allowedOrigins ?? [])].map((url) => new URL(url).origin),
       lastTxnTs: undefined,
       authenticatedFetch: undefined,
+      simple: o.format !== 'tagged',
     };
     this.#state = c;
     optionSets.register(c, { core, set }, c);
@@ -267,6 +304,25 @@ export class FaunaClient {
       if (temporary) c.cache.core.optionsDrop(temporary);
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * A live event stream that survives token expiry: FQL text whose result
+   * is an event source (`Todo.all().eventSource()`), or a stream token from
+   * an earlier query (`{ token }`, `{ '@stream': token }`). Starts
+   * connecting at once. Throws `invalid_option` for bad options.
+   */
+  stream<T = unknown>(source: EventSourceInput, options?: StreamOptions): FaunaStream<T> {
+    const c = this.#c;
+    const o = readOptions(options, 'stream options', streamOptions);
+    return new FaunaStream<T>(c, eventSource(c, source, o.arguments, o), o, c.simple);
+  }
+
+  /** An event feed of `source` (as for `stream`), page by page: nothing is fetched until iterated. */
+  feed<T = unknown>(source: EventSourceInput, options?: FeedOptions): FaunaFeed<T> {
+    const c = this.#c;
+    const o = readOptions(options, 'feed options', feedOptions);
+    return new FaunaFeed<T>(c, eventSource(c, source, o.arguments, o), o, c.simple);
   }
 
   /** Runs a legacy FQL v4 wire expression (`POST /`) and resolves to its `resource`. */

@@ -80,6 +80,30 @@ export interface FaunaClientOptions extends QueryOptions {
   allowInsecureHttp?: boolean;
 }
 
+/** What streams and feeds share. */
+export interface EventSourceOptions {
+  /** Arguments of the FQL text (as query()'s). */
+  arguments?: Record<string, unknown>;
+  /** Start after this cursor (an event's `cursor`, or a stream's or feed's `.cursor`). */
+  cursor?: string;
+  /** Start after this transaction time, in microseconds. Not with `cursor`. */
+  startTs?: number;
+  /** Failed (re)connection attempts in a row before it ends with the last error. Default 10. */
+  maxAttempts?: number;
+  /** Longest wait between attempts, at most 2147483647 ms. Default 20000. */
+  maxBackoffMs?: number;
+}
+
+export interface StreamOptions extends EventSourceOptions {
+  /** Deliver status events too. Default false. */
+  statusEvents?: boolean;
+}
+
+export interface FeedOptions extends EventSourceOptions {
+  /** Events per page, 1 to 16000. Default the server's, 16. */
+  pageSize?: number;
+}
+
 export interface DiagnoseOptions {
   /** The access provider's issuer, exactly as configured in Fauna. */
   issuer?: string;
@@ -130,6 +154,7 @@ const number = (ok: (v: number) => boolean, rule: string) => typed<number>('numb
 
 const text = typed<string>('string');
 const flag = typed<boolean>('boolean');
+// A template's name, a cursor.
 const template = typed<string>('string', (v, name) => must(v, v !== '', name, 'a non-empty string'));
 const format = typed<'simple' | 'tagged'>('string', (v, name) => must(v, v === 'simple' || v === 'tagged', name, "'simple' or 'tagged'"));
 const whole = (min: number, max: number) =>
@@ -198,6 +223,18 @@ export const clientOptions = {
   allowInsecureHttp: flag,
 } satisfies Rules<FaunaClientOptions>;
 
+const eventSourceOptions = {
+  arguments: typed<Record<string, unknown>>('object'),
+  cursor: template,
+  startTs: whole(0, Number.MAX_SAFE_INTEGER),
+  maxAttempts: whole(1, 100),
+  maxBackoffMs: ms,
+} satisfies Rules<EventSourceOptions>;
+
+export const streamOptions = { ...eventSourceOptions, statusEvents: flag } satisfies Rules<StreamOptions>;
+
+export const feedOptions = { ...eventSourceOptions, pageSize: whole(1, 16_000) } satisfies Rules<FeedOptions>;
+
 export const diagnoseOptions = {
   issuer: text,
   databaseId: text,
@@ -206,7 +243,7 @@ export const diagnoseOptions = {
 } satisfies Rules<DiagnoseOptions>;
 
 /** `o[name]` if it is an own data property of `o`. */
-const own = (o: object, name: string) => Object.getOwnPropertyDescriptor(o, name)?.value;
+export const own = (o: object, name: string) => Object.getOwnPropertyDescriptor(o, name)?.value;
 
 /**
  * The options `rules` names, read off `value` (the caller's object, named

@@ -68,7 +68,11 @@ export interface Cache {
   hits: number;
   served: Map<string, Served>;
   flights: Map<number, Flight>;
+  /** Told of every new epoch (live streams), and whether a sign-out made it. */
+  listeners: Set<EpochListener>;
 }
+
+export type EpochListener = (epoch: number, signedOut: boolean) => void;
 
 const CANCELLED = Symbol();
 const noop = () => {};
@@ -104,12 +108,19 @@ export function cacheOf(tokens: TokenCache): Cache {
   return cache;
 }
 
-/** The epoch the store answered: a new one drops every token served. */
-function noteEpoch(c: Cache, epoch: number): void {
+/** The epoch the store answered: a new one drops every token served, and is told to the listeners. */
+function noteEpoch(c: Cache, epoch: number, signedOut = false): void {
   if (epoch !== c.epoch) {
     c.epoch = epoch;
     c.served.clear();
+    for (const listener of [...c.listeners]) listener(epoch, signedOut);
   }
+}
+
+/** Calls `listener` at each new epoch of the cache, until the returned function is called. */
+export function onEpoch(c: Cache, listener: EpochListener): () => void {
+  c.listeners.add(listener);
+  return () => c.listeners.delete(listener);
 }
 
 /** Rejects with `cleared` the waiters of the flights listed in `answer` from `from`. */
@@ -192,7 +203,7 @@ function startFlight(c: Cache, template: string, id: number, forced: boolean): v
         const now = Date.now();
         const answer = c.core.storeComplete(c.store, template, c.org, id, token, failure, now);
         const [outcome, epoch, until] = answer as unknown as number[];
-        noteEpoch(c, epoch!);
+        noteEpoch(c, epoch!, outcome === Outcome.Fail && failure === Failure.SignedOut);
         cancel(c, answer, 3);
         if (outcome === Outcome.Fail) throw fromCore(c.core.lastError(), cause);
         if (outcome !== Outcome.RetryForced) {
@@ -284,6 +295,7 @@ export class TokenCache {
       hits: 0,
       served: new Map(),
       flights: new Map(),
+      listeners: new Set(),
     };
     this.#state = c;
     caches.set(this, c);

@@ -331,6 +331,9 @@ impl Link {
                 self.end(Some(cleared()))
             }
             (_, Epoch(_)) => Action::Ignore,
+            // The token cache learned of a sign-out (whoever asked): no
+            // token will come, whatever the stream is doing.
+            (_, TokenFailed(e)) if e.code == ErrorCode::SignedOut => self.end(Some((*e).clone())),
             (Phase::Token, TokenFailed(e)) => match e.code {
                 // Offline or slow: worth another try later.
                 ErrorCode::TokenUnavailable | ErrorCode::TokenTimeout => {
@@ -955,6 +958,38 @@ pub(super) mod tests {
         let out = Error::new(ErrorCode::SignedOut, "getToken resolved null.");
         assert_eq!(s.on(Input::TokenFailed(&out)), Action::End(Some(out)));
         assert_eq!(s.on(Input::Token { epoch: 7 }), Action::Ignore);
+    }
+
+    #[test]
+    fn a_sign_out_learned_elsewhere_ends_an_open_or_waiting_stream() {
+        let out = Error::new(ErrorCode::SignedOut, "getToken resolved null.");
+        let mut s = streaming();
+        assert_eq!(
+            s.on(Input::TokenFailed(&out)),
+            Action::End(Some(out.clone()))
+        );
+        let mut s = streaming();
+        wait(s.on(Input::Dropped));
+        assert_eq!(
+            s.on(Input::TokenFailed(&out)),
+            Action::End(Some(out.clone()))
+        );
+        // Other token failures outside a token request are stale: ignored.
+        let mut s = streaming();
+        let offline = Error::new(ErrorCode::TokenUnavailable, "getToken threw.");
+        assert_eq!(s.on(Input::TokenFailed(&offline)), Action::Ignore);
+        assert_eq!(s.on(data(11, "c3")), Action::Deliver);
+        let mut f = new_feed(None);
+        f.start();
+        f.on(Input::Token { epoch: 7 });
+        f.on(Input::Page {
+            cursor: Some("p1"),
+            has_next: true,
+        });
+        assert_eq!(
+            ended(f.on(Input::TokenFailed(&out))).code,
+            ErrorCode::SignedOut
+        );
     }
 
     #[test]

@@ -1,0 +1,372 @@
+// fauna.stream() and fauna.feed() of the built package (pkg/node.js) in Node,
+// against the Clerk and Fauna stand-ins over real HTTP: events and their
+// decoding, options, how streams end (close, break, sign-out, clear, a bad
+// source), one consumer, feeds page by page, and a reconnection across a
+// permission_loss with 3 s tokens. (The long proofs, the fault matrix and
+// the benchmarks are elsewhere.)
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  ALICE,
+  BOB,
+  ClerkFaunaError,
+  FaunaClient,
+  TokenCache,
+  WAIT_MS,
+  api,
+  connections,
+  deadline,
+  drain,
+  next,
+  opened,
+  rest,
+  signIn,
+  standIns,
+  take,
+  until,
+} from './harness.mjs';
+
+let env;
+before(async () => {
+  env = await standIns();
+});
+after(() => env?.stop());
+
+/** Alice (or `userId`) signed in, with a cache and a client on the stand-ins. */
+async function session(userId = ALICE, cacheOptions = {}, clientOptions = {}) {
+  const user = await signIn(env.clerk, userId);
+  const tokens = new TokenCache(user.getToken, cacheOptions);
+  const fauna = new FaunaClient(tokens, { endpoint: env.fauna, ...clientOptions });
+  return { user, tokens, fauna };
+}
+
+/** A stream token of Alice's todos, made now (events from here on). */
+async function sourceToken(fauna, fql = 'Todo.all().eventSource()') {
+  const { data } = await fauna.query(fql, undefined, { format: 'tagged' });
+  return data['@stream'];
+}
+
+/** `title`'s document, created by `fauna`: its id and the write's txnTs. */
+async function create(fauna, title, extra = '') {
+  const { data, txnTs } = await fauna.query(`Todo.create({ title: ${JSON.stringify(title)}, done: false${extra} })`);
+  return { id: data.id, txnTs };
+}
+
+/** An error a stream or feed ended with: it must be a ClerkFaunaError. */
+function codeOf(error) {
+  assert.ok(error instanceof ClerkFaunaError, `not a ClerkFaunaError: ${error}`);
+  return error.code;
+}
+
+test('add, update and remove arrive in order, their data untagged, and the cursor follows', async () => {
+  const { fauna } = await session();
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
+  const iterator = await opened(stream);
+  const { id } = await create(fauna, 'milk', ', n: 2, score: 1.5');
+  await fauna.query(`Todo.byId(${JSON.stringify(id)})!.update({ done: true })`);
+  await fauna.query(`Todo.byId(${JSON.stringify(id)})!.delete()`);
+  const events = await next(iterator, 3);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['add', 'update', 'remove'],
+  );
+  const [added, updated] = events;
+  assert.equal(added.data.title, 'milk');
+  assert.equal(added.data.id, id);
+  assert.equal(added.data.coll, 'Todo', 'a document names its collection');
+  assert.equal(added.data.n, 2, '@int untagged');
+  assert.equal(added.data.score, 1.5, '@double untagged');
+  assert.equal(typeof added.data.ts, 'string', '@time untagged');
+  assert.equal(updated.data.done, true);
+  for (const e of events) {
+    assert.equal(typeof e.txnTs, 'number');
+    assert.equal(typeof e.cursor, 'string');
+  }
+  assert.ok(events[0].txnTs < events[1].txnTs && events[1].txnTs < events[2].txnTs);
+  assert.equal(stream.cursor, events[2].cursor);
+  await iterator.return?.();
+  assert.equal((await iterator.next()).done, true, 'closed by return()');
+});
+
+test("format 'tagged' keeps Fauna's tags; statusEvents shows the status event first", async () => {
+  const { fauna } = await session(ALICE, {}, { format: 'tagged' });
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
+  const [status] = await take(stream, 1, 'the status event');
+  assert.equal(status.type, 'status');
+  assert.equal('data' in status, false);
+  const again = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  await create(fauna, 'tagged', ', n: 7');
+  const [added] = await next(again, 1);
+  const doc = added.data['@doc'];
+  assert.deepEqual(doc.n, { '@int': '7' });
+  assert.deepEqual(doc.coll, { '@mod': 'Todo' });
+  await again.return?.();
+});
+
+test('cursor resumes after close with exactly the later events; startTs skips its transaction', async () => {
+  const { fauna } = await session();
+  const token = await sourceToken(fauna);
+  const first = fauna.stream({ token });
+  const pending = take(first, 1);
+  const a = await create(fauna, 'a');
+  const [eventA] = await pending;
+  assert.equal(eventA.data.title, 'a');
+  const cursor = first.cursor;
+  assert.equal(cursor, eventA.cursor);
+  first.close();
+  await create(fauna, 'b');
+  await create(fauna, 'c');
+  const resumed = await take(fauna.stream({ '@stream': token }, { cursor }), 2, 'b and c');
+  assert.deepEqual(
+    resumed.map((e) => e.data.title),
+    ['b', 'c'],
+  );
+  const fromA = await take(fauna.stream({ token }, { startTs: a.txnTs }), 2, 'after a');
+  assert.deepEqual(
+    fromA.map((e) => e.data.title),
+    ['b', 'c'],
+  );
+});
+
+test('close() ends the iteration cleanly and the connection with it; so does break', async () => {
+  const { fauna } = await session();
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
+  const iterator = await opened(stream);
+  stream.close();
+  stream.close();
+  assert.deepEqual(await rest(iterator), { events: [], error: undefined });
+  await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'every connection closed');
+
+  const broken = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
+  const [status] = await take(broken, 1);
+  assert.equal(status.type, 'status');
+  await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'break closed it');
+  const log = await connections(env.fauna);
+  assert.equal(log.at(-1).ended, 'client_closed');
+});
+
+test('close() while the token is being fetched, or during a reconnection wait, ends cleanly', async () => {
+  const { user, tokens, fauna } = await session();
+  const token = await sourceToken(fauna);
+  tokens.invalidate();
+  user.hold();
+  const sent = (await connections(env.fauna)).length;
+  const waiting = fauna.stream({ token });
+  const ended = drain(waiting);
+  await until(() => user.held.length > 0, 'getToken called');
+  waiting.close();
+  assert.deepEqual(await ended, { events: [], error: undefined });
+  user.release();
+  await tokens.get();
+  assert.equal((await connections(env.fauna)).length, sent, 'nothing sent');
+
+  // A throttled connection waits the minute asked before the next attempt: close then.
+  const before = (await connections(env.fauna)).length;
+  await api(`${env.fauna}/__admin/faults`, { status: 429, retry_after: 60, count: 1, paths: ['/stream/1'] });
+  const backingOff = fauna.stream({ token }, { maxBackoffMs: 60_000 });
+  const done = drain(backingOff);
+  await until(async () => (await connections(env.fauna)).length > before, 'refused once');
+  backingOff.close();
+  assert.deepEqual(await done, { events: [], error: undefined });
+  const after = await connections(env.fauna);
+  assert.equal(after.length, before + 1, 'no attempt after close()');
+});
+
+test('the callback form: subscribe(onEvent, onEnd), and its close', async () => {
+  const { fauna } = await session();
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
+  const events = [];
+  /** @type {any} */
+  let ended;
+  const close = stream.subscribe(
+    (e) => events.push(e),
+    (error) => (ended = { error }),
+  );
+  await until(() => events.length === 1, 'the status event');
+  await create(fauna, 'sub1');
+  await create(fauna, 'sub2');
+  await until(() => events.length === 3, 'two events');
+  assert.deepEqual(
+    events.map((e) => e.data?.title),
+    [undefined, 'sub1', 'sub2'],
+  );
+  close();
+  await until(() => ended, 'onEnd');
+  assert.equal(ended.error, undefined);
+});
+
+test('one consumer: a second iteration or a subscribe after it throws invalid_option', async () => {
+  const { fauna } = await session();
+  const stream = fauna.stream('Todo.all().eventSource()');
+  stream[Symbol.asyncIterator]();
+  assert.throws(() => stream[Symbol.asyncIterator](), { code: 'invalid_option' });
+  assert.throws(() => stream.subscribe(() => {}), { code: 'invalid_option' });
+  stream.close();
+  const other = fauna.stream('Todo.all().eventSource()');
+  other.subscribe(() => {});
+  assert.throws(() => other.subscribe(() => {}), { code: 'invalid_option' });
+  other.close();
+  const feed = fauna.feed('Todo.all().eventSource()');
+  feed[Symbol.asyncIterator]();
+  assert.throws(() => feed[Symbol.asyncIterator](), { code: 'invalid_option' });
+  feed.close();
+});
+
+test('bad options and sources: invalid_option at once; a failing query: query_failed with Fauna’s code', async () => {
+  const { fauna } = await session();
+  /** @type {any[][]} */
+  const bad = [
+    [{ cursor: 1 }],
+    [{ cursor: '' }],
+    [{ startTs: -1 }],
+    [{ startTs: 1.5 }],
+    [{ statusEvents: 'yes' }],
+    [{ maxAttempts: 0 }],
+    [{ maxBackoffMs: -1 }],
+    [{ cursor: 'x', startTs: 1 }],
+    [{ arguments: 'x' }],
+  ];
+  for (const [options] of bad) {
+    assert.throws(() => fauna.stream('Todo.all().eventSource()', options), { code: 'invalid_option' }, JSON.stringify(options));
+  }
+  for (const pageSize of /** @type {any[]} */ ([0, 16_001, 2.5, '16'])) {
+    assert.throws(() => fauna.feed('Todo.all().eventSource()', { pageSize }), { code: 'invalid_option' }, `pageSize ${pageSize}`);
+  }
+  for (const source of [undefined, null, 42, {}, { token: '' }, { token: 5 }]) {
+    assert.throws(() => fauna.stream(/** @type {any} */ (source)), { code: 'invalid_option' }, String(source));
+  }
+  assert.throws(() => fauna.stream({ token: 'x' }, { arguments: { a: 1 } }), { code: 'invalid_option' });
+
+  const failed = await drain(fauna.stream('Todo.nope().eventSource()'));
+  assert.equal(codeOf(failed.error), 'query_failed');
+  assert.equal(failed.error.faunaCode, 'invalid_query');
+  const notASource = await drain(fauna.stream('1'));
+  assert.equal(codeOf(notASource.error), 'invalid_option');
+  assert.match(notASource.error.message, /eventSource/);
+  // A token Fauna cannot read: its 400 at connect.
+  const garbage = await drain(fauna.stream({ token: 'not-a-token' }));
+  assert.equal(codeOf(garbage.error), 'query_failed');
+  assert.equal(garbage.error.faunaCode, 'invalid_request');
+  // Arguments reach the query.
+  const mine = await opened(fauna.stream('Todo.where(.title == t).eventSource()', { arguments: { t: 'argued' }, statusEvents: true }));
+  await create(fauna, 'other');
+  await create(fauna, 'argued');
+  assert.equal((await next(mine, 1))[0].data.title, 'argued');
+  await mine.return?.();
+});
+
+test('getToken resolving null ends the stream with signed_out', async () => {
+  const { user, tokens, fauna } = await session();
+  const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  user.signedOut = true;
+  // Whoever asks learns of it: here a forced refresh.
+  await tokens.get({ skipCache: true }).catch(() => {});
+  const { error } = await rest(iterator);
+  assert.equal(codeOf(error), 'signed_out');
+
+  // Learned by the stream itself, when its 3 s token runs out.
+  const short = await session(ALICE, { template: 'fauna-short', minValiditySeconds: 1, refreshAheadSeconds: 1 });
+  const expiring = await opened(short.fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  short.user.signedOut = true;
+  const end = await rest(expiring);
+  assert.equal(codeOf(end.error), 'signed_out');
+});
+
+test('clear() ends an open, idle stream with cleared at once, and it never reconnects', async () => {
+  const { tokens, fauna } = await session();
+  const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  const count = (await connections(env.fauna)).length;
+  tokens.clear();
+  const { error } = await rest(iterator);
+  assert.equal(codeOf(error), 'cleared');
+  await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'closed');
+  assert.equal((await connections(env.fauna)).length, count);
+});
+
+test('a user switch seen by the cache ends the stream with cleared', async () => {
+  const alice = await signIn(env.clerk, ALICE);
+  const bob = await signIn(env.clerk, BOB);
+  let current = alice;
+  const tokens = new TokenCache((o) => current.getToken(o));
+  const fauna = new FaunaClient(tokens, { endpoint: env.fauna });
+  const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  current = bob;
+  await tokens.get({ skipCache: true });
+  const { error } = await rest(iterator);
+  assert.equal(codeOf(error), 'cleared');
+  const bobs = (await connections(env.fauna)).filter((c) => c.sub === BOB);
+  assert.deepEqual(bobs, [], 'never connected as Bob');
+});
+
+test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened', async () => {
+  const { fauna } = await session();
+  const token = await sourceToken(fauna);
+  // startTs: after f0's transaction.
+  const { txnTs } = await create(fauna, 'f0');
+  for (const title of ['f1', 'f2', 'f3', 'f4', 'f5']) await create(fauna, title);
+  /** @type {any[]} */
+  const pages = [];
+  const feed = fauna.feed({ token }, { startTs: txnTs, pageSize: 2 });
+  assert.equal(feed.cursor, undefined);
+  const before = (await connections(env.fauna, '/feed/1')).length;
+  for await (const page of feed) pages.push(page);
+  assert.deepEqual(
+    pages.map((p) => p.events.map((e) => e.data.title)),
+    [['f1', 'f2'], ['f3', 'f4'], ['f5']],
+  );
+  assert.deepEqual(
+    pages.map((p) => p.hasNext),
+    [true, true, false],
+  );
+  assert.equal(feed.cursor, pages[2].cursor);
+  assert.equal((await connections(env.fauna, '/feed/1')).length, before + 3);
+
+  // Nothing is fetched until iterated; then every event, page after page.
+  const lazy = fauna.feed('Todo.all().eventSource()', { pageSize: 1 });
+  const flat = fauna.feed({ token }, { cursor: pages[0].cursor, pageSize: 2 });
+  assert.equal(flat.cursor, pages[0].cursor);
+  const titles = [];
+  for await (const event of flat.events()) titles.push(/** @type {any} */ (event.data).title);
+  assert.deepEqual(titles, ['f3', 'f4', 'f5']);
+  lazy.close();
+  assert.equal((await drain(lazy)).error, undefined);
+  // A break in events() closes the feed.
+  const broken = fauna.feed({ token }, { startTs: txnTs, pageSize: 1 });
+  const [one] = await take(broken.events(), 1);
+  assert.equal(one.data.title, 'f1');
+  assert.notEqual(broken.cursor, undefined, 'a cursor after its first page');
+});
+
+test('a stream outlives its 3 s tokens: permission_loss, a fresh token, no event lost or repeated', async () => {
+  const { user, fauna } = await session(ALICE, { template: 'fauna-short', minValiditySeconds: 1, refreshAheadSeconds: 1 });
+  const stream = fauna.stream('Todo.all().eventSource()');
+  const seen = [];
+  /** @type {any} */
+  let ended;
+  stream.subscribe(
+    (e) => seen.push(e),
+    (error) => (ended = { error }),
+  );
+  const writer = (await session()).fauna;
+  const start = (await connections(env.fauna)).length;
+  const titles = [];
+  // Writes until the stream has lost its token at least twice.
+  for (let i = 0; ; i++) {
+    titles.push(`r${i}`);
+    await create(writer, `r${i}`);
+    const losses = (await connections(env.fauna)).slice(start).filter((c) => c.ended === 'permission_loss');
+    if (losses.length >= 2) break;
+    assert.ok(i < 500, 'no permission_loss after 500 writes');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await until(() => seen.length >= titles.length || ended, 'every event');
+  assert.equal(ended, undefined, `ended: ${ended?.error}`);
+  assert.deepEqual(
+    seen.map((e) => e.data.title),
+    titles,
+  );
+  assert.ok(user.calls >= 3, `getToken called ${user.calls} times`);
+  stream.close();
+  const log = (await connections(env.fauna)).slice(start);
+  assert.ok(log.every((c) => c.sub === ALICE));
+});

@@ -1,0 +1,529 @@
+// Event streams and feeds: the I/O around the core's Stream and Feed
+// machines (src/core/stream.rs), which decide every step: when to
+// (re)connect, from which cursor, with which token, which events reach the
+// caller, how long to wait and how it ends. Here: fetch with a streaming
+// body, lines, JSON.parse, timers, AbortController, and the public
+// FaunaStream / FaunaFeed over them.
+//
+// The engine (internal; the official driver's httpStreamClient builds on it):
+//
+//   runStream(client, source, options, sink): StreamHandle
+//     client   a FaunaClient's state (`Streamer`: its TokenCache, fetch, endpoint)
+//     source   the event source's token (the string of `{"@stream": ...}`)
+//     options  { cursor?, startTs?, statusEvents?, maxAttempts?, maxBackoffMs? }
+//              as read by options.ts (the core checks them again: a bad
+//              combination throws invalid_option here)
+//     sink     event(event, line): each event the caller should see, once and
+//              in order: `line` JSON.parse'd as sent (Fauna's tagged format),
+//              and the line's text; end(error): called once, undefined
+//              after close(), else the ClerkFaunaError that ended it. Either
+//              may be called before runStream returns.
+//     returns  { close(), cursor }: close() ends it at once, aborting what
+//              is in flight (end(undefined)); `cursor`: where a stream
+//              started now would resume.
+//   runFeed(client, source, options + pageSize, sink): FeedHandle, the same
+//     over /feed/1: event(page, text) per page; next() asks for the next
+//     page (starting asks for the first); end(undefined) after the last.
+//
+// A stream ends with `cleared` at once when the token cache's epoch changes
+// (clear(), a sign-out or another user), even while its connection is idle.
+
+import { Input, Step, type Core } from './core.js';
+import { ClerkFaunaError, fail, fromCore, invalid } from './errors.js';
+import { live, type Sender } from './fetch.js';
+import { notFromItself, onEpoch, tokenFor } from './token-cache.js';
+
+/** What runs a stream: a FaunaClient's state. */
+export interface Streamer extends Sender {
+  endpoint: string;
+}
+
+/** The engine's options (StreamOptions / FeedOptions as read, without `arguments`). */
+export interface EngineOptions {
+  cursor?: string;
+  startTs?: number;
+  statusEvents?: boolean;
+  pageSize?: number;
+  maxAttempts?: number;
+  maxBackoffMs?: number;
+}
+
+/** Where the engine hands events (or pages) and its end. */
+export interface Sink {
+  event(value: any, text: string): void;
+  end(error: ClerkFaunaError | undefined): void;
+}
+
+export interface StreamHandle {
+  close(): void;
+  readonly cursor: string | undefined;
+}
+
+export interface FeedHandle extends StreamHandle {
+  next(): void;
+}
+
+// A feed left unread leaves the module: its machine is dropped. (A running
+// stream is held by its epoch listener until it ends.)
+const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** A live event stream of `source` (see the top of this file). */
+export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink): StreamHandle => run(c, false, source, o, sink);
+
+/** An event feed of `source`, page by page (see the top of this file). */
+export const runFeed = (c: Streamer, source: string, o: EngineOptions, sink: Sink): FeedHandle => run(c, true, source, o, sink);
+
+function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink: Sink): FeedHandle {
+  live(c);
+  const { core } = c.cache;
+  const id =
+    core.streamNew(
+      feed,
+      source,
+      o.cursor,
+      o.startTs ?? NaN,
+      !!o.statusEvents,
+      o.pageSize ?? 0,
+      o.maxAttempts ?? NaN,
+      o.maxBackoffMs ?? NaN,
+      c.cache.epoch,
+      Math.random() * 2 ** 32,
+    ) || fail(core);
+  let ended = false;
+  // Numbers each token request, connection and wait: a report from one the
+  // machine has moved on from is dropped.
+  let attempt = 0;
+  let controller: AbortController | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // The token last sent (the one a Replacing demand replaces), and the
+  // cause of the last token failure (kept on the error it ends with).
+  let token: string | undefined;
+  let cause: unknown;
+  let endCursor: string | undefined;
+  // A stream's connection may sit idle for minutes: the cache's epoch is
+  // watched. A feed learns it with each page's token.
+  const stopWatching = feed
+    ? () => {}
+    : onEpoch(c.cache, (epoch, signedOut) =>
+        signedOut ? on(Input.TokenFailed, 'signed_out', 'getToken resolved null: the user signed out.') : on(Input.Epoch, undefined, undefined, epoch),
+      );
+
+  /** Reports `input` to the machine and carries out its step; answers the step. */
+  function on(input: Input, a?: string, b?: string, n = NaN, flag = false, extra?: string): number {
+    if (ended) return Step.Ignore;
+    const step = core.streamOn(id, input, a, b, n, flag, extra);
+    act(step);
+    return step;
+  }
+
+  function act(step: number): void {
+    if (step === Step.Deliver || step === Step.Ignore) return;
+    // Any other step: what was in flight is over.
+    attempt++;
+    controller?.abort();
+    controller = undefined;
+    clearTimeout(timer);
+    const mine = attempt;
+    if (step >= 0) timer = setTimeout(() => mine === attempt && on(Input.WaitOver), step);
+    else if (step === Step.GetToken || step === Step.GetReplacingToken) getToken(mine, step === Step.GetReplacingToken ? token : undefined);
+    else if (step === Step.Connect) connect(mine, core.streamBody());
+    else finish(step === Step.Fail ? fromCore(core.lastError(), cause) : undefined);
+  }
+
+  async function getToken(mine: number, rejected: string | undefined): Promise<void> {
+    let got: string;
+    try {
+      live(c);
+      got = await notFromItself(tokenFor(c.cache, rejected));
+      live(c);
+    } catch (e) {
+      if (mine !== attempt) return;
+      const error = e as ClerkFaunaError;
+      cause = error.cause;
+      on(Input.TokenFailed, error.code, error.message);
+      return;
+    }
+    if (mine !== attempt) return;
+    token = got;
+    cause = undefined;
+    on(Input.Token, undefined, undefined, c.cache.epoch);
+  }
+
+  async function connect(mine: number, body: string): Promise<void> {
+    const abort = (controller = new AbortController());
+    const current = () => mine === attempt;
+    let response: Response;
+    try {
+      // Called in the tick the token came: the user was checked just before.
+      response = await (c.fetch ?? globalThis.fetch)(`${c.endpoint}/${feed ? 'feed' : 'stream'}/1`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body,
+        signal: abort.signal,
+        redirect: 'error',
+      });
+      if (!current()) return;
+      if (response.status !== 200 || feed) {
+        const text = await response.text();
+        if (!current()) return;
+        let answer: any;
+        try {
+          answer = JSON.parse(text);
+        } catch {}
+        if (response.status !== 200) {
+          const object = typeof answer === 'object' && answer !== null && !Array.isArray(answer);
+          const error = answer?.error;
+          on(Input.Refused, str(error?.code), str(error?.message), response.status, object, response.headers.get('retry-after') ?? undefined);
+        } else page(answer, text);
+        return;
+      }
+      on(Input.Opened);
+      await read(response, current);
+    } catch {
+      if (current()) on(Input.Dropped);
+    }
+  }
+
+  /** A feed's answer: its error event, or the page. */
+  function page(answer: any, text: string): void {
+    const events = Array.isArray(answer?.events) ? answer.events : undefined;
+    const error = events?.find((e: any) => e?.type === 'error')?.error;
+    if (error) on(Input.ErrorEvent, str(error.code), str(error.message));
+    // Not a page: no cursor, which the machine refuses.
+    else if (on(Input.Page, undefined, events && str(answer.cursor), NaN, answer?.has_next === true) === Step.Deliver) sink.event(answer, text);
+  }
+
+  /** A stream's body, line by line (`\r\n`; a chunk may end mid-line). */
+  async function read(response: Response, current: () => boolean): Promise<void> {
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let rest = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (!current()) return;
+      rest = done ? rest + decoder.decode() : rest + decoder.decode(value, { stream: true });
+      let end;
+      while ((end = rest.indexOf('\r\n')) >= 0 || (done && rest)) {
+        const text = end >= 0 ? rest.slice(0, end) : rest;
+        rest = end >= 0 ? rest.slice(end + 2) : '';
+        if (text.trim()) line(text);
+        if (!current()) return;
+      }
+      if (done) return void on(Input.BodyEnded);
+    }
+  }
+
+  function line(text: string): void {
+    let event: any;
+    try {
+      event = JSON.parse(text);
+    } catch {}
+    if (event?.type === 'error') on(Input.ErrorEvent, str(event.error?.code), str(event.error?.message));
+    // A line that is not an event object has no txn_ts: the machine ends with protocol_error.
+    else if (on(Input.Event, str(event?.type) ?? 'add', str(event?.cursor), typeof event?.txn_ts === 'number' ? event.txn_ts : NaN) === Step.Deliver) {
+      sink.event(event, text);
+    }
+  }
+
+  function finish(error: ClerkFaunaError | undefined): void {
+    ended = true;
+    endCursor = core.streamCursor(id);
+    core.streamDrop(id);
+    machines.unregister(handle);
+    stopWatching();
+    sink.end(error);
+  }
+
+  const handle: FeedHandle = {
+    close: () => void on(Input.Close),
+    next: () => void on(Input.Next),
+    get cursor() {
+      return ended ? endCursor : core.streamCursor(id);
+    },
+  };
+  machines.register(handle, { core, id }, handle);
+  act(core.streamStart(id));
+  return handle;
+}
+
+// ---- the public API ----
+
+/** FQL text whose result is an event source, or a stream token from an earlier query. */
+export type EventSourceInput = string | { token: string } | { '@stream': string };
+
+/** One event of a stream or feed. */
+export interface StreamEvent<T = unknown> {
+  type: 'add' | 'update' | 'remove' | 'status';
+  /**
+   * The document (absent on status events); decoded per the client's
+   * `format` option: 'simple' (default) untags Fauna's tagged values,
+   * 'tagged' keeps them.
+   */
+  data?: T;
+  /** Transaction time, microseconds. */
+  txnTs: number;
+  cursor: string;
+  stats?: Record<string, unknown>;
+}
+
+/** One page of a feed. */
+export interface FeedPage<T = unknown> {
+  events: StreamEvent<T>[];
+  cursor: string;
+  hasNext: boolean;
+  stats?: Record<string, unknown>;
+}
+
+/**
+ * Fauna's tagged format as plain values: numbers as numbers, dates, times,
+ * ids, bytes, modules and stream tokens as strings, documents and refs as
+ * their fields (`coll` the collection's name), sets as `{ data, after }`.
+ */
+export function untag(value: any): any {
+  if (Array.isArray(value)) return value.map(untag);
+  if (typeof value !== 'object' || value === null) return value;
+  const keys = Object.keys(value);
+  const inner = value[keys[0]!];
+  if (keys.length === 1) {
+    switch (keys[0]) {
+      case '@int':
+      case '@long':
+      case '@double':
+        return Number(inner);
+      case '@date':
+      case '@time':
+      case '@uuid':
+      case '@bytes':
+      case '@mod':
+      case '@stream':
+        return inner;
+      case '@set':
+        if (typeof inner === 'string') return { after: inner };
+      // fall through: { data, after }
+      case '@object':
+      case '@doc':
+      case '@ref':
+        return fields(inner);
+    }
+  }
+  return fields(value);
+}
+
+/** An object's members untagged (as own data members: a setter on Object.prototype sees none). */
+const fields = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, untag(v)]));
+
+/** Spread, not assignment: a setter on Object.prototype never sees a member. */
+const only = (name: string, value: unknown) => (value === undefined ? undefined : { [name]: value });
+
+function toEvent(e: any, simple: boolean): StreamEvent<any> {
+  return {
+    type: e.type,
+    ...only('data', simple ? untag(e.data) : e.data),
+    txnTs: e.txn_ts,
+    cursor: e.cursor,
+    ...only('stats', e.stats),
+  };
+}
+
+/** Events (or pages) for one consumer: buffered until taken, then the end. */
+class Queue<V> {
+  items: V[] = [];
+  ended = false;
+  error: ClerkFaunaError | undefined;
+  taken = false;
+  wake: (() => void) | undefined;
+  onItem: ((item: V) => void) | undefined;
+  onEnd: ((error: ClerkFaunaError | undefined) => void) | undefined;
+
+  /** Throws `invalid_option` when a consumer has already taken it. */
+  take(what: string): void {
+    if (this.taken) throw invalid(`A ${what} has one consumer: iterate it once, or subscribe once.`);
+    this.taken = true;
+  }
+
+  push(item: V): void {
+    if (this.onItem) report(this.onItem, item);
+    else this.items.push(item);
+    this.wake?.();
+  }
+
+  end(error: ClerkFaunaError | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.wake?.();
+    if (this.onEnd) report(this.onEnd, error);
+  }
+
+  /** The next item, or the end (a rejection with the error, once). */
+  async next(): Promise<IteratorResult<V, undefined>> {
+    for (;;) {
+      if (this.items.length) return { value: this.items.shift()!, done: false };
+      if (this.ended) {
+        const error = this.error;
+        this.error = undefined;
+        if (error) throw error;
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+}
+
+/** Calls the caller's callback; what it throws is reported, not fed back into the stream. */
+function report<A>(callback: (arg: A) => void, arg: A): void {
+  try {
+    callback(arg);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+/** An iterator over `q` whose `return` (a `break`) closes. */
+function iterator<V>(q: Queue<V>, next: () => Promise<IteratorResult<V, undefined>>, close: () => void): AsyncIterableIterator<V> {
+  return {
+    next,
+    async return() {
+      close();
+      q.items.length = 0;
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** The event source's token: given, or the promise of a query's result. */
+export type Source = string | (() => Promise<string>);
+
+/** A live event stream that survives token expiry. One consumer; events are buffered until consumed. */
+export class FaunaStream<T = unknown> implements AsyncIterable<StreamEvent<T>> {
+  readonly #q = new Queue<StreamEvent<T>>();
+  #handle: StreamHandle | undefined;
+  readonly #start: string | undefined;
+
+  /** @internal Starts connecting at once. */
+  constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
+    const q = this.#q;
+    this.#start = o.cursor;
+    const sink: Sink = { event: (e) => q.push(toEvent(e, simple)), end: (error) => q.end(error) };
+    const begin = (token: string) => {
+      if (!q.ended) this.#handle = runStream(c, token, o, sink);
+    };
+    if (typeof source === 'string') begin(source);
+    else
+      source().then(
+        (token) => {
+          try {
+            begin(token);
+          } catch (e) {
+            q.end(e as ClerkFaunaError);
+          }
+        },
+        (e) => q.end(e),
+      );
+  }
+
+  /** The cursor of the last event delivered (resume from it later with the `cursor` option). */
+  get cursor(): string | undefined {
+    return this.#handle?.cursor ?? this.#start;
+  }
+
+  /** Ends the stream: the iteration finishes cleanly, onEnd(undefined) is called. Idempotent. */
+  close(): void {
+    if (this.#handle) this.#handle.close();
+    else this.#q.end(undefined);
+  }
+
+  /** Callback form, for code that does not use `for await`. Returns close. */
+  subscribe(onEvent: (event: StreamEvent<T>) => void, onEnd?: (error: ClerkFaunaError | undefined) => void): () => void {
+    const q = this.#q;
+    q.take('stream');
+    for (const event of q.items.splice(0)) report(onEvent, event);
+    q.onItem = onEvent;
+    if (q.ended) {
+      if (onEnd) report(onEnd, q.error);
+    } else q.onEnd = onEnd;
+    return () => this.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<StreamEvent<T>> {
+    const q = this.#q;
+    q.take('stream');
+    return iterator(q, () => q.next(), () => this.close());
+  }
+}
+
+/** An event feed, page by page: nothing is fetched until iterated. One consumer. */
+export class FaunaFeed<T = unknown> implements AsyncIterable<FeedPage<T>> {
+  readonly #q = new Queue<FeedPage<T>>();
+  #handle: FeedHandle | undefined;
+  #asked = false;
+  readonly #start: () => void;
+  readonly #cursor: string | undefined;
+
+  /** @internal */
+  constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
+    const q = this.#q;
+    this.#cursor = o.cursor;
+    const sink: Sink = {
+      event: (page) => {
+        this.#asked = false;
+        q.push({
+          events: (page.events as unknown[]).map((e) => toEvent(e, simple)),
+          cursor: page.cursor,
+          hasNext: page.has_next,
+          ...only('stats', page.stats),
+        });
+      },
+      end: (error) => q.end(error),
+    };
+    const begin = (token: string) => {
+      try {
+        if (!q.ended) this.#handle = runFeed(c, token, o, sink);
+      } catch (e) {
+        q.end(e as ClerkFaunaError);
+      }
+    };
+    this.#start = () => (typeof source === 'string' ? begin(source) : source().then(begin, (e) => q.end(e)));
+  }
+
+  /** The cursor of the last page (resume from it later with the `cursor` option). */
+  get cursor(): string | undefined {
+    return this.#handle?.cursor ?? this.#cursor;
+  }
+
+  /** Stops: the iteration finishes cleanly. Idempotent. */
+  close(): void {
+    if (this.#handle) this.#handle.close();
+    else this.#q.end(undefined);
+  }
+
+  /** Every event of every page, flattened. */
+  events(): AsyncIterableIterator<StreamEvent<T>> {
+    const pages = this;
+    return (async function* () {
+      for await (const page of pages) yield* page.events;
+    })();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<FeedPage<T>> {
+    const q = this.#q;
+    q.take('feed');
+    const next = () => {
+      if (!q.items.length && !q.ended && !this.#asked) {
+        this.#asked = true;
+        if (this.#handle) this.#handle.next();
+        else this.#start();
+      }
+      return q.next();
+    };
+    return iterator(q, next, () => this.close());
+  }
+}
