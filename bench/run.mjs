@@ -619,6 +619,9 @@ ${sayWhat(f)}
    readings after ${CFG.memFirst.toLocaleString('en-US')}, ${CFG.memTotal.toLocaleString('en-US')} and ${(2 * CFG.memTotal).toLocaleString('en-US')}: \`wasm.memory.buffer.byteLength\` (the memory of \`await init()\`'s
    result) and \`performance.memory.usedJSHeapSize\` after three \`gc()\` calls with a timer turn between them. Throughput in that run:
    ${Math.round(f.memory.queriesPerSecond.median).toLocaleString('en-US')} queries/s.
+6. **Startup**: a new browser context (empty HTTP and code caches) and page per round; \`performance.now()\` around
+   \`await import('/pkg/web.js')\`, \`await init()\`, \`new TokenCache(getToken)\` and the first \`await tokens.get()\` (fake \`getToken\` resolving
+   at once). Served from 127.0.0.1 by a node:http server, \`Cache-Control: no-store\`.
 7. **Streams** (\`bench/page/streams.js\`, the bench page against the stand-ins; one run, not rounds): \`fauna.stream('Todo.all().eventSource()')\` as a signed-in demo user
    (60 s tokens from the Clerk stand-in's session). ${CFG.streamWrites} writes of that user's documents by the root secret, one at a time from the same page, each timed from
    just before its \`fetch\` to its event's arrival in the \`for await\` loop; after each, one \`fauna.query('1')\` timed as a second baseline. Percentiles are
@@ -627,9 +630,6 @@ ${sayWhat(f)}
    reconnected ${CFG.expiries} times while the root secret writes at random pauses of 0–${STREAM_MAX_PAUSE_MS} ms, then one last write, whose event (waited for up to 30 s)
    closes the count. The client's \`fetch\` option records each \`/stream/1\` connection: when its answer came and when its body ended. Lost, repeated and
    out-of-order events make \`make bench\` exit non-zero.
-6. **Startup**: a new browser context (empty HTTP and code caches) and page per round; \`performance.now()\` around
-   \`await import('/pkg/web.js')\`, \`await init()\`, \`new TokenCache(getToken)\` and the first \`await tokens.get()\` (fake \`getToken\` resolving
-   at once). Served from 127.0.0.1 by a node:http server, \`Cache-Control: no-store\`.
 
 A benchmark, not a test: \`make bench\` reports misses and exits 0; it fails only when it cannot run (no package, no browser, a stand-in or
 page that does not start), or when a stream lost, repeated or reordered an event. It is not part of \`make test\`.
