@@ -112,10 +112,21 @@ export async function rootQuery(fauna, fql) {
   return answer;
 }
 
-/** One of `owner`'s Todo documents, written with the root secret: `{ id, txnTs }` from the answer. */
+/**
+ * `owner`'s Todo documents, one per title, written in one transaction with
+ * the root secret: `[{ id, txnTs }]` from the answer, in the order of their
+ * events (Fauna orders a transaction's events by document id).
+ */
+export async function writeTodosAsRoot(fauna, owner, titles) {
+  const creates = titles.map((title) => `Todo.create({ title: ${JSON.stringify(title)}, owner: ${JSON.stringify(owner)} })`);
+  const answer = await rootQuery(fauna, `[${creates.join(', ')}]`);
+  const ids = answer.data.map((doc) => doc.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  return ids.map((id) => ({ id, txnTs: answer.txn_ts }));
+}
+
+/** One of `owner`'s Todo documents, written with the root secret: `{ id, txnTs }`. */
 export async function writeTodoAsRoot(fauna, owner, title) {
-  const answer = await rootQuery(fauna, `Todo.create({ title: ${JSON.stringify(title)}, owner: ${JSON.stringify(owner)} })`);
-  return { id: answer.data.id, txnTs: answer.txn_ts };
+  return (await writeTodosAsRoot(fauna, owner, [title]))[0];
 }
 
 /**

@@ -4,8 +4,8 @@
 // stream runs as Alice on 3 s tokens; the Fauna stand-in re-checks them
 // every 200 ms and ends the stream with `permission_loss` once one expired;
 // meanwhile another client (the root secret) writes 100 of Alice's documents
-// at random intervals, in five rounds of 20, each round once the stream is on
-// one more connection. Proved: every write reaches the consumer exactly once,
+// at random intervals, one to three per transaction, in five rounds of 20,
+// each round once the stream is on one more connection. Proved: every write reaches the consumer exactly once,
 // in order (ids and txn_ts against the writes' answers); the request log
 // shows each reconnect, made by Alice with a token never sent before.
 //
@@ -16,7 +16,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { api, deadline, launchChromium, launchStandIns, until as waitFor, writeTodoAsRoot } from '../../devserver/launch.mjs';
+import { api, deadline, launchChromium, launchStandIns, until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
 import { watchStream } from './streams/consumer.js';
 import { ALICE, assertInstalledCopyIsCurrent, here, repoDir } from './harness.mjs';
@@ -24,8 +24,8 @@ import { ALICE, assertInstalledCopyIsCurrent, here, repoDir } from './harness.mj
 const WRITES = 100;
 /** Rounds of writes, each on a connection of its own: at least five token lifetimes. */
 const ROUNDS = 5;
-/** The pause before each write is drawn from 0 to this (ms): 20 writes span about one 3 s token. */
-const MAX_PAUSE_MS = 200;
+/** The pause before each transaction is drawn from 0 to this (ms): 20 documents span about one 3 s token. */
+const MAX_PAUSE_MS = 300;
 /** The Fauna stand-in's idle re-check of a stream's token (the server's is about a minute). */
 const IDLE_CHECK_MS = 200;
 /** The longest wait for one condition; only a failing run waits this long. */
@@ -76,10 +76,11 @@ describe('streams: one stream through five token expiries while another client w
     const writes = [];
     for (let round = 1; round <= ROUNDS; round++) {
       await until(async () => (await connections()).filter((c) => c.status === 200).length >= round, `connection ${round}`);
-      for (let i = 0; i < WRITES / ROUNDS; i++) {
+      for (let end = round * (WRITES / ROUNDS); writes.length < end; ) {
         // Random pacing, so writes also land while the stream reconnects.
         await sleep(Math.random() * MAX_PAUSE_MS);
-        writes.push(await writeAsRoot(`write ${writes.length + 1}`));
+        const titles = Array.from({ length: Math.min(end - writes.length, 1 + Math.floor(Math.random() * 3)) }, (_, i) => `write ${writes.length + i + 1}`);
+        writes.push(...(await writeTodosAsRoot(standIns.fauna, ALICE, titles)));
       }
     }
     // One more reconnect after the last write, then a sentinel write: an
@@ -121,7 +122,7 @@ describe('streams: one stream through five token expiries while another client w
       log.slice(0, -1).map(() => 'permission_loss'),
     );
     console.log(
-      `# ${where}: ${writes.length} writes + sentinel, ${delivered.length + 1} events delivered, ` +
+      `# ${where}: ${writes.length} documents in ${new Set(writes.map((w) => w.txnTs)).size} transactions + sentinel, ${delivered.length + 1} events delivered, ` +
         `${log.length} connections (${log.length - 1} reconnects, each after permission_loss, each with a new token of ${ALICE})`,
     );
   }

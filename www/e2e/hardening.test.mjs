@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { start, api, deadline, repoDir, wwwDir } from './harness.mjs';
 import { serveStatic } from './static-server.mjs';
-import { until as waitFor, writeTodoAsRoot } from '../../devserver/launch.mjs';
+import { until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
 
 const ALICE = 'user_2aLiCeQk7mXv9pR3sT5wY8zB1cD';
 const BOB = 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV';
@@ -390,6 +390,16 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       sameToken: true,
     },
     {
+      // The reconnect resumes inside a transaction: from the cursor of its
+      // second event (a cursor is a transaction time and an ordinal).
+      name: 'connection dropped inside a transaction (2 of its 4 events out)',
+      before: [{ stream: 'drop', after_events: 2 }],
+      transaction: 4,
+      expect: 'resumed',
+      connections: [200, 200],
+      sameToken: true,
+    },
+    {
       name: '401 on the reconnect',
       before: [{ stream: 'drop', after_events: 1 }],
       act: async (r) => r.fault({ status: 401, paths: ['/stream/1'] }),
@@ -525,14 +535,18 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     try {
       await until(async () => (await streamLog()).some((c) => c.status === 200), 'the stream connected');
       await row.act?.(r);
-      for (let i = 0; i < row.writes; i++) writes.push(await writeAsRoot(`${row.name} ${i + 1}`));
+      for (let i = 0; i < (row.writes ?? 0); i++) writes.push(await writeAsRoot(`${row.name} ${i + 1}`));
+      if (row.transaction) {
+        const titles = Array.from({ length: row.transaction }, (_, i) => `${row.name} ${i + 1}`);
+        writes.push(...(await writeTodosAsRoot(env.fauna, ALICE, titles)));
+      }
       await row.afterWrites?.(r);
       // The outcome: an end, or every write delivered over the connections expected.
       const outcome = await until(async () => {
         const s = await state();
         if (s.end) return s;
         const log = await streamLog();
-        return row.expect === 'resumed' && s.events.length >= row.writes && log.length >= row.connections.length && log.at(-1).ended === 'open' && s;
+        return row.expect === 'resumed' && s.events.length >= writes.length && log.length >= row.connections.length && log.at(-1).ended === 'open' && s;
       }, `${row.name}: the outcome`);
       got = outcome.end ? (outcome.end.clean ? 'closed' : outcome.end.code) : 'resumed';
       if (got !== row.expect) problems.push(`got ${got} (${JSON.stringify(outcome.end)}), expected ${row.expect}`);
