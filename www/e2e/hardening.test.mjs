@@ -390,8 +390,9 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       sameToken: true,
     },
     {
-      // The reconnect resumes inside a transaction: from the cursor of its
-      // second event (a cursor is a transaction time and an ordinal).
+      // The stand-in drops the connection once two of the transaction's
+      // events went out: the reconnect resumes from a cursor inside the
+      // transaction (a cursor is a transaction time and an ordinal).
       name: 'connection dropped inside a transaction (2 of its 4 events out)',
       before: [{ stream: 'drop', after_events: 2 }],
       transaction: 4,
