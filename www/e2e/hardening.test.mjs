@@ -444,6 +444,18 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       connections: [200],
     },
     {
+      name: 'sign-out mid-stream, idle (a query\'s getToken gives null)',
+      act: (r) =>
+        r.page(async () => {
+          const row = window.H.srow;
+          row.script.who = null;
+          await row.tokens.get({ skipCache: true }).catch(() => undefined);
+        }),
+      writes: 0,
+      expect: 'signed_out',
+      connections: [200],
+    },
+    {
       name: 'user switch mid-stream, idle (Bob\'s token reaches the cache)',
       act: (r) =>
         r.page(async () => {
