@@ -57,7 +57,8 @@ package:
 
 ## The public API in headless Chromium, against pkg/ as built (tests/browser):
 ## TokenCache, FaunaClient, decodeJwt, diagnose and ClerkFaunaError through
-## pkg/web.js, each test in a fresh page. `make package` rebuilds pkg/.
+## pkg/web.js, each test in a fresh page; streams and feeds against the
+## stand-ins. `make package` rebuilds pkg/.
 api: setup pkg/web.js tests/browser/node_modules/.package-lock.json
 	@cd tests/browser && npm test --silent
 

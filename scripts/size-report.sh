@@ -2,15 +2,17 @@
 # Prints the gzipped size of what a browser downloads for clerk-fauna (the
 # .wasm, and the web entry bundled: the typed layer and wasm-bindgen's
 # loader), from the built pkg/. The JS is counted as shipped and minified by
-# esbuild (as any production bundle is). Goal: at most 12 KB; limit: 30 KB.
+# esbuild (as any production bundle is). Goal: at most 12 KB; limit: 37 KB.
 # The figures are always printed; over the limit it fails (so `make test`
 # does), a miss of the goal is only said. The limit was 34 KB before the
 # typed layer (TypeScript over a core of plain-data exports) replaced the
-# wasm-bindgen classes and their JS snippets, and it comes down with each
+# wasm-bindgen classes and their JS snippets, then 30 KB; event streams and
+# feeds (#12: the core's Stream and Feed machines, their exports and the
+# typed layer's engine) added 6.9 KB, hence 37 KB. It comes down with each
 # cut; issue #11 asks for 22 KB, not reached yet (see BENCHMARKS.md, "Where
 # the bytes go").
 goal_kb=12
-limit_kb=30
+limit_kb=37
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$here/node_modules/.bin/esbuild" ] || (cd "$here" && npm ci --silent --no-audit --no-fund)

@@ -1,7 +1,7 @@
 //! The module's exports (ts/core.ts) in headless Chromium (`wasm-pack test
 //! --headless --chrome`): the token stores with `JSON.parse` reading the
 //! tokens, the error JSON left for `lastError()`, options, requests and
-//! answers. Times are
+//! answers, event streams and feeds. Times are
 //! passed in, so tokens are minted for a fixed clock: at device time `T`
 //! the server's clock reads `T` too.
 
@@ -510,4 +510,202 @@ fn answers_are_judged() {
     );
     assert_eq!(not_json, -3.0, "Fail");
     assert_eq!(code(&last_error()), "service_error");
+}
+
+// ts/core.ts's `Input` and `Step`.
+const TOKEN: u32 = 0;
+const TOKEN_FAILED: u32 = 1;
+const OPENED: u32 = 2;
+const REFUSED: u32 = 3;
+const EVENT: u32 = 4;
+const ERROR_EVENT: u32 = 5;
+const WAIT_OVER: u32 = 8;
+const EPOCH: u32 = 9;
+const CLOSE: u32 = 10;
+const PAGE: u32 = 11;
+const NEXT: u32 = 12;
+const GET_TOKEN: f64 = -1.0;
+const GET_REPLACING_TOKEN: f64 = -2.0;
+const CONNECT: f64 = -3.0;
+const DELIVER: f64 = -4.0;
+const IGNORE: f64 = -5.0;
+const END: f64 = -6.0;
+const END_FAILED: f64 = -7.0;
+
+/// A stream of source `S` at epoch 3 (`cursor` or `start_ts`, NaN: none).
+fn new_stream(cursor: Option<&str>, start_ts: f64, status_events: bool) -> u32 {
+    stream_new(
+        false,
+        "S".into(),
+        cursor.map(String::from),
+        start_ts,
+        status_events,
+        0.0,
+        f64::NAN,
+        f64::NAN,
+        3.0,
+        42.0,
+    )
+}
+
+fn on(id: u32, input: u32, a: Option<&str>, b: Option<&str>, n: f64) -> f64 {
+    stream_on(
+        id,
+        input,
+        a.map(String::from),
+        b.map(String::from),
+        n,
+        false,
+        None,
+    )
+}
+
+fn event(id: u32, kind: &str, txn_ts: f64, cursor: &str) -> f64 {
+    on(id, EVENT, Some(kind), Some(cursor), txn_ts)
+}
+
+#[wasm_bindgen_test]
+fn a_stream_connects_delivers_once_and_resumes_after_permission_loss() {
+    let s = new_stream(Some("c0"), f64::NAN, false);
+    assert_ne!(s, 0, "{}", last_error());
+    assert_eq!(stream_start(s), GET_TOKEN);
+    assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
+    assert_eq!(stream_body(), r#"{"token":"S","cursor":"c0"}"#);
+    assert_eq!(on(s, OPENED, None, None, f64::NAN), IGNORE);
+    assert_eq!(event(s, "status", 10.0, "s10"), IGNORE);
+    assert_eq!(event(s, "add", 11.0, "c1"), DELIVER);
+    assert_eq!(stream_cursor(s).as_deref(), Some("c1"));
+    // The token ran out: another, and the same events are not delivered twice.
+    assert_eq!(
+        on(
+            s,
+            ERROR_EVENT,
+            Some("permission_loss"),
+            Some("gone"),
+            f64::NAN
+        ),
+        GET_REPLACING_TOKEN
+    );
+    assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
+    assert_eq!(stream_body(), r#"{"token":"S","cursor":"c1"}"#);
+    on(s, OPENED, None, None, f64::NAN);
+    assert_eq!(event(s, "status", 11.0, "s11"), IGNORE);
+    assert_eq!(event(s, "add", 11.0, "c1"), IGNORE);
+    assert_eq!(event(s, "update", 12.0, "c2"), DELIVER);
+    // A refusal with Retry-After waits as asked, capped.
+    let refused = stream_on(
+        s,
+        REFUSED,
+        Some("limit_exceeded".into()),
+        None,
+        429.0,
+        true,
+        Some("2".into()),
+    );
+    assert_eq!(refused, IGNORE, "no refusal while the body is read");
+    assert_eq!(on(s, CLOSE, None, None, f64::NAN), END);
+    assert_eq!(stream_cursor(s).as_deref(), Some("c2"));
+    stream_drop(s);
+    // A dropped id: ended, `cleared`.
+    assert_eq!(on(s, WAIT_OVER, None, None, f64::NAN), END_FAILED);
+    assert_eq!(code(&last_error()), "cleared");
+    assert_eq!(stream_cursor(s), None);
+}
+
+#[wasm_bindgen_test]
+fn stream_endings_and_bad_options_are_errors_for_last_error() {
+    assert_eq!(new_stream(Some("c"), 5.0, false), 0);
+    assert_eq!(code(&last_error()), "invalid_option");
+    let zero = stream_new(
+        true,
+        "S".into(),
+        None,
+        f64::NAN,
+        false,
+        16_001.0,
+        f64::NAN,
+        f64::NAN,
+        0.0,
+        1.0,
+    );
+    assert_eq!(zero, 0);
+    assert_eq!(code(&last_error()), "invalid_option");
+
+    let s = new_stream(None, f64::NAN, true);
+    stream_start(s);
+    // Refused at connect: 400 is the source's fault.
+    on(s, TOKEN, None, None, 3.0);
+    let failed = stream_on(
+        s,
+        REFUSED,
+        Some("invalid_request".into()),
+        Some("bad cursor".into()),
+        400.0,
+        true,
+        None,
+    );
+    assert_eq!(failed, END_FAILED);
+    let e = json(&last_error());
+    assert_eq!(
+        (e["code"].as_str(), e["faunaCode"].as_str()),
+        (Some("query_failed"), Some("invalid_request"))
+    );
+
+    // Another epoch: cleared; a sign-out: signed_out; a retryable token failure: a wait.
+    let s = new_stream(None, 7.0, false);
+    stream_start(s);
+    let wait = on(
+        s,
+        TOKEN_FAILED,
+        Some("token_timeout"),
+        Some("slow"),
+        f64::NAN,
+    );
+    assert!((0.0..=1000.0).contains(&wait), "{wait}");
+    assert_eq!(on(s, WAIT_OVER, None, None, f64::NAN), GET_TOKEN);
+    assert_eq!(on(s, EPOCH, None, None, 4.0), END_FAILED);
+    assert_eq!(code(&last_error()), "cleared");
+    let s = new_stream(None, 7.0, false);
+    stream_start(s);
+    assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
+    assert_eq!(stream_body(), r#"{"token":"S","start_ts":7}"#);
+    on(s, OPENED, None, None, f64::NAN);
+    assert_eq!(
+        on(s, TOKEN_FAILED, Some("signed_out"), Some("null"), f64::NAN),
+        END_FAILED
+    );
+    assert_eq!(code(&last_error()), "signed_out");
+}
+
+#[wasm_bindgen_test]
+fn a_feed_pages_on_demand() {
+    let f = stream_new(
+        true,
+        "S".into(),
+        None,
+        f64::NAN,
+        false,
+        2.0,
+        3.0,
+        100.0,
+        0.0,
+        1.0,
+    );
+    assert_eq!(stream_start(f), GET_TOKEN);
+    assert_eq!(on(f, TOKEN, None, None, 0.0), CONNECT);
+    assert_eq!(stream_body(), r#"{"token":"S","page_size":2}"#);
+    let page = |cursor: &str, has_next: bool| {
+        stream_on(f, PAGE, None, Some(cursor.into()), f64::NAN, has_next, None)
+    };
+    assert_eq!(page("p1", true), DELIVER);
+    assert_eq!(stream_cursor(f).as_deref(), Some("p1"));
+    assert_eq!(on(f, NEXT, None, None, f64::NAN), GET_TOKEN);
+    on(f, TOKEN, None, None, 0.0);
+    assert_eq!(
+        stream_body(),
+        r#"{"token":"S","cursor":"p1","page_size":2}"#
+    );
+    assert_eq!(page("p2", false), DELIVER);
+    assert_eq!(on(f, NEXT, None, None, f64::NAN), END);
+    stream_drop(f);
 }

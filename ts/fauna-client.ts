@@ -2,10 +2,8 @@
 // and judges each answer (done, refresh the token once, or wait and retry).
 
 import { Api, Next, type Core } from './core.js';
-import { ClerkFaunaError, defineMember, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
-import { unauthorizedHint } from './diagnose.js';
-import { authenticatedFetch, httpClient, live, type FaunaHttpClient, type Sender } from './fetch.js';
-import { decoded } from './jwt.js';
+import { ClerkFaunaError, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
+import { authenticatedFetch, httpClient, judged, live, type FaunaHttpClient, type Sender } from './fetch.js';
 import {
   clientOptions,
   defaults,
@@ -50,6 +48,8 @@ interface Client extends Sender {
   authenticatedFetch: typeof fetch | undefined;
   /** `format` 'simple': stream and feed events are untagged. */
   simple: boolean;
+  /** Its live streams and feeds: free() ends them with `freed`. */
+  streams: Set<() => void>;
 }
 
 // A client the garbage collector takes leaves the module: its option set is dropped.
@@ -179,18 +179,6 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
   }
 }
 
-/** The core's verdict as the caller sees it: an `unauthorized` error says what to check. */
-function judged(c: Client, error: ClerkFaunaError, token: string): ClerkFaunaError {
-  if (error.code === 'unauthorized') {
-    let jwt;
-    try {
-      jwt = decoded(token, false);
-    } catch {}
-    defineMember(error, 'hint', unauthorizedHint(jwt?.header, jwt?.payload, c.endpoint, c.cache.minValidityMs));
-  }
-  return error;
-}
-
 /** The value a successful call resolves to. */
 function result(c: Client, api: Api, body: any, wantString: boolean): unknown {
   if (api === Api.V4) {
@@ -281,6 +269,7 @@ export class FaunaClient {
       lastTxnTs: undefined,
       authenticatedFetch: undefined,
       simple: o.format !== 'tagged',
+      streams: new Set(),
     };
     this.#state = c;
     optionSets.register(c, { core, set }, c);
@@ -383,8 +372,8 @@ export class FaunaClient {
   }
 
   /**
-   * The calls in flight and the handed-out `fetch` and `httpClient()` send
-   * nothing more (`freed`). Twice does nothing. Throws `invalid_option` when
+   * The calls in flight, the handed-out `fetch` and `httpClient()`, and the
+   * streams and feeds send nothing more (`freed`). Twice does nothing. Throws `invalid_option` when
    * called from a Proxy, getter or `toJSON` while a call reads its arguments.
    */
   free(): void {
@@ -394,5 +383,6 @@ export class FaunaClient {
     c.freed = true;
     optionSets.unregister(c);
     c.cache.core.optionsDrop(c.options);
+    for (const end of [...c.streams]) end();
   }
 }

@@ -1,7 +1,9 @@
 // The authenticated fetch a FaunaClient hands out, and the HTTP client for
 // the official `fauna` driver built on it.
 
-import { ClerkFaunaError, cleared, freed, networkError, noAnswer } from './errors.js';
+import { unauthorizedHint } from './diagnose.js';
+import { ClerkFaunaError, cleared, defineMember, freed, networkError, noAnswer } from './errors.js';
+import { decoded } from './jwt.js';
 import { MAX_DELAY } from './options.js';
 import { notFromItself, tokenFor, type Cache } from './token-cache.js';
 
@@ -23,6 +25,18 @@ export function live(s: Sender, epoch?: number): number {
   if (s.freed || s.cache.freed) throw freed();
   if (epoch !== undefined && epoch !== s.cache.epoch) throw cleared();
   return s.cache.epoch;
+}
+
+/** The core's verdict as the caller sees it: an `unauthorized` error says what to check in `token`, the one refused. */
+export function judged(s: Sender & { endpoint: string }, error: ClerkFaunaError, token: string | undefined): ClerkFaunaError {
+  if (error.code === 'unauthorized') {
+    let jwt;
+    try {
+      jwt = decoded(token!, false);
+    } catch {}
+    defineMember(error, 'hint', unauthorizedHint(jwt?.header, jwt?.payload, s.endpoint, s.cache.minValidityMs));
+  }
+  return error;
 }
 
 /** A token (after a 401, anything but `rejected`), checked again once it is here: it may be the next user's. */

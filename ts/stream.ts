@@ -7,7 +7,7 @@
 //
 // The engine (internal; the official driver's httpStreamClient builds on it):
 //
-//   runStream(client, source, options, sink): StreamHandle
+//   runStream(client, source, options, sink, epoch?): StreamHandle
 //     client   a FaunaClient's state (`Streamer`: its TokenCache, fetch, endpoint)
 //     source   the event source's token (the string of `{"@stream": ...}`)
 //     options  { cursor?, startTs?, statusEvents?, maxAttempts?, maxBackoffMs? }
@@ -17,11 +17,13 @@
 //              in order: `line` JSON.parse'd as sent (Fauna's tagged format),
 //              and the line's text; end(error): called once, undefined
 //              after close(), else the ClerkFaunaError that ended it. Either
-//              may be called before runStream returns.
+//              may be called before runStream returns; neither may throw.
+//     epoch    optional: the token cache's epoch the stream belongs to
+//              (default: the cache's now); in another, it ends with `cleared`.
 //     returns  { close(), cursor }: close() ends it at once, aborting what
 //              is in flight (end(undefined)); `cursor`: where a stream
 //              started now would resume.
-//   runFeed(client, source, options + pageSize, sink): FeedHandle, the same
+//   runFeed(client, source, options + pageSize, sink, epoch?): FeedHandle, the same
 //     over /feed/1: event(page, text) per page; next() asks for the next
 //     page (starting asks for the first); end(undefined) after the last.
 //
@@ -29,13 +31,15 @@
 // (clear(), a sign-out or another user), even while its connection is idle.
 
 import { Input, Step, type Core } from './core.js';
-import { ClerkFaunaError, fail, fromCore, invalid } from './errors.js';
-import { live, type Sender } from './fetch.js';
+import { ClerkFaunaError, fail, freed, fromCore, invalid } from './errors.js';
+import { judged, live, type Sender } from './fetch.js';
 import { notFromItself, onEpoch, tokenFor } from './token-cache.js';
 
 /** What runs a stream: a FaunaClient's state. */
 export interface Streamer extends Sender {
   endpoint: string;
+  /** Its live streams and feeds, each ended with `freed` by the client's free(). */
+  streams: Set<() => void>;
 }
 
 /** The engine's options (StreamOptions / FeedOptions as read, without `arguments`). */
@@ -63,19 +67,23 @@ export interface FeedHandle extends StreamHandle {
   next(): void;
 }
 
-// A feed left unread leaves the module: its machine is dropped. (A running
-// stream is held by its epoch listener until it ends.)
+// A stream or feed that ended dropped its machine; one never ended (a feed
+// left unread) is held by its client (and a stream by its cache's epoch
+// listeners): when the garbage collector takes them all, its machine leaves
+// the module too.
 const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** A live event stream of `source` (see the top of this file). */
-export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink): StreamHandle => run(c, false, source, o, sink);
+export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
+  run(c, false, source, o, sink, epoch);
 
 /** An event feed of `source`, page by page (see the top of this file). */
-export const runFeed = (c: Streamer, source: string, o: EngineOptions, sink: Sink): FeedHandle => run(c, true, source, o, sink);
+export const runFeed = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): FeedHandle =>
+  run(c, true, source, o, sink, epoch);
 
-function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink: Sink): FeedHandle {
+function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink: Sink, epoch = c.cache.epoch): FeedHandle {
   live(c);
   const { core } = c.cache;
   const id =
@@ -88,7 +96,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
       o.pageSize ?? 0,
       o.maxAttempts ?? NaN,
       o.maxBackoffMs ?? NaN,
-      c.cache.epoch,
+      epoch,
       Math.random() * 2 ** 32,
     ) || fail(core);
   let ended = false;
@@ -110,6 +118,9 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
         signedOut ? on(Input.TokenFailed, 'signed_out', 'getToken resolved null: the user signed out.') : on(Input.Epoch, undefined, undefined, epoch),
       );
 
+  const free = () => on(Input.TokenFailed, 'freed', freed().message);
+  c.streams.add(free);
+
   /** Reports `input` to the machine and carries out its step; answers the step. */
   function on(input: Input, a?: string, b?: string, n = NaN, flag = false, extra?: string): number {
     if (ended) return Step.Ignore;
@@ -129,7 +140,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     if (step >= 0) timer = setTimeout(() => mine === attempt && on(Input.WaitOver), step);
     else if (step === Step.GetToken || step === Step.GetReplacingToken) getToken(mine, step === Step.GetReplacingToken ? token : undefined);
     else if (step === Step.Connect) connect(mine, core.streamBody());
-    else finish(step === Step.Fail ? fromCore(core.lastError(), cause) : undefined);
+    else finish(step === Step.Fail ? judged(c, fromCore(core.lastError(), cause), token) : undefined);
   }
 
   async function getToken(mine: number, rejected: string | undefined): Promise<void> {
@@ -233,6 +244,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     core.streamDrop(id);
     machines.unregister(handle);
     stopWatching();
+    c.streams.delete(free);
     sink.end(error);
   }
 
@@ -285,28 +297,14 @@ export function untag(value: any): any {
   if (Array.isArray(value)) return value.map(untag);
   if (typeof value !== 'object' || value === null) return value;
   const keys = Object.keys(value);
-  const inner = value[keys[0]!];
+  const [tag] = keys;
+  const inner = value[tag!];
   if (keys.length === 1) {
-    switch (keys[0]) {
-      case '@int':
-      case '@long':
-      case '@double':
-        return Number(inner);
-      case '@date':
-      case '@time':
-      case '@uuid':
-      case '@bytes':
-      case '@mod':
-      case '@stream':
-        return inner;
-      case '@set':
-        if (typeof inner === 'string') return { after: inner };
-      // fall through: { data, after }
-      case '@object':
-      case '@doc':
-      case '@ref':
-        return fields(inner);
-    }
+    if (/^@(int|long|double)$/.test(tag!)) return Number(inner);
+    if (/^@(date|time|uuid|bytes|mod|stream)$/.test(tag!)) return inner;
+    if (tag === '@set' && typeof inner === 'string') return { after: inner };
+    // Their members: an object's (whose keys start with @), a document's, a set's { data, after }.
+    if (/^@(object|doc|ref|set)$/.test(tag!) && typeof inner === 'object' && inner !== null) return fields(inner);
   }
   return fields(value);
 }
@@ -327,15 +325,24 @@ function toEvent(e: any, simple: boolean): StreamEvent<any> {
   };
 }
 
-/** Events (or pages) for one consumer: buffered until taken, then the end. */
-class Queue<V> {
+/**
+ * Events (or pages) for one consumer, buffered until taken, then the end;
+ * and the engine that feeds them, once it runs.
+ */
+export class Queue<V> {
   items: V[] = [];
   ended = false;
   error: ClerkFaunaError | undefined;
   taken = false;
-  wake: (() => void) | undefined;
+  /** Settles when an item or the end comes: what every waiting next() awaits. */
+  signal: Promise<void> | undefined;
+  wake = () => {};
   onItem: ((item: V) => void) | undefined;
   onEnd: ((error: ClerkFaunaError | undefined) => void) | undefined;
+  handle: FeedHandle | undefined;
+
+  /** `start`: the `cursor` option, the cursor until the engine has one. */
+  constructor(readonly start: string | undefined) {}
 
   /** Throws `invalid_option` when a consumer has already taken it. */
   take(what: string): void {
@@ -346,15 +353,33 @@ class Queue<V> {
   push(item: V): void {
     if (this.onItem) report(this.onItem, item);
     else this.items.push(item);
-    this.wake?.();
+    this.wake();
   }
 
   end(error: ClerkFaunaError | undefined): void {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    this.wake?.();
+    this.wake();
     if (this.onEnd) report(this.onEnd, error);
+  }
+
+  /** Runs the engine `run` makes, unless closed already; a throw ends it. */
+  run(run: () => FeedHandle): void {
+    try {
+      if (!this.ended) this.handle = run();
+    } catch (e) {
+      this.end(e as ClerkFaunaError);
+    }
+  }
+
+  cursor(): string | undefined {
+    return this.handle?.cursor ?? this.start;
+  }
+
+  close(): void {
+    if (this.handle) this.handle.close();
+    else this.end(undefined);
   }
 
   /** The next item, or the end (a rejection with the error, once). */
@@ -367,9 +392,30 @@ class Queue<V> {
         if (error) throw error;
         return { value: undefined, done: true };
       }
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
+      await (this.signal ??= new Promise<void>((resolve) => {
+        this.wake = () => {
+          this.signal = undefined;
+          resolve();
+        };
+      }));
     }
+  }
+
+  /** An iterator for the one consumer, whose `return` (a `break`) closes. */
+  iterator(what: string, next = () => this.next()): AsyncIterableIterator<V> {
+    this.take(what);
+    const q = this;
+    return {
+      next,
+      async return() {
+        q.close();
+        q.items.length = 0;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 }
 
@@ -384,61 +430,32 @@ function report<A>(callback: (arg: A) => void, arg: A): void {
   }
 }
 
-/** An iterator over `q` whose `return` (a `break`) closes. */
-function iterator<V>(q: Queue<V>, next: () => Promise<IteratorResult<V, undefined>>, close: () => void): AsyncIterableIterator<V> {
-  return {
-    next,
-    async return() {
-      close();
-      q.items.length = 0;
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
-
 /** The event source's token: given, or the promise of a query's result. */
 export type Source = string | (() => Promise<string>);
 
 /** A live event stream that survives token expiry. One consumer; events are buffered until consumed. */
 export class FaunaStream<T = unknown> implements AsyncIterable<StreamEvent<T>> {
-  readonly #q = new Queue<StreamEvent<T>>();
-  #handle: StreamHandle | undefined;
-  readonly #start: string | undefined;
+  readonly #q: Queue<StreamEvent<T>>;
 
   /** @internal Starts connecting at once. */
   constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
-    const q = this.#q;
-    this.#start = o.cursor;
+    const q = (this.#q = new Queue(o.cursor));
     const sink: Sink = { event: (e) => q.push(toEvent(e, simple)), end: (error) => q.end(error) };
-    const begin = (token: string) => {
-      if (!q.ended) this.#handle = runStream(c, token, o, sink);
-    };
+    // Never as another user than the one signed in now.
+    const { epoch } = c.cache;
+    const begin = (token: string) => q.run(() => runStream(c, token, o, sink, epoch) as FeedHandle);
     if (typeof source === 'string') begin(source);
-    else
-      source().then(
-        (token) => {
-          try {
-            begin(token);
-          } catch (e) {
-            q.end(e as ClerkFaunaError);
-          }
-        },
-        (e) => q.end(e),
-      );
+    else source().then(begin, (e) => q.end(e));
   }
 
   /** The cursor of the last event delivered (resume from it later with the `cursor` option). */
   get cursor(): string | undefined {
-    return this.#handle?.cursor ?? this.#start;
+    return this.#q.cursor();
   }
 
   /** Ends the stream: the iteration finishes cleanly, onEnd(undefined) is called. Idempotent. */
   close(): void {
-    if (this.#handle) this.#handle.close();
-    else this.#q.end(undefined);
+    this.#q.close();
   }
 
   /** Callback form, for code that does not use `for await`. Returns close. */
@@ -450,59 +467,45 @@ export class FaunaStream<T = unknown> implements AsyncIterable<StreamEvent<T>> {
     if (q.ended) {
       if (onEnd) report(onEnd, q.error);
     } else q.onEnd = onEnd;
-    return () => this.close();
+    return () => q.close();
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<StreamEvent<T>> {
-    const q = this.#q;
-    q.take('stream');
-    return iterator(q, () => q.next(), () => this.close());
+    return this.#q.iterator('stream');
   }
 }
 
 /** An event feed, page by page: nothing is fetched until iterated. One consumer. */
 export class FaunaFeed<T = unknown> implements AsyncIterable<FeedPage<T>> {
-  readonly #q = new Queue<FeedPage<T>>();
-  #handle: FeedHandle | undefined;
-  #asked = false;
+  readonly #q: Queue<FeedPage<T>>;
   readonly #start: () => void;
-  readonly #cursor: string | undefined;
 
   /** @internal */
   constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
-    const q = this.#q;
-    this.#cursor = o.cursor;
+    const q = (this.#q = new Queue(o.cursor));
     const sink: Sink = {
-      event: (page) => {
-        this.#asked = false;
+      event: (page) =>
         q.push({
           events: (page.events as unknown[]).map((e) => toEvent(e, simple)),
           cursor: page.cursor,
           hasNext: page.has_next,
           ...only('stats', page.stats),
-        });
-      },
+        }),
       end: (error) => q.end(error),
     };
-    const begin = (token: string) => {
-      try {
-        if (!q.ended) this.#handle = runFeed(c, token, o, sink);
-      } catch (e) {
-        q.end(e as ClerkFaunaError);
-      }
-    };
+    const { epoch } = c.cache;
+    const begin = (token: string) => q.run(() => runFeed(c, token, o, sink, epoch));
     this.#start = () => (typeof source === 'string' ? begin(source) : source().then(begin, (e) => q.end(e)));
   }
 
   /** The cursor of the last page (resume from it later with the `cursor` option). */
   get cursor(): string | undefined {
-    return this.#handle?.cursor ?? this.#cursor;
+    return this.#q.cursor();
   }
 
   /** Stops: the iteration finishes cleanly. Idempotent. */
   close(): void {
-    if (this.#handle) this.#handle.close();
-    else this.#q.end(undefined);
+    this.#q.close();
   }
 
   /** Every event of every page, flattened. */
@@ -515,15 +518,16 @@ export class FaunaFeed<T = unknown> implements AsyncIterable<FeedPage<T>> {
 
   [Symbol.asyncIterator](): AsyncIterableIterator<FeedPage<T>> {
     const q = this.#q;
-    q.take('feed');
-    const next = () => {
-      if (!q.items.length && !q.ended && !this.#asked) {
-        this.#asked = true;
-        if (this.#handle) this.#handle.next();
+    // A page is asked for when the consumer waits and none is buffered or
+    // on its way (the first one starts the engine).
+    let asked = false;
+    return q.iterator('feed', () => {
+      if (!q.items.length && !q.ended && !asked) {
+        asked = true;
+        if (q.handle) q.handle.next();
         else this.#start();
       }
-      return q.next();
-    };
-    return iterator(q, next, () => this.close());
+      return q.next().finally(() => (asked = false));
+    });
   }
 }

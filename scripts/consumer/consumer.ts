@@ -7,12 +7,19 @@ import init, {
   TokenCache,
   decodeJwt,
   diagnose,
+  type EventSourceInput,
+  type FaunaFeed,
   type FaunaHttpClient,
+  type FaunaStream,
+  type FeedOptions,
+  type FeedPage,
   type Finding,
   type FindingCode,
   type ClerkFaunaErrorCode,
   type GetToken,
   type QueryResult,
+  type StreamEvent,
+  type StreamOptions,
   type TokenCacheStats,
 } from 'clerk-fauna/web';
 import * as bundler from 'clerk-fauna';
@@ -89,6 +96,31 @@ async function main(): Promise<void> {
     client_timeout_ms: 5000, data: { query: '1' }, headers: { 'X-Format': 'simple', 'X-Driver-Env': undefined }, method: 'POST', path: '/query/1',
   });
   http.close();
+  const source: EventSourceInput = 'Todo.all().eventSource()';
+  const streamOptions: StreamOptions = { arguments: { a: 1 }, cursor: 'c', statusEvents: true, maxAttempts: 10, maxBackoffMs: 20_000 };
+  const stream: FaunaStream<{ title: string }> = fauna.stream<{ title: string }>(source, streamOptions);
+  for await (const event of stream) {
+    const e: StreamEvent<{ title: string }> = event;
+    const row: [string, string | undefined, number, string] = [e.type, e.data?.title, e.txnTs, e.cursor];
+    void row;
+    break;
+  }
+  const resumeFrom: string | undefined = stream.cursor;
+  stream.close();
+  const unsubscribe: () => void = fauna.stream({ token: 't' }, { startTs: 1 }).subscribe(
+    (e) => void e.type,
+    (error) => void error?.code,
+  );
+  unsubscribe();
+  const feedOptions: FeedOptions = { pageSize: 100, startTs: 1 };
+  const feed: FaunaFeed = fauna.feed({ '@stream': 't' }, feedOptions);
+  for await (const page of feed) {
+    const p: FeedPage = page;
+    void [p.events, p.cursor, p.hasNext];
+  }
+  for await (const event of feed.events()) void event.data;
+  feed.close();
+  void resumeFrom;
   const { header, payload } = decodeJwt(token);
   const alg: unknown = header.alg;
   const sub: unknown = payload.sub;
@@ -125,6 +157,12 @@ async function main(): Promise<void> {
   // @ts-expect-error no such error code
   const wrong: ClerkFaunaErrorCode = 'oops';
   void wrong;
+  // @ts-expect-error statusEvents is a stream's option, not a feed's
+  fauna.feed(source, { statusEvents: true });
+  // @ts-expect-error pageSize is a number
+  fauna.feed(source, { pageSize: '5' });
+  // @ts-expect-error a source is FQL text or a token
+  fauna.stream({ fql: 'x' });
   // @ts-expect-error allowedOrigins is a list of URLs
   new FaunaClient(tokens, { allowedOrigins: 'https://graphql.example.com' });
 }

@@ -331,9 +331,11 @@ impl Link {
                 self.end(Some(cleared()))
             }
             (_, Epoch(_)) => Action::Ignore,
-            // The token cache learned of a sign-out (whoever asked): no
-            // token will come, whatever the stream is doing.
-            (_, TokenFailed(e)) if e.code == ErrorCode::SignedOut => self.end(Some((*e).clone())),
+            // A sign-out the token cache learned of (whoever asked), or the
+            // client freed: no token will come, whatever the stream is doing.
+            (_, TokenFailed(e)) if matches!(e.code, ErrorCode::SignedOut | ErrorCode::Freed) => {
+                self.end(Some((*e).clone()))
+            }
             (Phase::Token, TokenFailed(e)) => match e.code {
                 // Offline or slow: worth another try later.
                 ErrorCode::TokenUnavailable | ErrorCode::TokenTimeout => {
@@ -961,7 +963,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_sign_out_learned_elsewhere_ends_an_open_or_waiting_stream() {
+    fn a_sign_out_learned_elsewhere_or_a_free_ends_an_open_or_waiting_stream() {
         let out = Error::new(ErrorCode::SignedOut, "getToken resolved null.");
         let mut s = streaming();
         assert_eq!(
@@ -990,6 +992,10 @@ pub(super) mod tests {
             ended(f.on(Input::TokenFailed(&out))).code,
             ErrorCode::SignedOut
         );
+        // The client freed: the same, at once.
+        let freed = Error::new(ErrorCode::Freed, "freed");
+        let mut s = streaming();
+        assert_eq!(s.on(Input::TokenFailed(&freed)), Action::End(Some(freed)));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 // The public JS API of the package as built (pkg/web.js), in headless
-// Chromium: the tests in api.browser.js, each in a fresh page (its own
-// instance of the module, clock, Object.prototype and timers), each reported
-// as a test of its own. Run with `make api`; `make package` rebuilds pkg/.
+// Chromium: the tests in api.browser.js and streams.browser.js (streams and
+// feeds against the stand-ins), each in a fresh page (its own instance of
+// the module, clock, Object.prototype and timers), each reported as a test
+// of its own. Run with `make api`; `make package` rebuilds pkg/.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { deadline, launchChromium } from '../../devserver/launch.mjs';
+import { deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,11 +23,16 @@ const TEST_MS = 30_000;
 await access(join(repoDir, 'pkg', 'web.js')).catch(() => {
   throw new Error('pkg/web.js is missing: build the package first (make package)');
 });
+// The stand-ins, for the stream tests (streams.browser.js), with idle
+// streams re-checked every 200 ms; their origins go in the page's address.
+const standIns = await launchStandIns(repoDir, { streamIdleCheckMs: 200 });
 const site = await serveStatic({ '/pkg/': join(repoDir, 'pkg'), '/tests/': testsDir });
 const browser = await launchChromium(chromium).catch(async (e) => {
   await site.close();
+  await standIns.stop();
   throw e;
 });
+const query = `?clerk=${encodeURIComponent(standIns.clerk)}&fauna=${encodeURIComponent(standIns.fauna)}`;
 
 /**
  * A new page with the package initialised: `{ page, problems, close }`.
@@ -44,7 +50,7 @@ async function openPage() {
   try {
     const devtools = await browser.context.newCDPSession(page);
     await page.exposeFunction('collectGarbage', () => devtools.send('HeapProfiler.collectGarbage'));
-    await page.goto(`${site.origin}${PAGE}`, { timeout: 20_000 });
+    await page.goto(`${site.origin}${PAGE}${query}`, { timeout: 20_000 });
     await page
       .waitForFunction(() => window.apiTests, null, { polling: 20, timeout: 20_000 })
       .catch((e) => assert.fail(`the page did not load its tests (${e.message}); ${problems.join('; ')}`));
@@ -70,12 +76,14 @@ async function listTests() {
 const names = await listTests().catch(async (e) => {
   await browser.close();
   await site.close();
+  await standIns.stop();
   throw e;
 });
 
 after(async () => {
   await browser.close();
   await site.close();
+  await standIns.stop();
 });
 
 for (const name of names) {

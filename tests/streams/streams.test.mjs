@@ -2,7 +2,8 @@
 // against the Clerk and Fauna stand-ins over real HTTP: events and their
 // decoding, options, how streams end (close, break, sign-out, clear, a bad
 // source), one consumer, feeds page by page, and a reconnection across a
-// permission_loss with 3 s tokens. (The long proofs, the fault matrix and
+// permission_loss with 3 s tokens; lines split across chunks (a fetch of
+// our own answering byte by byte). (The long proofs, the fault matrix and
 // the benchmarks are elsewhere.)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -25,6 +26,7 @@ import {
   take,
   until,
 } from './harness.mjs';
+import { mint } from '../security/harness.mjs';
 
 let env;
 before(async () => {
@@ -255,6 +257,17 @@ test('bad options and sources: invalid_option at once; a failing query: query_fa
   await mine.return?.();
 });
 
+test('a connection refused even with a fresh token ends with unauthorized and what to check', async () => {
+  const { user, fauna } = await session();
+  const token = await sourceToken(fauna);
+  const calls = user.calls;
+  await api(`${env.fauna}/__admin/faults`, { status: 401, count: 2, paths: ['/stream/1'] });
+  const { error } = await drain(fauna.stream({ token }));
+  assert.equal(codeOf(error), 'unauthorized');
+  assert.match(error.hint, /iss|issuer|JWKS/i);
+  assert.equal(user.calls, calls + 1, 'one fresh token, no more');
+});
+
 test('getToken resolving null ends the stream with signed_out', async () => {
   const { user, tokens, fauna } = await session();
   const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
@@ -283,6 +296,16 @@ test('clear() ends an open, idle stream with cleared at once, and it never recon
   assert.equal((await connections(env.fauna)).length, count);
 });
 
+test("the client's free() ends its open streams with freed", async () => {
+  const { fauna } = await session();
+  const iterator = await opened(fauna.stream('Todo.all().eventSource()', { statusEvents: true }));
+  fauna.free();
+  const { error } = await rest(iterator);
+  assert.equal(codeOf(error), 'freed');
+  await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'closed');
+  assert.throws(() => fauna.stream('Todo.all().eventSource()'), { code: 'freed' });
+});
+
 test('a user switch seen by the cache ends the stream with cleared', async () => {
   const alice = await signIn(env.clerk, ALICE);
   const bob = await signIn(env.clerk, BOB);
@@ -300,13 +323,12 @@ test('a user switch seen by the cache ends the stream with cleared', async () =>
 
 test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened', async () => {
   const { fauna } = await session();
+  // The feed starts where its token was made: before these writes.
   const token = await sourceToken(fauna);
-  // startTs: after f0's transaction.
-  const { txnTs } = await create(fauna, 'f0');
   for (const title of ['f1', 'f2', 'f3', 'f4', 'f5']) await create(fauna, title);
   /** @type {any[]} */
   const pages = [];
-  const feed = fauna.feed({ token }, { startTs: txnTs, pageSize: 2 });
+  const feed = fauna.feed({ token }, { pageSize: 2 });
   assert.equal(feed.cursor, undefined);
   const before = (await connections(env.fauna, '/feed/1')).length;
   for await (const page of feed) pages.push(page);
@@ -331,7 +353,7 @@ test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened
   lazy.close();
   assert.equal((await drain(lazy)).error, undefined);
   // A break in events() closes the feed.
-  const broken = fauna.feed({ token }, { startTs: txnTs, pageSize: 1 });
+  const broken = fauna.feed({ token }, { pageSize: 1 });
   const [one] = await take(broken.events(), 1);
   assert.equal(one.data.title, 'f1');
   assert.notEqual(broken.cursor, undefined, 'a cursor after its first page');
@@ -339,16 +361,18 @@ test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened
 
 test('a stream outlives its 3 s tokens: permission_loss, a fresh token, no event lost or repeated', async () => {
   const { user, fauna } = await session(ALICE, { template: 'fauna-short', minValiditySeconds: 1, refreshAheadSeconds: 1 });
-  const stream = fauna.stream('Todo.all().eventSource()');
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
   const seen = [];
+  let connected = false;
   /** @type {any} */
   let ended;
   stream.subscribe(
-    (e) => seen.push(e),
+    (e) => (e.type === 'status' ? (connected = true) : seen.push(e)),
     (error) => (ended = { error }),
   );
   const writer = (await session()).fauna;
-  const start = (await connections(env.fauna)).length;
+  await until(() => connected, 'connected');
+  const start = (await connections(env.fauna)).length - 1;
   const titles = [];
   // Writes until the stream has lost its token at least twice.
   for (let i = 0; ; i++) {
@@ -369,4 +393,44 @@ test('a stream outlives its 3 s tokens: permission_loss, a fresh token, no event
   stream.close();
   const log = (await connections(env.fauna)).slice(start);
   assert.ok(log.every((c) => c.sub === ALICE));
+});
+
+test('lines split anywhere across chunks, even inside \\r\\n or a character, are read whole', async () => {
+  const lines = [
+    { type: 'status', txn_ts: 10, cursor: 's10', stats: {} },
+    { type: 'add', txn_ts: 11, cursor: 'c11', data: { '@doc': { id: '1', coll: { '@mod': 'Todo' }, title: 'crème brûlée 🍮', n: { '@int': '3' } } } },
+    { type: 'update', txn_ts: 12, cursor: 'c12', data: { '@doc': { id: '1', coll: { '@mod': 'Todo' }, title: '日本語', n: { '@long': '4' } } } },
+  ];
+  const bytes = new TextEncoder().encode(lines.map((l) => `${JSON.stringify(l)}\r\n`).join(''));
+  const requests = [];
+  /** Fauna answering the first connection in chunks of 1 to 3 bytes, then holding the next. */
+  const fetch = async (url, init) => {
+    requests.push({ url: String(url), body: init.body, authorization: init.headers.Authorization });
+    if (requests.length > 1) return new Promise(() => {});
+    let at = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        const size = 1 + (at % 3);
+        controller.enqueue(bytes.slice(at, at + size));
+        at += size;
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  const tokens = new TokenCache(async () => mint(ALICE));
+  const fauna = new FaunaClient(tokens, { endpoint: 'http://127.0.0.1:9', fetch: /** @type {any} */ (fetch) });
+  const stream = fauna.stream({ token: 'SRC' }, { statusEvents: true });
+  const events = await take(stream, 3);
+  assert.deepEqual(
+    events.map((e) => [e.type, e.cursor, e.data?.title, e.data?.n]),
+    [
+      ['status', 's10', undefined, undefined],
+      ['add', 'c11', 'crème brûlée 🍮', 3],
+      ['update', 'c12', '日本語', 4],
+    ],
+  );
+  assert.equal(requests[0].url, 'http://127.0.0.1:9/stream/1');
+  assert.equal(requests[0].body, '{"token":"SRC"}');
+  assert.match(requests[0].authorization, /^Bearer ey/);
 });

@@ -58,4 +58,7 @@ test("every option in the README's API, as ts/options.ts defines it", () => {
     [...members(options, 'QueryOptions'), ...members(options, 'FaunaClientOptions')].sort(),
   );
   assert.deepEqual(named('diagnose(token, {', /\)/), members(options, 'DiagnoseOptions'));
+  const sources = members(options, 'EventSourceOptions');
+  assert.deepEqual(named('fauna.stream<T>(source, {', /^}\)/m), [...sources, ...members(options, 'StreamOptions')]);
+  assert.deepEqual(named('fauna.feed<T>(source, {', /^}\)/m), [...sources, ...members(options, 'FeedOptions')]);
 });
