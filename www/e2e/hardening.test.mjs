@@ -418,6 +418,8 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       // Two failed attempts in a row: the drop, then the cached token
       // refused and the fresh one refused too. The stream gives up.
       expect: 'unauthorized',
+      // The same hint as a query's: what to check at the access provider.
+      check: (end) => /iss/.test(end.hint ?? '') || `hint ${end.hint}`,
       connections: [200, 401, 401],
     },
     {
@@ -564,6 +566,8 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
       got = outcome.end ? (outcome.end.clean ? 'closed' : outcome.end.code) : 'resumed';
       if (got !== row.expect) problems.push(`got ${got} (${JSON.stringify(outcome.end)}), expected ${row.expect}`);
       if (row.faunaCode && outcome.end?.faunaCode !== row.faunaCode) problems.push(`faunaCode ${outcome.end?.faunaCode}`);
+      const verdict = outcome.end && row.check ? row.check(outcome.end) : true;
+      if (verdict !== true) problems.push(verdict);
       if (outcome.end && !outcome.end.clean && !outcome.end.isClerkFaunaError) problems.push(`not a ClerkFaunaError: ${JSON.stringify(outcome.end)}`);
       const delivered = outcome.events.map((e) => [e.type, e.id, e.txnTs]);
       const expected = writes.map((w) => ['add', w.id, w.txnTs]);
