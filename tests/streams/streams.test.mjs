@@ -319,6 +319,21 @@ test('a user switch seen by the cache ends the stream with cleared', async () =>
   assert.equal(codeOf(error), 'cleared');
   const bobs = (await connections(env.fauna)).filter((c) => c.sub === BOB);
   assert.deepEqual(bobs, [], 'never connected as Bob');
+
+  // A switch while the source query runs: the stream was Alice's, so it
+  // ends too, whichever comes first, and never connects as Bob.
+  current = alice;
+  tokens.clear();
+  await tokens.get();
+  const early = fauna.stream('Todo.all().eventSource()');
+  current = bob;
+  const switched = tokens.get({ skipCache: true });
+  assert.equal(codeOf((await drain(early)).error), 'cleared');
+  await switched;
+  assert.deepEqual(
+    (await connections(env.fauna)).filter((c) => c.sub === BOB),
+    [],
+  );
 });
 
 test('a feed: pages of pageSize with hasNext, its cursor, and events() flattened', async () => {
