@@ -70,7 +70,7 @@ describe('streams: one stream through five token expiries while another client w
 
   /**
    * The proof, whatever runs the consumer: `consumer` reads its events and
-   * end, and closes it. Returns the figures for the summary line.
+   * end, and closes it. Prints what it counted on one line.
    */
   async function prove(consumer, where) {
     const writes = [];
