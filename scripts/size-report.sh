@@ -8,7 +8,7 @@
 # typed layer (TypeScript over a core of plain-data exports) replaced the
 # wasm-bindgen classes and their JS snippets, then 30 KB; event streams and
 # feeds (#12: the core's Stream and Feed machines, their exports and the
-# typed layer's engine) added 6.8 KB, hence 37 KB. It comes down with each
+# typed layer's engine) added 6.7 KB, hence 37 KB. It comes down with each
 # cut; issue #11 asks for 22 KB, not reached yet (see BENCHMARKS.md, "Where
 # the bytes go").
 goal_kb=12
