@@ -117,7 +117,8 @@ tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/
 ## The package in each environment it serves (tests/environments): built by
 ## Vite and by webpack 5 and run in headless Chromium, as plain ES modules with
 ## init(), and in Node (queries through the global fetch, server-side
-## rendering), against the stand-ins. Uses pkg/ as built.
+## rendering), against the stand-ins; and one event stream through five
+## token expiries, in Node and Chromium (streams.test.mjs). Uses pkg/ as built.
 environments: setup pkg/node.js tests/environments/node_modules/.package-lock.json
 	@cd tests/environments && npm test --silent
 
@@ -127,7 +128,8 @@ tests/environments/node_modules/.package-lock.json: tests/environments/package.j
 	cd tests/environments && npm ci --no-audit --no-fund
 
 ## The benchmark suite (bench/) in headless Chromium and Node: prints a table
-## and writes BENCHMARKS.md. A report, not a test (not part of `make test`);
+## and writes BENCHMARKS.md. A report, not a test (not part of `make test`),
+## but it exits non-zero when a stream loses, repeats or reorders an event;
 ## builds pkg/ first when it is missing.
 bench: bench/node_modules/.package-lock.json
 	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory setup

@@ -1,9 +1,11 @@
 // `make bench`: the benchmark suite of clerk-fauna. Weighs the package beside
 // the usual alternatives (Node), then measures it in headless Chromium: cache
-// hits, stampedes, per-request overhead, memory, startup. Prints a table and
-// writes it to BENCHMARKS.md. A benchmark, not a test: it exits 0 whatever the
-// figures are, and non-zero only when the setup is broken (no package, no
-// browser, a stand-in that does not start, a page that throws).
+// hits, stampedes, per-request overhead, memory, startup, event streams.
+// Prints a table and writes it to BENCHMARKS.md. A benchmark, not a test: it
+// exits 0 whatever the figures are, and non-zero only when the setup is
+// broken (no package, no browser, a stand-in that does not start, a page that
+// throws), or when a stream lost, repeated or reordered an event (a bug, not
+// a slow figure).
 
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -26,8 +28,15 @@ const COMMAND = 'make bench';
 // Rounds and sizes. Every figure is the median of ROUNDS rounds after one
 // discarded warm-up round; the spread is min–max over those rounds.
 const CFG = QUICK
-  ? { rounds: 3, hitCalls: 5_000, stampede: 1_000, unauthorized: 100, inpageCalls: 500, loopbackCalls: 50, memFirst: 1_000, memTotal: 10_000, memRounds: 1, startupRounds: 3 }
-  : { rounds: 9, hitCalls: 50_000, stampede: 1_000, unauthorized: 100, inpageCalls: 3_000, loopbackCalls: 300, memFirst: 1_000, memTotal: 100_000, memRounds: 3, startupRounds: 9 };
+  ? { rounds: 3, hitCalls: 5_000, stampede: 1_000, unauthorized: 100, inpageCalls: 500, loopbackCalls: 50, memFirst: 1_000, memTotal: 10_000, memRounds: 1, startupRounds: 3, streamWrites: 50, expiries: 5 }
+  : { rounds: 9, hitCalls: 50_000, stampede: 1_000, unauthorized: 100, inpageCalls: 3_000, loopbackCalls: 300, memFirst: 1_000, memTotal: 100_000, memRounds: 3, startupRounds: 9, streamWrites: 300, expiries: 20 };
+// Streams through token expiries: tokens of this many seconds (the Clerk
+// stand-in's mint; Clerk's own shortest is 30 s, its default 60 s), the
+// stand-in re-checking them every STREAM_IDLE_CHECK_MS (Fauna: about a
+// minute), writes at random pauses of up to STREAM_MAX_PAUSE_MS.
+const TOKEN_SECONDS = 2;
+const STREAM_IDLE_CHECK_MS = 50;
+const STREAM_MAX_PAUSE_MS = 100;
 const MEM_BATCH = 100; // concurrent queries per batch in the memory run
 // Request overhead: package and fetch alternate in blocks of this many requests.
 const INPAGE_BLOCK = 50;
@@ -57,6 +66,11 @@ function median(values) {
   const s = sorted(values);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+/** The value below which a share `p` (0 to 1) of the values lie (nearest rank). */
+function percentile(values, p) {
+  const s = sorted(values);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
 }
 /** { median, min, max, n } of the values. */
 function summary(values) {
@@ -316,6 +330,62 @@ async function benchStartup(browser, origin) {
   };
 }
 
+/**
+ * Event streams (bench/page/streams.js): write → event latency against the
+ * write's own round trip and a query's, in one loop; then a stream held over
+ * CFG.expiries token expiries, with the time each reconnect left it without a
+ * connection and the events lost, repeated or out of order (all must be 0).
+ */
+async function benchStreams(bench, { clerk, fauna, sessionId, userId }) {
+  await api(`${fauna}/__admin/streams`, { idle_check_ms: STREAM_IDLE_CHECK_MS });
+  const latency = await bench.run(
+    'stream latency',
+    (args) => window.bench.streamLatency(args),
+    { clerk, fauna, sessionId, userId, n: CFG.streamWrites },
+  );
+  const expiries = await bench.run(
+    'stream expiries',
+    (args) => window.bench.streamExpiries(args),
+    { clerk, fauna, userId, expiries: CFG.expiries, lifetimeSeconds: TOKEN_SECONDS, maxPauseMs: STREAM_MAX_PAUSE_MS },
+    10 * 60_000,
+  );
+  const ratios = latency.eventMs.map((ms, i) => ms / latency.writeMs[i]);
+  const conns = expiries.connections;
+  // Each reconnect: from the end of the connection before (the server ended
+  // it: its token had expired) to the answer of the next, and from that
+  // token's exp to the same answer.
+  const gaps = [];
+  const sinceExp = [];
+  for (let i = 1; i < conns.length; i++) {
+    if (conns[i].opened === undefined || conns[i - 1].closed === undefined) continue;
+    gaps.push(conns[i].opened - conns[i - 1].closed);
+    sinceExp.push(conns[i].opened - conns[i - 1].exp);
+  }
+  const pick = (values) => ({ p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: Math.max(...values), min: Math.min(...values), n: values.length });
+  return {
+    latency: { event: pick(latency.eventMs), write: pick(latency.writeMs), query: pick(latency.queryMs), ratio: pick(ratios) },
+    expiries: {
+      ...expiries,
+      reconnects: conns.length - 1,
+      refused: conns.filter((c) => c.status !== 200).length,
+      gap: pick(gaps),
+      sinceExp: pick(sinceExp),
+    },
+  };
+}
+
+/** What is wrong with a stream run that no figure may excuse: events lost, repeated, reordered, too few expiries. */
+function streamFailures(st) {
+  const x = st.expiries;
+  const failures = [];
+  if (x.lost) failures.push(`${x.lost} of ${x.written} events LOST`);
+  if (x.repeated) failures.push(`${x.repeated} events REPEATED`);
+  if (x.outOfOrder) failures.push(`${x.outOfOrder} events OUT OF ORDER`);
+  if (x.error) failures.push(`the stream ended: ${x.error}`);
+  if (x.reconnects < CFG.expiries) failures.push(`only ${x.reconnects} reconnects, ${CFG.expiries} expiries expected`);
+  return failures;
+}
+
 // ---------------------------------------------------------------- table
 
 function buildRows(f) {
@@ -381,11 +451,24 @@ function buildRows(f) {
   rows.push(['6 Startup', '… of which `import` of web.js', fmt(st.import.median, 'ms'), spread(st.import, 'ms'), '', '']);
   rows.push(['6 Startup', '… of which `init()` (fetch + instantiate the .wasm)', fmt(st.init.median, 'ms'), spread(st.init, 'ms'), '', '']);
   rows.push(['6 Startup', '… of which `new TokenCache` + first `get()`', fmt(st.token.median, 'ms'), spread(st.token, 'ms'), '', '']);
+
+  const sl = f.streams.latency;
+  const sx = f.streams.expiries;
+  const p = (x) => `p99 ${fmt(x.p99, 'ms')}, max ${fmt(x.max, 'ms')}`;
+  const writes = `${sl.event.n.toLocaleString('en-US')} writes`;
+  rows.push(['7 Streams', `write → event on \`fauna.stream()\`, loopback, p50 (${writes})`, fmt(sl.event.p50, 'ms'), p(sl.event), '', '']);
+  rows.push(['7 Streams', '… baseline: the same write\'s own round trip (root secret, `fetch`)', fmt(sl.write.p50, 'ms'), p(sl.write), '', '']);
+  rows.push(['7 Streams', '… baseline: a `fauna.query(\'1\')` round trip, same loop', fmt(sl.query.p50, 'ms'), p(sl.query), '', '']);
+  rows.push(['7 Streams', 'write → event ÷ the write\'s round trip (per write)', fmt(sl.ratio.p50, 'ratio'), `p99 ${fmt(sl.ratio.p99, 'ratio')}`, '', '']);
+  rows.push(['7 Streams', `time without a connection at each expiry: server's end → next connection's answer (${sx.gap.n} expiries)`, fmt(sx.gap.p50, 'ms'), `max ${fmt(sx.gap.max, 'ms')}`, '', '']);
+  rows.push(['7 Streams', `… counted from the token's \`exp\` (server re-check every ${STREAM_IDLE_CHECK_MS} ms)`, fmt(sx.sinceExp.p50, 'ms'), `max ${fmt(sx.sinceExp.max, 'ms')}`, '', '']);
+  rows.push(['7 Streams', `events lost over ${sx.reconnects} expiries (${sx.written} written, ${TOKEN_SECONDS} s tokens)`, fmt(sx.lost, 'count'), 'exact', '0', sx.lost === 0 && sx.written > 0 ? 'met' : '**FAILED**']);
+  rows.push(['7 Streams', '… events repeated / out of order', `${sx.repeated} / ${sx.outOfOrder}`, 'exact', '0 / 0', sx.repeated === 0 && sx.outOfOrder === 0 ? 'met' : '**FAILED**']);
   return rows;
 }
 
 function markdownTable(rows) {
-  const head = ['', 'Measure', 'Median', 'Spread (min – max)', 'Goal', 'Verdict'];
+  const head = ['', 'Measure', 'Median', 'Spread (min – max; streams: p99, max)', 'Goal', 'Verdict'];
   const esc = (c) => String(c).replace(/\|/g, '\\|');
   return [
     `| ${head.join(' | ')} |`,
@@ -397,7 +480,7 @@ function markdownTable(rows) {
 /** The same table for a terminal: aligned columns, no Markdown. */
 function textTable(rows) {
   const plain = rows.map((r) => r.map((c) => String(c).replace(/`/g, '').replace(/\*\*/g, '')));
-  const head = ['', 'Measure', 'Median', 'Spread (min – max)', 'Goal', 'Verdict'];
+  const head = ['', 'Measure', 'Median', 'Spread (min – max; streams: p99, max)', 'Goal', 'Verdict'];
   const all = [head, ...plain];
   const widths = head.map((_, i) => Math.max(...all.map((r) => [...r[i]].length)));
   const line = (r) => r.map((c, i) => c + ' '.repeat(widths[i] - [...c].length)).join('  ').trimEnd();
@@ -466,6 +549,19 @@ function sayWhat(f) {
             : ': it keeps growing with the number of queries.')
         : '.'),
   );
+  const sl = f.streams.latency;
+  const sx = f.streams.expiries;
+  const failures = streamFailures(f.streams);
+  out.push(
+    `**Streams: ${failures.length ? `FAILED (${failures.join('; ')})` : 'no event lost, repeated or reordered'}.** ` +
+      `Over loopback an event reaches \`fauna.stream()\` ${fmt(sl.event.p50, 'ms')} after its write is sent (p50; p99 ${fmt(sl.event.p99, 'ms')}), ` +
+      `against ${fmt(sl.write.p50, 'ms')} for that write's own round trip (${fmt(sl.ratio.p50, 'ratio')} per write, p50) and ` +
+      `${fmt(sl.query.p50, 'ms')} for a \`fauna.query\` round trip: the stand-in pushes the event as the write commits, so an event costs about one write's round trip, and the reconnects cost nothing here (60 s tokens). ` +
+      `Held over ${sx.reconnects} expiries of ${TOKEN_SECONDS} s tokens, the stream was without a connection for ${fmt(sx.gap.p50, 'ms')} at each (p50; max ${fmt(sx.gap.max, 'ms')}), ` +
+      `from the server ending it (\`permission_loss\`) to the next connection's answer: a forced token request to the Clerk stand-in and a new \`POST /stream/1\`. ` +
+      `Counted from the token's \`exp\`, ${fmt(sx.sinceExp.p50, 'ms')} (max ${fmt(sx.sinceExp.max, 'ms')}), which adds the server's re-check interval (${STREAM_IDLE_CHECK_MS} ms here, about a minute on Fauna, or the next write's check). ` +
+      `${sx.written} writes during those expiries: ${sx.lost} lost, ${sx.repeated} repeated, ${sx.outOfOrder} out of order.`,
+  );
   out.push(
     `**Startup:** ${fmt(f.startup.total.median, 'ms')} from \`import\` to the first cached token in a fresh browser context, ` +
       `of which ${fmt(f.startup.init.median, 'ms')} is fetching and instantiating the .wasm from a loopback server (add the download on a real network). ` +
@@ -526,9 +622,17 @@ ${sayWhat(f)}
 6. **Startup**: a new browser context (empty HTTP and code caches) and page per round; \`performance.now()\` around
    \`await import('/pkg/web.js')\`, \`await init()\`, \`new TokenCache(getToken)\` and the first \`await tokens.get()\` (fake \`getToken\` resolving
    at once). Served from 127.0.0.1 by a node:http server, \`Cache-Control: no-store\`.
+7. **Streams** (\`bench/page/streams.js\`, the bench page against the stand-ins; one run, not rounds): \`fauna.stream('Todo.all().eventSource()')\` as a signed-in demo user
+   (60 s tokens from the Clerk stand-in's session). ${CFG.streamWrites} writes of that user's documents by the root secret, one at a time from the same page, each timed from
+   just before its \`fetch\` to its event's arrival in the \`for await\` loop; after each, one \`fauna.query('1')\` timed as a second baseline. Percentiles are
+   nearest-rank. Expiries: tokens minted for ${TOKEN_SECONDS} s by the Clerk stand-in (\`/__admin/mint\`; whole-second \`iat\`, so a token serves 1–2 s), a \`TokenCache\` with
+   \`refreshAheadSeconds\` and \`minValiditySeconds\` at 0.5, the Fauna stand-in re-checking a stream's token every ${STREAM_IDLE_CHECK_MS} ms; the stream is held until it has
+   reconnected ${CFG.expiries} times while the root secret writes at random pauses of 0–${STREAM_MAX_PAUSE_MS} ms, then one last write, whose event (waited for up to 30 s)
+   closes the count. The client's \`fetch\` option records each \`/stream/1\` connection: when its answer came and when its body ended. Lost, repeated and
+   out-of-order events make \`make bench\` exit non-zero.
 
 A benchmark, not a test: \`make bench\` reports misses and exits 0; it fails only when it cannot run (no package, no browser, a stand-in or
-page that does not start). It is not part of \`make test\`.
+page that does not start), or when a stream lost, repeated or reordered an event. It is not part of \`make test\`.
 `;
   writeFileSync(join(repoDir, 'BENCHMARKS.md'), md);
 }
@@ -553,7 +657,7 @@ async function main() {
     stack.push(async () => rmSync(pkgCopy, { recursive: true, force: true }));
     const pkgVersion = JSON.parse(readFileSync(join(pkgCopy, 'package.json'), 'utf8')).version;
 
-    log('1/6 weight');
+    log('1/7 weight');
     const weight = await weigh({ pkgDir: pkgCopy, benchDir });
     const bytes = await breakdown(join(repoDir, NAMED_WASM), join(pkgCopy, 'web.js'));
     const boundary = await countBoundaryCalls(pkgCopy);
@@ -584,22 +688,25 @@ async function main() {
     stack.push(() => bench.close());
     const isolated = await bench.page.evaluate(() => crossOriginIsolated);
 
-    log('2/6 cache hit');
+    log('2/7 cache hit');
     const cacheHit = await benchCacheHit(bench);
-    log('3/6 stampedes');
+    log('3/7 stampedes');
     const stampedes = await benchStampedes(bench);
-    log('4/6 request overhead');
+    log('4/7 request overhead');
     const overhead = {
       inpage: await benchOverhead(bench, { kind: 'inpage' }, CFG.inpageCalls, INPAGE_BLOCK),
       loopback: await benchOverhead(bench, { kind: 'loopback', clerk, fauna, sessionId }, CFG.loopbackCalls, LOOPBACK_BLOCK),
     };
     if (bench.errors.length) throw new Error(`the bench page reported errors:\n${bench.errors.join('\n')}`);
-    log('5/6 memory');
+    log('5/7 memory');
     const memory = await benchMemory(browser, origin);
-    log('6/6 startup');
+    log('6/7 startup');
     const startup = await benchStartup(browser, origin);
+    log('7/7 streams');
+    const streams = await benchStreams(bench, { clerk, fauna, sessionId, userId: users[0].id });
+    if (bench.errors.length) throw new Error(`the bench page reported errors:\n${bench.errors.join('\n')}`);
 
-    const figures = { weight, bytes, boundary, cacheHit, stampedes, overhead, memory, startup };
+    const figures = { weight, bytes, boundary, cacheHit, stampedes, overhead, memory, startup, streams };
     const rows = buildRows(figures);
     const meta = {
       date: new Date().toISOString().slice(0, 10),
@@ -618,6 +725,11 @@ async function main() {
     console.log(textTable(rows));
     console.log(`\n${meta.cpu}, ${meta.cores} cores; ${browserVersion}; ${meta.date}; ${meta.runSeconds} s. Written to BENCHMARKS.md.`);
     if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ figures, meta }, null, 2));
+    const failures = streamFailures(streams);
+    if (failures.length) {
+      console.error(`\nbench: STREAMS FAILED: ${failures.join('; ')}`);
+      process.exitCode = 1;
+    }
   } finally {
     await stop();
   }

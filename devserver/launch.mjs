@@ -96,6 +96,55 @@ export async function api(url, body) {
 }
 
 /**
+ * Runs `fql` on the Fauna stand-in with its root secret (`secret`: admin,
+ * sees and writes every document): resolves to the answer's JSON; anything
+ * but 200 throws.
+ */
+export async function rootQuery(fauna, fql) {
+  const response = await fetch(`${fauna}/query/1`, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer secret', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: fql }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const answer = await response.json();
+  if (response.status !== 200) throw new Error(`root query: HTTP ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/**
+ * `owner`'s Todo documents, one per title, written in one transaction with
+ * the root secret: `[{ id, txnTs }]` from the answer, in the order of their
+ * events (Fauna orders a transaction's events by document id).
+ */
+export async function writeTodosAsRoot(fauna, owner, titles) {
+  const creates = titles.map((title) => `Todo.create({ title: ${JSON.stringify(title)}, owner: ${JSON.stringify(owner)} })`);
+  const answer = await rootQuery(fauna, `[${creates.join(', ')}]`);
+  const ids = answer.data.map((doc) => doc.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  return ids.map((id) => ({ id, txnTs: answer.txn_ts }));
+}
+
+/** One of `owner`'s Todo documents, written with the root secret: `{ id, txnTs }`. */
+export async function writeTodoAsRoot(fauna, owner, title) {
+  return (await writeTodosAsRoot(fauna, owner, [title]))[0];
+}
+
+/**
+ * Resolves to the first truthy value `check()` resolves to, asking every
+ * 50 ms; rejects after `ms` naming `what`. For tests that wait for a
+ * condition instead of sleeping.
+ */
+export async function until(check, ms, what) {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - started > ms) throw new Error(`still waiting, after ${ms} ms, for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
  * Builds and starts the stand-ins; resolves to `{ clerk, fauna, stop }` once
  * they listen (`clerk` and `fauna` are their origins). `options` as for
  * startDevserver. A test process that

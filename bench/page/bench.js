@@ -4,6 +4,7 @@
 // bounded, and every measured pair runs in the same page, interleaved.
 
 import init, { TokenCache, FaunaClient } from '/pkg/web.js';
+import { streams } from './streams.js';
 
 const wasm = await init();
 
@@ -336,5 +337,5 @@ async function memory(first, total, batch) {
   }
 }
 
-window.bench = { cacheHit, stampede, unauthorizedStampede, overhead, memory };
+window.bench = { cacheHit, stampede, unauthorizedStampede, overhead, memory, ...streams };
 window.benchReady = true;

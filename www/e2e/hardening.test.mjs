@@ -22,6 +22,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { start, api, deadline, repoDir, wwwDir } from './harness.mjs';
 import { serveStatic } from './static-server.mjs';
+import { until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
 
 const ALICE = 'user_2aLiCeQk7mXv9pR3sT5wY8zB1cD';
 const BOB = 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV';
@@ -34,8 +35,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // those exact lines, and only for requests to the Fauna stand-in, are not
 // counted as the page logging. Everything the page's JavaScript logs is also
 // caught by the in-page console wrappers, which must record nothing at all.
+// ERR_INCOMPLETE_CHUNKED_ENCODING: an event stream dropped mid-body.
 const CHROMIUM_NET_LINE =
-  /^Failed to load resource: (net::ERR_EMPTY_RESPONSE|the server responded with a status of \d{3} \([^)]*\))$/;
+  /^Failed to load resource: (net::ERR_EMPTY_RESPONSE|net::ERR_INCOMPLETE_CHUNKED_ENCODING|the server responded with a status of \d{3} \([^)]*\))$/;
 
 // clerk-js's one console line as it loads with a development key (the
 // stand-in's key is one); the in-page wrappers count only what follows the load.
@@ -343,8 +345,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     };
   }
 
-  function printTable(lines) {
-    const cols = ['fault', 'expected', 'got', 'requests', 'ms', 'ok'];
+  function printTable(lines, cols = ['fault', 'expected', 'got', 'requests', 'ms', 'ok']) {
     const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...lines.map((l) => String(l[c]).length))]));
     const fmt = (l) => `# | ${cols.map((c) => String(l[c]).padEnd(width[c])).join(' | ')} |`;
     console.log(fmt(Object.fromEntries(cols.map((c) => [c, c]))));
@@ -363,6 +364,283 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     printTable(lines);
     assert.deepEqual(problems, []);
     await assertClean('fault matrix');
+  });
+
+  // --------------------------------------------------------- stream faults
+
+  // The fault matrix extended to event streams (`fauna.stream()`): one
+  // stream of Alice's per row, over every Todo she can read, watched through
+  // its callback form; the root secret writes her documents. Faults are
+  // queued at the Fauna stand-in before the stream opens (`before`, acting
+  // inside its first accepted connection) or once it is open (`act`). Each
+  // row names its outcome (`resumed`: every write delivered once, in order,
+  // and the stream still open; else how it ended) and the connections the
+  // stand-in's log must show, by status. getToken is scripted over the
+  // stand-in's JSON sessions of Alice and Bob (`who`: whose token it mints;
+  // null plays a sign-out; `gate` holds it), so a user switch can happen at
+  // a chosen moment; 60 s tokens, so only the faults end connections.
+  const PERMISSION_LOSS = { stream: 'error', code: 'permission_loss', message: 'Stream authentication is no longer valid.' };
+  const STREAM_ROWS = [
+    {
+      name: 'connection dropped mid-stream',
+      before: [{ stream: 'drop', after_events: 2 }],
+      writes: 4,
+      expect: 'resumed',
+      connections: [200, 200],
+      sameToken: true,
+    },
+    {
+      // The stand-in drops the connection once two of the transaction's
+      // events went out: the reconnect resumes from a cursor inside the
+      // transaction (a cursor is a transaction time and an ordinal).
+      name: 'connection dropped inside a transaction (2 of its 4 events out)',
+      before: [{ stream: 'drop', after_events: 2 }],
+      transaction: 4,
+      expect: 'resumed',
+      connections: [200, 200],
+      sameToken: true,
+    },
+    {
+      name: '401 on the reconnect',
+      before: [{ stream: 'drop', after_events: 1 }],
+      act: async (r) => r.fault({ status: 401, paths: ['/stream/1'] }),
+      writes: 2,
+      expect: 'resumed',
+      // The cached token is refused once: one forced refresh, then accepted.
+      connections: [200, 401, 200],
+    },
+    {
+      name: '401 on every reconnect (maxAttempts 2)',
+      before: [{ stream: 'drop', after_events: 1 }],
+      act: async (r) => r.fault({ status: 401, paths: ['/stream/1'], count: 9 }),
+      options: { maxAttempts: 2, maxBackoffMs: 50 },
+      writes: 1,
+      // Two failed attempts in a row: the drop, then the cached token
+      // refused and the fresh one refused too. The stream gives up.
+      expect: 'unauthorized',
+      // The same hint as a query's: what to check at the access provider.
+      check: (end) => /iss/.test(end.hint ?? '') || `hint ${end.hint}`,
+      connections: [200, 401, 401],
+    },
+    {
+      name: 'error event permission_loss',
+      before: [{ ...PERMISSION_LOSS, after_events: 1 }],
+      writes: 2,
+      expect: 'resumed',
+      connections: [200, 200],
+    },
+    {
+      name: 'error event, another code',
+      before: [{ stream: 'error', code: 'invalid_stream_start_time', message: 'Stream start time is too far in the past.', after_events: 1 }],
+      writes: 1,
+      expect: 'query_failed',
+      faunaCode: 'invalid_stream_start_time',
+      connections: [200],
+    },
+    {
+      name: 'sign-out mid-stream (getToken null at the reconnect)',
+      before: [{ ...PERMISSION_LOSS, after_events: 1 }],
+      act: (r) => r.page(() => (window.H.srow.script.who = null)),
+      writes: 1,
+      expect: 'signed_out',
+      connections: [200],
+    },
+    {
+      name: 'sign-out mid-stream, idle (a query\'s getToken gives null)',
+      act: (r) =>
+        r.page(async () => {
+          const row = window.H.srow;
+          row.script.who = null;
+          await row.tokens.get({ skipCache: true }).catch(() => undefined);
+        }),
+      writes: 0,
+      expect: 'signed_out',
+      connections: [200],
+    },
+    {
+      name: 'user switch mid-stream, idle (Bob\'s token reaches the cache)',
+      act: (r) =>
+        r.page(async () => {
+          const row = window.H.srow;
+          row.script.who = 'bob';
+          await row.tokens.get({ skipCache: true });
+        }),
+      writes: 0,
+      expect: 'cleared',
+      connections: [200],
+    },
+    {
+      name: 'user switch at a reconnect (getToken now gives Bob\'s token)',
+      before: [{ ...PERMISSION_LOSS, after_events: 1 }],
+      act: (r) => r.page(() => (window.H.srow.script.who = 'bob')),
+      writes: 1,
+      expect: 'cleared',
+      connections: [200],
+    },
+    {
+      name: 'tokens.clear() mid-stream',
+      act: (r) => r.page(() => window.H.srow.tokens.clear()),
+      writes: 0,
+      expect: 'cleared',
+      connections: [200],
+    },
+    {
+      name: 'close() during a reconnect (getToken held)',
+      before: [{ ...PERMISSION_LOSS, after_events: 1 }],
+      act: (r) => r.page(() => (window.H.srow.script.gate = window.H.gate())),
+      writes: 1,
+      // Once the reconnect waits for its token: close(), then the token comes.
+      afterWrites: async (r) => {
+        await r.until(() => r.page(() => window.H.srow.script.held > 0), 'the reconnect asking for a token');
+        await r.page(() => {
+          const row = window.H.srow;
+          row.watched.close();
+          row.script.gate.open();
+        });
+      },
+      expect: 'closed',
+      connections: [200],
+    },
+  ];
+
+  async function streamLog() {
+    return (await api(`${env.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
+  }
+
+  /** One of Alice's documents, written by another client (the root secret). */
+  const writeAsRoot = (title) => writeTodoAsRoot(env.fauna, ALICE, title);
+  /** Resolves once `check()` resolves truthy; throws after 30 s naming `what`. */
+  const until = (check, what) => waitFor(check, 30_000, what);
+
+  /** Runs one stream row in the page; returns its line for the table and the problems found. */
+  async function runStreamRow(row) {
+    const problems = [];
+    await api(`${env.fauna}/__admin/reset`, {});
+    for (const fault of row.before ?? []) await api(`${env.fauna}/__admin/faults`, fault);
+    const page = (fn, arg) => run(fn, arg);
+    const r = { page, until, fault: (spec) => api(`${env.fauna}/__admin/faults`, spec) };
+
+    await run(async (options) => {
+      const H = window.H;
+      H.sids ??= {
+        alice: await H.signIn('user_2aLiCeQk7mXv9pR3sT5wY8zB1cD'),
+        bob: await H.signIn('user_2bObKp4nH6jG8fE0dC2aZ9yX7wV'),
+      };
+      // who: whose token getToken mints (null: signed out); gate: holds it.
+      // held / released: calls the gate held, and those of them answered since.
+      const script = { who: 'alice', gate: undefined, held: 0, released: 0 };
+      const getToken = async (options) => {
+        const gate = script.gate;
+        if (gate) {
+          script.held += 1;
+          await gate.promise;
+        }
+        const token = script.who === null ? null : await H.mint(H.sids[script.who], options);
+        if (gate) script.released += 1;
+        return token;
+      };
+      const tokens = new H.TokenCache(getToken);
+      const client = new H.FaunaClient(tokens, { endpoint: H.fauna });
+      H.srow = { script, tokens, client, watched: H.watch(client.stream('Todo.all().eventSource()', options)) };
+    }, row.options ?? {});
+    const state = () => run(() => ({ events: window.H.srow.watched.events, end: window.H.srow.watched.end }));
+
+    let got;
+    const writes = [];
+    try {
+      await until(async () => (await streamLog()).some((c) => c.status === 200), 'the stream connected');
+      await row.act?.(r);
+      for (let i = 0; i < (row.writes ?? 0); i++) writes.push(await writeAsRoot(`${row.name} ${i + 1}`));
+      if (row.transaction) {
+        const titles = Array.from({ length: row.transaction }, (_, i) => `${row.name} ${i + 1}`);
+        writes.push(...(await writeTodosAsRoot(env.fauna, ALICE, titles)));
+      }
+      await row.afterWrites?.(r);
+      // The outcome: an end, or every write delivered over the connections expected.
+      const outcome = await until(async () => {
+        const s = await state();
+        if (s.end) return s;
+        const log = await streamLog();
+        return row.expect === 'resumed' && s.events.length >= writes.length && log.length >= row.connections.length && log.at(-1).ended === 'open' && s;
+      }, `${row.name}: the outcome`);
+      got = outcome.end ? (outcome.end.clean ? 'closed' : outcome.end.code) : 'resumed';
+      if (got !== row.expect) problems.push(`got ${got} (${JSON.stringify(outcome.end)}), expected ${row.expect}`);
+      if (row.faunaCode && outcome.end?.faunaCode !== row.faunaCode) problems.push(`faunaCode ${outcome.end?.faunaCode}`);
+      const verdict = outcome.end && row.check ? row.check(outcome.end) : true;
+      if (verdict !== true) problems.push(verdict);
+      if (outcome.end && !outcome.end.clean && !outcome.end.isClerkFaunaError) problems.push(`not a ClerkFaunaError: ${JSON.stringify(outcome.end)}`);
+      const delivered = outcome.events.map((e) => [e.type, e.id, e.txnTs]);
+      const expected = writes.map((w) => ['add', w.id, w.txnTs]);
+      if (JSON.stringify(delivered) !== JSON.stringify(expected)) problems.push(`events ${JSON.stringify(delivered)}, expected ${JSON.stringify(expected)}`);
+    } finally {
+      // A row still open closes here; a closed stream ignores it.
+      await run(() => window.H.srow.watched.close());
+    }
+    if (got === 'resumed' || got === 'closed') {
+      const end = await until(async () => (await state()).end, `${row.name}: the end after close()`);
+      if (!end.clean) problems.push(`close() ended it with ${JSON.stringify(end)}`);
+    }
+
+    // Every held getToken answered, then a query through the same cache and
+    // client: it reaches the stand-in after any connection the stream would
+    // still make with those tokens. Then the connections are counted.
+    await run(() => {
+      const row = window.H.srow;
+      row.script.gate?.open();
+      row.script.gate = undefined;
+      row.script.who = 'alice';
+    });
+    await until(() => run(() => window.H.srow.script.released === window.H.srow.script.held), `${row.name}: the held getToken answered`);
+    const queries = async () => (await api(`${env.fauna}/__admin/requests`)).filter((e) => e.path === '/query/1' && e.sub === ALICE).length;
+    const before = await queries();
+    const marker = await run(async () => {
+      const row = window.H.srow;
+      await row.tokens.get({ skipCache: true }).catch(() => undefined);
+      return window.H.settle(row.client.query('Query.token().sub'));
+    });
+    if (marker.value?.data !== ALICE) problems.push(`the next query: ${JSON.stringify(marker)}`);
+    await until(async () => (await queries()) > before, `${row.name}: the next query logged`);
+    const log = await streamLog();
+    const statuses = log.map((c) => c.status);
+    if (JSON.stringify(statuses) !== JSON.stringify(row.connections)) problems.push(`connections ${JSON.stringify(statuses)}, expected ${JSON.stringify(row.connections)}`);
+    if (log.some((c) => c.sub !== ALICE)) problems.push(`a connection as ${log.map((c) => c.sub)}: never as another user`);
+    const accepted = log.filter((c) => c.status === 200);
+    if (accepted.length === 2 && (accepted[0].jti === accepted[1].jti) !== Boolean(row.sameToken)) {
+      problems.push(row.sameToken ? 'a new token after a drop: the cached one was still good' : 'the reconnect reused the refused or expired token');
+    }
+    await run(() => {
+      window.H.srow.client.free();
+      window.H.srow.tokens.free();
+    });
+    return {
+      line: {
+        fault: row.name,
+        expected: row.expect,
+        got: got ?? 'PENDING',
+        connections: `${log.length} (${statuses.join(', ')})`,
+        events: `${writes.length} written, delivered once each: ${problems.some((p) => p.startsWith('events')) ? 'NO' : 'yes'}`,
+        ok: problems.length ? 'NO' : 'ok',
+      },
+      problems,
+    };
+  }
+
+  it('stream fault matrix: every fault gives its outcome and the connections allowed, never as another user', { timeout: 240_000 }, async () => {
+    const lines = [];
+    const problems = [];
+    for (const row of STREAM_ROWS) {
+      const result = await runStreamRow(row).catch((e) => ({
+        line: { fault: row.name, expected: row.expect, got: 'ERROR', connections: '?', events: '?', ok: 'NO' },
+        problems: [String(e?.message ?? e)],
+      }));
+      lines.push(result.line);
+      for (const p of result.problems) problems.push(`${row.name}: ${p}`);
+      // At once, so a run cut short still says what went wrong.
+      for (const p of result.problems) console.log(`# ${row.name}: ${p}`);
+    }
+    printTable(lines, ['fault', 'expected', 'got', 'connections', 'events', 'ok']);
+    assert.deepEqual(problems, []);
+    await assertClean('stream fault matrix');
   });
 
   // ------------------------------------------------------ identity under load

@@ -147,6 +147,23 @@ async function settle(promise, boundMs = 15000) {
   return { ...outcome, ms: Math.round(performance.now() - started) };
 }
 
+/**
+ * Watches an event stream through its callback form: `{ events, end, close }`;
+ * `end` is set when it ends, `{ clean: true }` or the error described. The
+ * error's text is kept with the others, for the token scan.
+ */
+function watch(stream) {
+  const state = { events: [], end: undefined };
+  state.close = stream.subscribe(
+    (event) => state.events.push({ type: event.type, id: event.data?.id, txnTs: event.txnTs }),
+    (error) => {
+      if (error) errorTexts.push(textOf(error));
+      state.end = error ? describe(error) : { clean: true };
+    },
+  );
+  return state;
+}
+
 /** A promise and its resolve, for holding getToken calls. */
 function gate() {
   let open;
@@ -204,6 +221,7 @@ window.H = {
   clerkGetToken,
   scriptedGetToken,
   settle,
+  watch,
   gate,
   jtiOf,
   describe,
