@@ -11,6 +11,7 @@
 // Usage: node scripts/size-breakdown.mjs <named .wasm> <entry .js>
 
 import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 /** `[id, payload]` of each section of a wasm binary. */
@@ -187,7 +188,8 @@ export async function jsBreakdown(entry) {
   const [output] = Object.values(result.metafile.outputs);
   const groups = new Map();
   for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
-    groups.set(file.replace(/^.*?pkg\//, ''), bytesInOutput);
+    // Named from the package's folder, wherever it was built or copied.
+    groups.set(relative(dirname(resolve(entry)), resolve(file)), bytesInOutput);
   }
   return groups;
 }
