@@ -155,7 +155,7 @@ const number = (ok: (v: number) => boolean, rule: string) => typed<number>('numb
 const text = typed<string>('string');
 const flag = typed<boolean>('boolean');
 // A template's name, a cursor.
-const template = typed<string>('string', (v, name) => must(v, v !== '', name, 'a non-empty string'));
+const nonEmpty = typed<string>('string', (v, name) => must(v, v !== '', name, 'a non-empty string'));
 const format = typed<'simple' | 'tagged'>('string', (v, name) => must(v, v === 'simple' || v === 'tagged', name, "'simple' or 'tagged'"));
 const whole = (min: number, max: number) =>
   number((v) => Number.isInteger(v) && v >= min && v <= max, `a whole number from ${min} to ${max}`);
@@ -193,14 +193,14 @@ const tags: Rule<string> = (v, _name, fail) => {
 };
 
 export const cacheOptions = {
-  template,
+  template: nonEmpty,
   organizationId: text,
   refreshAheadSeconds: seconds,
   minValiditySeconds: seconds,
   getTokenTimeoutMs: positiveMs,
 } satisfies Rules<TokenCacheOptions>;
 
-export const getOptions = { template, skipCache: flag } satisfies Rules<TokenGetOptions>;
+export const getOptions = { template: nonEmpty, skipCache: flag } satisfies Rules<TokenGetOptions>;
 
 export const queryOptions = {
   format,
@@ -225,7 +225,7 @@ export const clientOptions = {
 
 const eventSourceOptions = {
   arguments: typed<Record<string, unknown>>('object'),
-  cursor: template,
+  cursor: nonEmpty,
   startTs: whole(0, Number.MAX_SAFE_INTEGER),
   maxAttempts: whole(1, 100),
   maxBackoffMs: ms,
