@@ -129,6 +129,11 @@ export async function writeTodoAsRoot(fauna, owner, title) {
   return (await writeTodosAsRoot(fauna, owner, [title]))[0];
 }
 
+/** The Fauna stand-in's request log (at origin `fauna`), the entries for `path` only (`/stream/1`, `/query/1`...). */
+export async function requestsTo(fauna, path) {
+  return (await api(`${fauna}/__admin/requests`)).filter((r) => r.path === path);
+}
+
 /**
  * Resolves to the first truthy value `check()` resolves to, asking every
  * 50 ms; rejects after `ms` naming `what`. For tests that wait for a

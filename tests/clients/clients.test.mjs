@@ -30,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { api, deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
+import { api, deadline, launchChromium, launchStandIns, requestsTo, until as waitFor } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
 import { Client, fql } from 'fauna';
 import { FaunaClient, TokenCache } from 'clerk-fauna';
@@ -146,9 +146,7 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
   }
 
   /** Fauna's request log for `path`: what reached the stand-in, in order. */
-  async function faunaLog(path) {
-    return (await api(`${standIns.fauna}/__admin/requests`)).filter((r) => r.path === path);
-  }
+  const faunaLog = (path) => requestsTo(standIns.fauna, path);
 
   for (const [name, { path }] of Object.entries(CLIENTS)) {
     describe(name, () => {
@@ -280,16 +278,8 @@ describe('clerk-fauna with Fauna drivers and GraphQL clients, in Chromium', () =
       await api(`${standIns.fauna}/__admin/streams`, { idle_check_ms: 500, status_interval_ms: 3_600_000 });
     });
 
-    /** Polls `check` (async) until it answers truthy; fails after `ms`. */
-    async function until(check, what, ms = 60_000) {
-      const end = Date.now() + ms;
-      for (;;) {
-        const value = await check();
-        if (value) return value;
-        if (Date.now() > end) assert.fail(`${what}: not after ${ms} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    /** Resolves to `check()`'s first truthy answer; fails after `ms`. */
+    const until = (check, what, ms = 60_000) => waitFor(check, ms, what);
 
     /** Waits until the page's `S.<record>` holds `n` events, or has ended. */
     async function eventsIn(record, n) {

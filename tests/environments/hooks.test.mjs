@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { build as viteBuild } from 'vite';
-import { api, deadline, launchChromium, launchStandIns } from '../../devserver/launch.mjs';
+import { api, deadline, launchChromium, launchStandIns, requestsTo } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
 import { ALICE, assertInstalledCopyIsCurrent, here, repoDir } from './harness.mjs';
 
@@ -25,12 +25,12 @@ describe('React hooks (clerk-fauna/react) under StrictMode, in Chromium', () => 
   const problems = []; // the page's uncaught errors and console errors
 
   /** The Fauna stand-in's FQL v10 requests so far: `[{ sub, status, fault }]`. */
-  const queries = async () => (await api(`${standIns.fauna}/__admin/requests`)).filter((r) => r.path === '/query/1');
+  const queries = () => requestsTo(standIns.fauna, '/query/1');
   /** Resolves once `fn(arg)` is truthy in the page. */
   const until = (fn, arg) => page.waitForFunction(fn, arg, { polling: 20, timeout: 20_000 });
   const state = () => page.evaluate(() => window.T.state);
   /** The stand-in's /stream/1 connections so far: `[{ sub, status, ended }]`. */
-  const streams = async () => (await api(`${standIns.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
+  const streams = () => requestsTo(standIns.fauna, '/stream/1');
   /** Runs `fql` with `args` in the page, as the signed-in user, through the page's client. */
   const write = (fql, args) => page.evaluate(([f, a]) => window.T.client.query(f, a).then((r) => r.data), [fql, args]);
   /** Resolves once the stand-in's log says `check(connections)`. */

@@ -16,7 +16,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { api, deadline, launchChromium, launchStandIns, until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
+import { api, deadline, launchChromium, launchStandIns, requestsTo, until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
 import { serveStatic } from '../../www/e2e/static-server.mjs';
 import { watchStream } from './streams/consumer.js';
 import { ALICE, assertInstalledCopyIsCurrent, here, repoDir } from './harness.mjs';
@@ -61,9 +61,7 @@ describe('streams: one stream through five token expiries while another client w
   const until = (check, what) => waitFor(check, PATIENCE_MS, what);
 
   /** The stream connections in the Fauna stand-in's log, oldest first. */
-  async function connections() {
-    return (await api(`${standIns.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
-  }
+  const connections = () => requestsTo(standIns.fauna, '/stream/1');
 
   /** One of Alice's documents, written by another client (the root secret). */
   const writeAsRoot = (title) => writeTodoAsRoot(standIns.fauna, ALICE, title);

@@ -4,7 +4,7 @@
 // stream's events without sleeping.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { api, deadline, launchStandIns } from '../../devserver/launch.mjs';
+import { api, deadline, launchStandIns, requestsTo, until as waitFor } from '../../devserver/launch.mjs';
 import { ClerkFaunaError } from '../../pkg/node.js';
 
 export * from '../../pkg/node.js';
@@ -56,14 +56,8 @@ export async function signIn(clerk, userId) {
   return user;
 }
 
-/** Polls `condition` every 10 ms until it holds; fails after WAIT_MS. */
-export async function until(condition, what) {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > WAIT_MS) throw new Error(`${what}: not after ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Resolves once `condition()` holds; fails after WAIT_MS naming `what`. */
+export const until = (condition, what) => waitFor(condition, WAIT_MS, what);
 
 /** The first `n` events of `iterable`, then stops iterating (a `break`). */
 export async function take(iterable, n, what = `${n} events`) {
@@ -145,7 +139,4 @@ export async function rest(iterator, what = 'the end') {
 }
 
 /** The Fauna stand-in's log entries for `/stream/1` or `/feed/1`. */
-export async function connections(fauna, path = '/stream/1') {
-  const log = await api(`${fauna}/__admin/requests`);
-  return log.filter((r) => r.path === path);
-}
+export const connections = (fauna, path = '/stream/1') => requestsTo(fauna, path);

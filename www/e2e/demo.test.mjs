@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { launchChromium } from '../../devserver/launch.mjs';
+import { launchChromium, requestsTo } from '../../devserver/launch.mjs';
 import { api, resultsDir } from './harness.mjs';
 import { ALICE, BOB, SHORT, demoPage, demoSuite } from './demo-page.mjs';
 
@@ -156,7 +156,7 @@ describe('demo app against the Clerk and Fauna stand-ins', () => {
       for (const demo of [alice1, alice2]) await demo.untilTodos(['From window 1', 'After Bob']);
 
       // One stream per window, each as its own user, all still open.
-      const streams = (await api(`${t.env.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
+      const streams = await requestsTo(t.env.fauna, '/stream/1');
       assert.deepEqual(
         streams.map((r) => [r.sub, r.status, r.ended]).sort(),
         [[ALICE, 200, 'open'], [ALICE, 200, 'open'], [BOB, 200, 'open']],

@@ -5,6 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { requestsTo } from '../../devserver/launch.mjs';
 import { api, deadline } from './harness.mjs';
 import { ALICE, BOB, demoSuite, sleep } from './demo-page.mjs';
 
@@ -27,7 +28,7 @@ describe('the demo on Vite\'s dev server (make demo)', () => {
     assert.deepEqual(log.filter((r) => r.auth !== 'ok'), []);
     // The todo list's stream: one per user under StrictMode, Alice's closed at her sign-out.
     const streams = async () =>
-      (await api(`${t.env.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1').map((r) => [r.sub, r.ended]);
+      (await requestsTo(t.env.fauna, '/stream/1')).map((r) => [r.sub, r.ended]);
     const closed = (all) => all.length > 0 && all[0][1] !== 'open';
     await deadline(
       (async () => {

@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { start, api, deadline, repoDir, wwwDir } from './harness.mjs';
 import { serveStatic } from './static-server.mjs';
-import { until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
+import { requestsTo, until as waitFor, writeTodoAsRoot, writeTodosAsRoot } from '../../devserver/launch.mjs';
 
 const ALICE = 'user_2aLiCeQk7mXv9pR3sT5wY8zB1cD';
 const BOB = 'user_2bObKp4nH6jG8fE0dC2aZ9yX7wV';
@@ -99,9 +99,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     return deadline(page.evaluate(fn, arg), ms, 'page.evaluate');
   }
 
-  async function faunaLog() {
-    return (await api(`${env.fauna}/__admin/requests`)).filter((r) => r.path === '/query/1');
-  }
+  const faunaLog = () => requestsTo(env.fauna, '/query/1');
 
   /** Console lines from Chromium that are not its own network error lines. */
   function unexpectedConsole(from = 0) {
@@ -503,9 +501,7 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
     },
   ];
 
-  async function streamLog() {
-    return (await api(`${env.fauna}/__admin/requests`)).filter((r) => r.path === '/stream/1');
-  }
+  const streamLog = () => requestsTo(env.fauna, '/stream/1');
 
   /** One of Alice's documents, written by another client (the root secret). */
   const writeAsRoot = (title) => writeTodoAsRoot(env.fauna, ALICE, title);
