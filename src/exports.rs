@@ -644,16 +644,10 @@ pub fn stream_start(id: u32) -> f64 {
 
 /// A token failure's code, as the token cache gave it.
 fn token_error(code: &str, message: String) -> Error {
-    let code = match code {
-        "signed_out" => ErrorCode::SignedOut,
-        "token_unavailable" => ErrorCode::TokenUnavailable,
-        "token_timeout" => ErrorCode::TokenTimeout,
-        "malformed_token" => ErrorCode::MalformedToken,
-        "cleared" => ErrorCode::Cleared,
-        "freed" => ErrorCode::Freed,
-        _ => ErrorCode::InvalidOption,
-    };
-    Error::new(code, message)
+    Error::new(
+        ErrorCode::parse(code).unwrap_or(ErrorCode::InvalidOption),
+        message,
+    )
 }
 
 /// Reports `input` (a ts/core.ts `Input`) to stream `id`; answers the next

@@ -53,6 +53,34 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code (a new variant goes here too, for [`ErrorCode::parse`]).
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::SignedOut,
+        ErrorCode::TokenUnavailable,
+        ErrorCode::TokenTimeout,
+        ErrorCode::MalformedToken,
+        ErrorCode::Cleared,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::QueryFailed,
+        ErrorCode::InvalidRequest,
+        ErrorCode::Throttled,
+        ErrorCode::ContendedTransaction,
+        ErrorCode::Timeout,
+        ErrorCode::ServiceError,
+        ErrorCode::NetworkError,
+        ErrorCode::ProtocolError,
+        ErrorCode::GraphqlError,
+        ErrorCode::InvalidOption,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::Freed,
+    ];
+
+    /// The code whose [`ErrorCode::as_str`] is `code` (as the typed layer passes it back).
+    pub fn parse(code: &str) -> Option<ErrorCode> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
     /// The stable string that JS callers see as `error.code`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -191,27 +219,7 @@ mod tests {
 
     #[test]
     fn codes_are_snake_case_and_distinct() {
-        let all = [
-            ErrorCode::SignedOut,
-            ErrorCode::TokenUnavailable,
-            ErrorCode::TokenTimeout,
-            ErrorCode::MalformedToken,
-            ErrorCode::Cleared,
-            ErrorCode::Unauthorized,
-            ErrorCode::Forbidden,
-            ErrorCode::QueryFailed,
-            ErrorCode::InvalidRequest,
-            ErrorCode::Throttled,
-            ErrorCode::ContendedTransaction,
-            ErrorCode::Timeout,
-            ErrorCode::ServiceError,
-            ErrorCode::NetworkError,
-            ErrorCode::ProtocolError,
-            ErrorCode::GraphqlError,
-            ErrorCode::InvalidOption,
-            ErrorCode::OriginNotAllowed,
-            ErrorCode::Freed,
-        ];
+        let all = ErrorCode::ALL;
         for (i, a) in all.iter().enumerate() {
             let s = a.as_str();
             assert!(
@@ -222,5 +230,14 @@ mod tests {
                 assert_ne!(s, b.as_str());
             }
         }
+    }
+
+    #[test]
+    fn parse_reads_back_each_code_and_nothing_else() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+        assert_eq!(ErrorCode::parse(""), None);
     }
 }
