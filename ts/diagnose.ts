@@ -80,8 +80,8 @@ export function findings(
   const found: Finding[] = [];
   const add = (code: FindingCode, message: string, fix: string) => found.push({ code, message, fix });
   // Own members only: a claim the token lacks is not borrowed from a polluted Object.prototype.
-  header = own(header);
-  payload = own(payload);
+  header = ownClaims(header);
+  payload = ownClaims(payload);
   const { iss, sub, exp, iat, nbf } = payload;
 
   const aud = audiences(payload);
@@ -234,7 +234,7 @@ export function unauthorizedHint(
       " the token's `aud` must be https://db.fauna.com/db/<database id>, and a role's predicate must match the token.";
   }
   if (payload) {
-    payload = own(payload);
+    payload = ownClaims(payload);
     const aud = audiences(payload);
     hint += ` The token has iss ${payload.iss ?? '(none)'}, aud ${aud.length ? aud.join(', ') : '(none)'}`;
     hint +=
@@ -249,7 +249,7 @@ export function unauthorizedHint(
 
 /** `aud` as a list, whether the token carried a string or an array. */
 /** `claims`' own members, in an object with no prototype. */
-const own = (claims: Claims): Claims => Object.assign(Object.create(null), claims);
+const ownClaims = (claims: Claims): Claims => Object.assign(Object.create(null), claims);
 
 const audiences = (payload: Claims): string[] => (payload.aud === undefined ? [] : [].concat(payload.aud));
 
