@@ -81,7 +81,8 @@ streams: pkg/node.js
 	@node --test --test-reporter=spec --test-reporter-destination=stdout \
 	  --test-reporter=./www/e2e/cargo-summary.mjs --test-reporter-destination=stdout tests/streams/
 
-## Gzipped bytes of the .wasm and its JS glue; fails over the 34 KB limit.
+## Gzipped bytes of the .wasm and its JS glue; fails over the limit set in
+## scripts/size-report.sh.
 size:
 	@scripts/size-report.sh
 

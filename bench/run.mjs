@@ -79,6 +79,12 @@ function summary(values) {
 }
 
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+// The size goals, as scripts/size-report.sh defines them (goal_kb, step_kb, limit_kb).
+const SIZE = (() => {
+  const script = readFileSync(join(repoDir, 'scripts/size-report.sh'), 'utf8');
+  const read = (name) => Number(new RegExp(`^${name}=(\\d+)$`, 'm').exec(script)?.[1]);
+  return { goalKb: read('goal_kb'), stepKb: read('step_kb'), limitKb: read('limit_kb') };
+})();
 function fmt(value, unit) {
   if (unit === 'ratio') return `${value.toFixed(value < 2 ? 3 : 2)}×`;
   if (unit === 'ns') return value >= 1000 ? `${(value / 1000).toFixed(2)} µs` : `${Math.round(value)} ns`;
@@ -395,7 +401,7 @@ function buildRows(f) {
   for (const w of f.weight) {
     const base = `${w.name}${w.version ? ` ${w.version}` : ''}`;
     if (w.name === 'clerk-fauna/web') {
-      rows.push(['1 Weight', `${base} (.wasm ${kb(w.parts.wasm)} + glue ${kb(w.parts.glue)})`, kb(w.bytes), 'exact', '≤ 12 KB', verdict(w.bytes <= 12 * 1024)]);
+      rows.push(['1 Weight', `${base} (.wasm ${kb(w.parts.wasm)} + glue ${kb(w.parts.glue)})`, kb(w.bytes), 'exact', `≤ ${SIZE.stepKb} KB (#11); goal ${SIZE.goalKb} KB`, `${verdict(w.bytes <= SIZE.stepKb * 1024)}; ${verdict(w.bytes <= SIZE.goalKb * 1024)}`]);
     } else if (w.name === 'clerk-fauna/react') {
       rows.push(['1 Weight', `${base}: ${w.what}`, w.bytes === null ? w.note : kb(w.bytes), '', '', '']);
     } else {
@@ -497,8 +503,9 @@ function sayWhat(f) {
   const m = f.memory;
   const out = [];
   out.push(
-    `**Weight: goal missed.** The package is ${kb(w.bytes)} gzipped (the .wasm ${kb(w.parts.wasm)}, its glue ${kb(w.parts.glue)}), ` +
-      `${(w.bytes / (12 * 1024)).toFixed(1)}× the 12 KB goal${w.bytes > 34 * 1024 ? ' and over the 34 KB limit' : ''}. ` +
+    `**Weight: ${w.bytes <= SIZE.stepKb * 1024 ? `within the ${SIZE.stepKb} KB of #11's step` : `over the ${SIZE.stepKb} KB of #11's step`}; ` +
+      `goal ${w.bytes <= SIZE.goalKb * 1024 ? 'met' : 'missed'}.** The package is ${kb(w.bytes)} gzipped (the .wasm ${kb(w.parts.wasm)}, its glue ${kb(w.parts.glue)}), ` +
+      `${(w.bytes / (SIZE.goalKb * 1024)).toFixed(1)}× the ${SIZE.goalKb} KB goal${w.bytes > SIZE.limitKb * 1024 ? ` and over the ${SIZE.limitKb} KB limit` : ''}. ` +
       `For scale, that is ${(w.bytes / fauna.bytes).toFixed(1)}× the whole Fauna v10 driver (${kb(fauna.bytes)}).`,
   );
   const hitOk = h.vsReference.median <= 1;
@@ -518,11 +525,12 @@ function sayWhat(f) {
       (s.cold.error || s.unauthorized.error ? ` First failure seen: ${s.cold.error ?? s.unauthorized.error}.` : ''),
   );
   const loOk = lo.ratio.median <= 1.05;
+  const ipOk = ip.ratio.median <= 2;
   out.push(
-    `**Request overhead: goal ${loOk ? 'met' : 'missed'}.** Against the Fauna stand-in over loopback a query costs ${fmt(lo.package.median, 'us')} ` +
+    `**Request overhead: ${loOk && ipOk ? 'goals met' : `${loOk ? '' : 'loopback goal missed'}${!loOk && !ipOk ? ', ' : ''}${ipOk ? '' : 'in-page goal missed'}`}.** Against the Fauna stand-in over loopback a query costs ${fmt(lo.package.median, 'us')} ` +
       `against ${fmt(lo.fetch.median, 'us')} for the same request sent with plain \`fetch\` (${fmt(lo.ratio.median, 'ratio')}, goal ≤ 1.05×). ` +
       `With the network taken out (an in-page \`fetch\` that answers at once) the package's own work shows: ${fmt(ip.package.median, 'us')} against ` +
-      `${fmt(ip.fetch.median, 'us')} (${fmt(ip.ratio.median, 'ratio')}), i.e. about ${fmt(ip.package.median - ip.fetch.median, 'us')} of CPU per request for the token lookup, ` +
+      `${fmt(ip.fetch.median, 'us')} (${fmt(ip.ratio.median, 'ratio')}, goal ≤ 2.00×), i.e. about ${fmt(ip.package.median - ip.fetch.median, 'us')} of CPU per request for the token lookup, ` +
       'building the request in Rust, the abort timer and judging the answer.' +
       (lo.ratio.min <= 1.05 && lo.ratio.max > 1.05
         ? ` The loopback rounds range from ${fmt(lo.ratio.min, 'ratio')} to ${fmt(lo.ratio.max, 'ratio')}, across the 5% line: on this machine the verdict is within the noise, and may flip from one run to the next.`
