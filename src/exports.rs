@@ -627,21 +627,6 @@ fn step(action: Action) -> f64 {
     }
 }
 
-/// The first step of stream `id`: get a token. An unknown id ends (`cleared`).
-#[wasm_bindgen(js_name = streamStart)]
-pub fn stream_start(id: u32) -> f64 {
-    step(
-        MACHINES
-            .with(|all| {
-                all.borrow_mut().get_mut(id).map(|m| match m {
-                    Machine::Stream(s) => s.start(),
-                    Machine::Feed(f) => f.start(),
-                })
-            })
-            .unwrap_or_else(|| Action::End(Some(cleared()))),
-    )
-}
-
 /// A token failure's code, as the token cache gave it.
 fn token_error(code: &str, message: String) -> Error {
     Error::new(
@@ -651,7 +636,7 @@ fn token_error(code: &str, message: String) -> Error {
 }
 
 /// Reports `input` (a ts/core.ts `Input`) to stream `id`; answers the next
-/// step. `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
+/// step (`Start` first: get a token; an unknown id ends, `cleared`). `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
 /// `TokenFailed` a = code, b = message; `Refused` n = status, flag = a JSON
 /// object, a = error code, b = message, c = Retry-After; `Event` a = type,
 /// n = txn_ts (NaN: none), b = cursor; `ErrorEvent` a = code, b = message;
@@ -670,6 +655,7 @@ pub fn stream_on(
     let failure;
     let reply;
     let input = match input {
+        13 => Input::Start,
         0 => Input::Token { epoch: n as u64 },
         1 => {
             failure = token_error(a.as_deref().unwrap_or(""), b.unwrap_or_default());

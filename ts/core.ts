@@ -100,9 +100,11 @@ export const enum Input {
   Page = 11,
   /** The caller wants a feed's next page. */
   Next = 12,
+  /** The first input: get a token (an unknown id: `Fail`, `cleared`). */
+  Start = 13,
 }
 
-/** Special answers of `streamOn` and `streamStart` (any answer >= 0 is a wait in ms, then `Input.WaitOver`). */
+/** Special answers of `streamOn` (any answer >= 0 is a wait in ms, then `Input.WaitOver`). */
 export const enum Step {
   /** Get a token, then report `Token` or `TokenFailed`. */
   GetToken = -1,
@@ -276,8 +278,6 @@ export interface Core {
     epoch: number,
     seed: number,
   ): number;
-  /** The first step (get a token). An unknown id: `Fail` (`cleared`). */
-  streamStart(id: number): number;
   /** Reports `input` (its fields as `Input` documents); answers the next step. */
   streamOn(id: number, input: Input, a: string | undefined, b: string | undefined, n: number, flag: boolean, c: string | undefined): number;
   /** The body of the last `Connect` step. */

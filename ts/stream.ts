@@ -256,7 +256,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     },
   };
   machines.register(handle, { core, id }, handle);
-  act(core.streamStart(id));
+  on(Input.Start);
   return handle;
 }
 

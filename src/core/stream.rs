@@ -79,6 +79,8 @@ pub enum Action {
 /// copies only the cursors it keeps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Input<'a> {
+    /// The first input: get a token (later ones are ignored).
+    Start,
     /// The token asked for is here; `epoch` is the token cache's epoch now.
     Token { epoch: u64 },
     /// No token: `getToken` resolved `null` (`signed_out`), threw
@@ -256,14 +258,6 @@ impl Link {
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// The first action: get a token.
-    fn start(&mut self) -> Action {
-        if self.phase != Phase::New {
-            return Action::Ignore;
-        }
-        self.get_token(TokenDemand::Ordinary)
-    }
-
     fn cursor(&self) -> Option<&str> {
         match &self.resume {
             Start::Cursor(c) => Some(c),
@@ -326,6 +320,7 @@ impl Link {
         use Input::*;
         Some(match (self.phase, input) {
             (Phase::Ended, _) => Action::Ignore,
+            (Phase::New, Input::Start) => self.get_token(TokenDemand::Ordinary),
             (_, Close) => self.end(None),
             (_, Epoch(epoch)) | (Phase::Token, Token { epoch }) if *epoch != self.epoch => {
                 self.end(Some(cleared()))
@@ -461,7 +456,7 @@ impl Stream {
 
     /// The first action: get a token.
     pub fn start(&mut self) -> Action {
-        self.link.start()
+        self.on(Input::Start)
     }
 
     /// Where a reconnection would start now: the `cursor` the caller sees.
@@ -622,7 +617,7 @@ impl Feed {
 
     /// The first action: get a token.
     pub fn start(&mut self) -> Action {
-        self.link.start()
+        self.on(Input::Start)
     }
 
     /// The cursor of the last page: where a later feed would go on.
