@@ -23,8 +23,8 @@ use crate::core::options::RawQueryOptions;
 use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
 use crate::core::request;
 use crate::core::stream::{
-    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, TokenDemand,
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF_MS,
+    Action, FeedOptions, Input, Machine, Start, StreamOptions, TokenDemand, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BACKOFF_MS,
 };
 use crate::core::text::split_at_byte;
 use crate::core::token_store::{
@@ -517,22 +517,8 @@ pub fn judge(
 
 // ---- event streams and feeds ----
 
-/// A stream or a feed, under one id space.
-enum Machine {
-    Stream(Stream),
-    Feed(Feed),
-}
-
-impl Machine {
-    fn on(&mut self, input: Input<'_>) -> Action {
-        match self {
-            Machine::Stream(s) => s.on(input),
-            Machine::Feed(f) => f.on(input),
-        }
-    }
-}
-
 thread_local! {
+    // Streams and feeds, under one id space.
     static MACHINES: RefCell<Slab<Machine>> = const { RefCell::new(Slab::new()) };
     // The body of the last `Connect`, for `streamBody()`.
     static BODY: RefCell<String> = const { RefCell::new(String::new()) };
@@ -578,23 +564,21 @@ pub fn stream_new(
     };
     let (epoch, seed) = (epoch as u64, seed as u64);
     let machine = if feed {
-        Feed::new(FeedOptions {
+        Machine::feed(FeedOptions {
             start,
             page_size: (page_size > 0.0).then_some(page_size as u32),
             max_attempts,
             max_backoff_ms,
             ..FeedOptions::new(source, epoch, seed)
         })
-        .map(Machine::Feed)
     } else {
-        Stream::new(StreamOptions {
+        Machine::stream(StreamOptions {
             start,
             status_events,
             max_attempts,
             max_backoff_ms,
             ..StreamOptions::new(source, epoch, seed)
         })
-        .map(Machine::Stream)
     };
     kept(machine).map_or(0, |m| MACHINES.with(|all| all.borrow_mut().insert(m)))
 }
@@ -710,9 +694,8 @@ pub fn stream_body() -> String {
 #[wasm_bindgen(js_name = streamCursor)]
 pub fn stream_cursor(id: u32) -> Option<String> {
     MACHINES.with(|all| {
-        all.borrow_mut().get_mut(id).and_then(|m| match m {
-            Machine::Stream(s) => s.cursor().map(String::from),
-            Machine::Feed(f) => f.cursor().map(String::from),
-        })
+        all.borrow_mut()
+            .get_mut(id)
+            .and_then(|m| m.cursor().map(String::from))
     })
 }

@@ -14,7 +14,7 @@ use super::options::{QueryOptions, RawQueryOptions};
 use super::request;
 use super::stream::tests::{data, status};
 use super::stream::{
-    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, DEFAULT_MAX_BACKOFF_MS,
+    Action, FeedOptions, Input, Machine, Start, StreamOptions, DEFAULT_MAX_BACKOFF_MS,
 };
 use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenFailure, TokenStore};
 
@@ -449,7 +449,7 @@ proptest! {
         } else {
             0
         };
-        let mut stream = Stream::new(options).unwrap();
+        let mut stream = Machine::stream(options).unwrap();
         let mut server = Server { history, ..Server::default() };
         let first = stream.start();
         server.settle(&mut stream, first)?;
@@ -487,7 +487,7 @@ proptest! {
         let mut page = FeedOptions::new("S".into(), 1, 3);
         page.max_attempts = max_attempts;
         page.max_backoff_ms = max_backoff_ms;
-        let (mut stream, mut page) = (Stream::new(stream).unwrap(), Feed::new(page).unwrap());
+        let (mut stream, mut page) = (Machine::stream(stream).unwrap(), Machine::feed(page).unwrap());
         let first = if feed { page.start() } else { stream.start() };
         prop_assert_eq!(first, Action::GetToken(super::stream::TokenDemand::Ordinary));
         let mut on = |input: Input<'_>| if feed { page.on(input) } else { stream.on(input) };
@@ -639,7 +639,7 @@ impl Server {
     }
 
     /// Carries out `action` and what follows until a connection is open.
-    fn settle(&mut self, s: &mut Stream, mut action: Action) -> Result<(), TestCaseError> {
+    fn settle(&mut self, s: &mut Machine, mut action: Action) -> Result<(), TestCaseError> {
         let refused = super::classify::Reply {
             status: 401,
             is_json_object: true,
@@ -680,7 +680,7 @@ impl Server {
         }
     }
 
-    fn apply(&mut self, s: &mut Stream, fault: Fault) -> Result<(), TestCaseError> {
+    fn apply(&mut self, s: &mut Machine, fault: Fault) -> Result<(), TestCaseError> {
         let next = match fault {
             Fault::Send(n) => {
                 for _ in 0..n {

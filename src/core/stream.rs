@@ -119,7 +119,7 @@ pub enum Input<'a> {
     Next,
 }
 
-/// A stream's options, checked by [`Stream::new`].
+/// A stream's options, checked by [`Machine::stream`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamOptions {
     /// The event source's token (`{"@stream": ...}`'s string).
@@ -150,7 +150,7 @@ impl StreamOptions {
     }
 }
 
-/// A feed's options, checked by [`Feed::new`].
+/// A feed's options, checked by [`Machine::feed`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeedOptions {
     /// The event source's token.
@@ -414,21 +414,25 @@ impl Delivered {
     }
 }
 
-/// One event stream: when to (re)connect, from where, with which token;
-/// which events reach the caller; and how it ends.
+/// An event stream or feed: its connection's [`Link`], and what only a
+/// stream or only a feed keeps. One type for both, so that the exports hold
+/// one kind of machine.
 #[derive(Clone, Debug)]
-pub struct Stream {
+pub struct Machine {
     link: Link,
-    status_events: bool,
-    delivered: Option<Delivered>,
-    /// The `txn_ts` of the last event handed to the caller, status or data.
-    caller_ts: Option<i64>,
-    /// The open connection's first status event's `txn_ts`: where it started.
-    opened_at: Option<i64>,
+    kind: Kind,
 }
 
-impl Stream {
-    pub fn new(options: StreamOptions) -> Result<Self, Error> {
+#[derive(Clone, Debug)]
+enum Kind {
+    Stream(Stream),
+    Feed(Feed),
+}
+
+impl Machine {
+    /// One event stream: when to (re)connect, from where, with which token;
+    /// which events reach the caller; and how it ends.
+    pub fn stream(options: StreamOptions) -> Result<Self, Error> {
         // `start_ts` skips its transaction: all of it counts as delivered.
         let delivered = match options.start {
             Start::Ts(ts) => Some(Delivered {
@@ -438,7 +442,7 @@ impl Stream {
             }),
             _ => None,
         };
-        Ok(Stream {
+        Ok(Machine {
             link: Link::new(
                 options.source,
                 options.start,
@@ -447,10 +451,37 @@ impl Stream {
                 options.epoch,
                 options.seed,
             )?,
-            status_events: options.status_events,
-            delivered,
-            caller_ts: None,
-            opened_at: None,
+            kind: Kind::Stream(Stream {
+                status_events: options.status_events,
+                delivered,
+                caller_ts: None,
+                opened_at: None,
+            }),
+        })
+    }
+
+    /// One event feed, page by page: which cursor and page size each
+    /// request carries, which token, and when it is over.
+    pub fn feed(options: FeedOptions) -> Result<Self, Error> {
+        if options
+            .page_size
+            .is_some_and(|n| n == 0 || n > MAX_PAGE_SIZE)
+        {
+            return Err(Error::invalid_option("pageSize must be from 1 to 16000."));
+        }
+        Ok(Machine {
+            link: Link::new(
+                options.source,
+                options.start,
+                options.max_attempts,
+                options.max_backoff_ms,
+                options.epoch,
+                options.seed,
+            )?,
+            kind: Kind::Feed(Feed {
+                page_size: options.page_size,
+                has_next: true,
+            }),
         })
     }
 
@@ -459,31 +490,57 @@ impl Stream {
         self.on(Input::Start)
     }
 
-    /// Where a reconnection would start now: the `cursor` the caller sees.
+    /// Where a reconnection (or a later stream or feed) would start now: the
+    /// last event's or page's cursor, the `cursor` the caller sees.
     pub fn cursor(&self) -> Option<&str> {
         self.link.cursor()
     }
 
-    /// Decides what `input` means, in the phase the stream is in.
+    /// Decides what `input` means, in the phase the machine is in. A feed's
+    /// page is [`Input::Page`], or [`Input::ErrorEvent`] when its events
+    /// hold an error event; after a delivered page, [`Input::Next`] asks for
+    /// the next one.
     pub fn on(&mut self, input: Input<'_>) -> Action {
         if let Some(action) = self.link.common(&input) {
             return action;
         }
+        let link = &mut self.link;
+        match &mut self.kind {
+            Kind::Stream(s) => s.on(link, input),
+            Kind::Feed(f) => f.on(link, input),
+        }
+    }
+}
+
+/// What only a stream keeps: which events reached the caller.
+#[derive(Clone, Debug)]
+struct Stream {
+    status_events: bool,
+    delivered: Option<Delivered>,
+    /// The `txn_ts` of the last event handed to the caller, status or data.
+    caller_ts: Option<i64>,
+    /// The open connection's first status event's `txn_ts`: where it started.
+    opened_at: Option<i64>,
+}
+
+impl Stream {
+    /// What `input` means to a stream, in the phase it is in.
+    fn on(&mut self, link: &mut Link, input: Input<'_>) -> Action {
         match input {
-            Input::Token { .. } if self.link.phase == Phase::Token => {
+            Input::Token { .. } if link.phase == Phase::Token => {
                 self.opened_at = None;
-                self.link.connect(None)
+                link.connect(None)
             }
-            Input::Opened if self.link.phase == Phase::Connecting => {
-                self.link.phase = Phase::Open;
+            Input::Opened if link.phase == Phase::Connecting => {
+                link.phase = Phase::Open;
                 Action::Ignore
             }
-            Input::Dropped if self.link.phase == Phase::Open => self.link.fail(
+            Input::Dropped if link.phase == Phase::Open => link.fail(
                 network("The stream's connection to Fauna failed."),
                 None,
                 TokenDemand::Ordinary,
             ),
-            Input::BodyEnded if self.link.phase == Phase::Open => self.link.fail(
+            Input::BodyEnded if link.phase == Phase::Open => link.fail(
                 network("The stream's response ended without an error event."),
                 None,
                 TokenDemand::Ordinary,
@@ -492,15 +549,21 @@ impl Stream {
                 kind,
                 txn_ts,
                 cursor,
-            } if self.link.phase == Phase::Open => self.event(kind, txn_ts, cursor),
-            Input::ErrorEvent { code, message } if self.link.phase == Phase::Open => {
-                self.error_event(code, message)
+            } if link.phase == Phase::Open => self.event(link, kind, txn_ts, cursor),
+            Input::ErrorEvent { code, message } if link.phase == Phase::Open => {
+                Self::error_event(link, code, message)
             }
             _ => Action::Ignore,
         }
     }
 
-    fn event(&mut self, kind: &str, txn_ts: Option<i64>, cursor: Option<&str>) -> Action {
+    fn event(
+        &mut self,
+        link: &mut Link,
+        kind: &str,
+        txn_ts: Option<i64>,
+        cursor: Option<&str>,
+    ) -> Action {
         let data = matches!(kind, "add" | "update" | "remove");
         // Early Fauna versions called the status event `start`.
         let status = matches!(kind, "status" | "start");
@@ -508,15 +571,13 @@ impl Stream {
             return Action::Ignore;
         }
         let (Some(txn_ts), Some(cursor)) = (txn_ts, cursor) else {
-            return self
-                .link
-                .end(Some(protocol("A stream event has no txn_ts or cursor.")));
+            return link.end(Some(protocol("A stream event has no txn_ts or cursor.")));
         };
         if status {
-            return self.status(txn_ts, cursor);
+            return self.status(link, txn_ts, cursor);
         }
         if self.opened_at.is_none() {
-            return self.link.end(Some(protocol(
+            return link.end(Some(protocol(
                 "The stream sent an event before its status event.",
             )));
         }
@@ -537,27 +598,27 @@ impl Stream {
                 })
             }
         }
-        self.link.resume = Start::Cursor(cursor.to_owned());
+        link.resume = Start::Cursor(cursor.to_owned());
         self.caller_ts = Some(txn_ts);
         Action::Deliver
     }
 
-    fn status(&mut self, txn_ts: i64, cursor: &str) -> Action {
+    fn status(&mut self, link: &mut Link, txn_ts: i64, cursor: &str) -> Action {
         let later = |ts: Option<i64>| ts.is_none_or(|ts| txn_ts > ts);
         match self.opened_at {
             // The connection's first status event repeats where it started:
             // the connection is up.
             None => {
                 self.opened_at = Some(txn_ts);
-                let reconnected = self.link.ever_ok;
-                self.link.succeeded();
+                let reconnected = link.ever_ok;
+                link.succeeded();
                 if reconnected {
                     return Action::Ignore;
                 }
             }
             // An idle tick: every event up to `txn_ts` was sent before it.
             Some(start) if txn_ts > start && later(self.delivered.as_ref().map(|d| d.txn_ts)) => {
-                self.link.resume = Start::Cursor(cursor.to_owned());
+                link.resume = Start::Cursor(cursor.to_owned());
                 self.delivered = Some(Delivered {
                     txn_ts,
                     cursors: Vec::new(),
@@ -574,83 +635,43 @@ impl Stream {
         }
     }
 
-    fn error_event(&mut self, code: &str, message: &str) -> Action {
+    fn error_event(link: &mut Link, code: &str, message: &str) -> Action {
         if code == "permission_loss" {
             // The token expired: the normal end of a connection, not a failure.
-            return self.link.get_token(TokenDemand::Replacing);
+            return link.get_token(TokenDemand::Replacing);
         }
-        self.link.end(Some(fauna_error(code, message)))
+        link.end(Some(fauna_error(code, message)))
     }
 }
 
-/// One event feed, page by page: which cursor and page size each request
-/// carries, which token, and when it is over.
+/// What only a feed keeps: its page size, and whether more pages wait.
 #[derive(Clone, Debug)]
-pub struct Feed {
-    link: Link,
+struct Feed {
     page_size: Option<u32>,
     /// The last page said more events are waiting.
     has_next: bool,
 }
 
 impl Feed {
-    pub fn new(options: FeedOptions) -> Result<Self, Error> {
-        if options
-            .page_size
-            .is_some_and(|n| n == 0 || n > MAX_PAGE_SIZE)
-        {
-            return Err(Error::invalid_option("pageSize must be from 1 to 16000."));
-        }
-        Ok(Feed {
-            link: Link::new(
-                options.source,
-                options.start,
-                options.max_attempts,
-                options.max_backoff_ms,
-                options.epoch,
-                options.seed,
-            )?,
-            page_size: options.page_size,
-            has_next: true,
-        })
-    }
-
-    /// The first action: get a token.
-    pub fn start(&mut self) -> Action {
-        self.on(Input::Start)
-    }
-
-    /// The cursor of the last page: where a later feed would go on.
-    pub fn cursor(&self) -> Option<&str> {
-        self.link.cursor()
-    }
-
-    /// Decides what `input` means. A page's answer is [`Input::Page`], or
-    /// [`Input::ErrorEvent`] when its events hold an error event; after a
-    /// delivered page, [`Input::Next`] asks for the next one.
-    pub fn on(&mut self, input: Input<'_>) -> Action {
-        if let Some(action) = self.link.common(&input) {
-            return action;
-        }
+    /// What `input` means to a feed, in the phase it is in.
+    fn on(&mut self, link: &mut Link, input: Input<'_>) -> Action {
         match input {
-            Input::Token { .. } if self.link.phase == Phase::Token => {
-                self.link.connect(self.page_size)
-            }
-            Input::Page { cursor, has_next } if self.link.phase == Phase::Connecting => {
+            Input::Token { .. } if link.phase == Phase::Token => link.connect(self.page_size),
+            Input::Page { cursor, has_next } if link.phase == Phase::Connecting => {
                 let Some(cursor) = cursor else {
-                    return self.link.end(Some(protocol("A feed page has no cursor.")));
+                    return link.end(Some(protocol("A feed page has no cursor.")));
                 };
-                self.link.succeeded();
-                self.link.resume = Start::Cursor(cursor.to_owned());
+                link.succeeded();
+                link.resume = Start::Cursor(cursor.to_owned());
                 self.has_next = has_next;
-                self.link.phase = Phase::Paused;
+                link.phase = Phase::Paused;
                 Action::Deliver
             }
-            Input::ErrorEvent { code, message } if self.link.phase == Phase::Connecting => {
-                self.link.end(Some(fauna_error(code, message)))
+            Input::ErrorEvent { code, message } if link.phase == Phase::Connecting => {
+                link.end(Some(fauna_error(code, message)))
             }
-            Input::Next if self.has_next => self.link.get_token(TokenDemand::Ordinary),
-            Input::Next => self.link.end(None),
+            Input::Next if self.has_next => link.get_token(TokenDemand::Ordinary),
+            Input::Next => link.end(None),
             _ => Action::Ignore,
         }
     }
@@ -734,21 +755,21 @@ pub(super) mod tests {
         }
     }
 
-    fn new_stream(start: Start, status_events: bool) -> Stream {
+    fn new_stream(start: Start, status_events: bool) -> Machine {
         let mut o = StreamOptions::new("S".into(), 7, 42);
         o.start = start;
         o.status_events = status_events;
-        Stream::new(o).unwrap()
+        Machine::stream(o).unwrap()
     }
 
     /// Token, connection, its status event at `ts`: the answer to that.
-    fn connect(s: &mut Stream, ts: i64) -> Action {
+    fn connect(s: &mut Machine, ts: i64) -> Action {
         assert_eq!(s.on(Input::Token { epoch: 7 }), connect_action(s));
         assert_eq!(s.on(Input::Opened), Action::Ignore);
         s.on(status(ts, "s"))
     }
 
-    fn connect_action(s: &Stream) -> Action {
+    fn connect_action(s: &Machine) -> Action {
         Action::Connect {
             body: source_body("S", &s.link.resume, None),
         }
@@ -776,7 +797,7 @@ pub(super) mod tests {
     }
 
     /// A stream that delivered `c1` and `c2` (both at 10).
-    fn streaming() -> Stream {
+    fn streaming() -> Machine {
         let mut s = new_stream(Start::Created, false);
         assert_eq!(s.start(), Action::GetToken(TokenDemand::Ordinary));
         assert_eq!(connect(&mut s, 5), Action::Ignore);
@@ -809,15 +830,21 @@ pub(super) mod tests {
     fn options_are_checked() {
         let mut o = StreamOptions::new("S".into(), 0, 0);
         o.max_attempts = 0;
-        assert_eq!(Stream::new(o).unwrap_err().code, ErrorCode::InvalidOption);
+        assert_eq!(
+            Machine::stream(o).unwrap_err().code,
+            ErrorCode::InvalidOption
+        );
         let mut o = StreamOptions::new("S".into(), 0, 0);
         o.max_backoff_ms = f64::NAN;
-        assert_eq!(Stream::new(o).unwrap_err().code, ErrorCode::InvalidOption);
-        assert!(Stream::new(StreamOptions::new(String::new(), 0, 0)).is_err());
+        assert_eq!(
+            Machine::stream(o).unwrap_err().code,
+            ErrorCode::InvalidOption
+        );
+        assert!(Machine::stream(StreamOptions::new(String::new(), 0, 0)).is_err());
         for bad in [0, MAX_PAGE_SIZE + 1] {
             let mut o = FeedOptions::new("S".into(), 0, 0);
             o.page_size = Some(bad);
-            assert_eq!(Feed::new(o).unwrap_err().code, ErrorCode::InvalidOption);
+            assert_eq!(Machine::feed(o).unwrap_err().code, ErrorCode::InvalidOption);
         }
     }
 
@@ -849,7 +876,7 @@ pub(super) mod tests {
         let mut s = streaming();
         let a = s.on(Input::ErrorEvent {
             code: "permission_loss",
-            message: "Stream authentication is no longer valid.",
+            message: "Machine authentication is no longer valid.",
         });
         assert_eq!(a, Action::GetToken(TokenDemand::Replacing));
         // The old body's end, reported late, changes nothing.
@@ -1192,11 +1219,11 @@ pub(super) mod tests {
         assert_eq!(ended(s.on(data(1, "x"))).code, ErrorCode::ProtocolError);
     }
 
-    fn new_feed(page_size: Option<u32>) -> Feed {
+    fn new_feed(page_size: Option<u32>) -> Machine {
         let mut o = FeedOptions::new("S".into(), 7, 1);
         o.start = Start::Ts(3);
         o.page_size = page_size;
-        Feed::new(o).unwrap()
+        Machine::feed(o).unwrap()
     }
 
     #[test]
