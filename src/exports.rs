@@ -23,7 +23,7 @@ use crate::core::options::RawQueryOptions;
 use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
 use crate::core::request;
 use crate::core::stream::{
-    Action, FeedOptions, Input, Machine, Start, StreamOptions, TokenDemand, DEFAULT_MAX_ATTEMPTS,
+    Action, Input, Machine, Options, Start, TokenDemand, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_BACKOFF_MS,
 };
 use crate::core::text::split_at_byte;
@@ -562,23 +562,17 @@ pub fn stream_new(
         true => DEFAULT_MAX_BACKOFF_MS,
         false => max_backoff_ms,
     };
-    let (epoch, seed) = (epoch as u64, seed as u64);
-    let machine = if feed {
-        Machine::feed(FeedOptions {
-            start,
-            page_size: (page_size > 0.0).then_some(page_size as u32),
-            max_attempts,
-            max_backoff_ms,
-            ..FeedOptions::new(source, epoch, seed)
-        })
-    } else {
-        Machine::stream(StreamOptions {
-            start,
-            status_events,
-            max_attempts,
-            max_backoff_ms,
-            ..StreamOptions::new(source, epoch, seed)
-        })
+    let options = Options {
+        start,
+        status_events,
+        page_size: (page_size > 0.0).then_some(page_size as u32),
+        max_attempts,
+        max_backoff_ms,
+        ..Options::new(source, epoch as u64, seed as u64)
+    };
+    let machine = match feed {
+        true => Machine::feed(options),
+        false => Machine::stream(options),
     };
     kept(machine).map_or(0, |m| MACHINES.with(|all| all.borrow_mut().insert(m)))
 }

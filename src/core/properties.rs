@@ -13,9 +13,7 @@ use super::jwt::Claims;
 use super::options::{QueryOptions, RawQueryOptions};
 use super::request;
 use super::stream::tests::{data, status};
-use super::stream::{
-    Action, FeedOptions, Input, Machine, Start, StreamOptions, DEFAULT_MAX_BACKOFF_MS,
-};
+use super::stream::{Action, Input, Machine, Options, Start, DEFAULT_MAX_BACKOFF_MS};
 use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenFailure, TokenStore};
 
 /// A clock that learned from a few tokens, each minted at server time
@@ -440,7 +438,7 @@ proptest! {
             .enumerate()
             .map(|(i, (ts, ()))| (ts, format!("c{i}")))
             .collect();
-        let mut options = StreamOptions::new("S".into(), 0, seed);
+        let mut options = Options::new("S".into(), 0, seed);
         options.status_events = status_events;
         // Start after the first transaction: its events are not the caller's.
         let skipped = if start_ts {
@@ -481,10 +479,10 @@ proptest! {
             error_code: Some("x".into()),
             ..Default::default()
         });
-        let mut stream = StreamOptions::new("S".into(), 1, 3);
+        let mut stream = Options::new("S".into(), 1, 3);
         stream.max_attempts = max_attempts;
         stream.max_backoff_ms = max_backoff_ms;
-        let mut page = FeedOptions::new("S".into(), 1, 3);
+        let mut page = Options::new("S".into(), 1, 3);
         page.max_attempts = max_attempts;
         page.max_backoff_ms = max_backoff_ms;
         let (mut stream, mut page) = (Machine::stream(stream).unwrap(), Machine::feed(page).unwrap());

@@ -119,56 +119,33 @@ pub enum Input<'a> {
     Next,
 }
 
-/// A stream's options, checked by [`Machine::stream`].
+/// A stream's or feed's options, checked by [`Machine::stream`] and
+/// [`Machine::feed`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct StreamOptions {
+pub struct Options {
     /// The event source's token (`{"@stream": ...}`'s string).
     pub source: String,
     pub start: Start,
-    /// Deliver status events to the caller too.
+    /// A stream's: deliver status events to the caller too.
     pub status_events: bool,
+    /// A feed's: events a page holds at most (1 to 16000); `None`: the
+    /// server's 16.
+    pub page_size: Option<u32>,
     pub max_attempts: u32,
     pub max_backoff_ms: f64,
-    /// The token cache's epoch when the stream was made: it is never resumed
-    /// in another.
+    /// The token cache's epoch when the stream or feed was made: it is never
+    /// resumed in another.
     pub epoch: u64,
     /// Seeds the jitter (`Math.random() * 2**32` in the layer).
     pub seed: u64,
 }
 
-impl StreamOptions {
+impl Options {
     pub fn new(source: String, epoch: u64, seed: u64) -> Self {
-        StreamOptions {
+        Options {
             source,
             start: Start::Created,
             status_events: false,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            max_backoff_ms: DEFAULT_MAX_BACKOFF_MS,
-            epoch,
-            seed,
-        }
-    }
-}
-
-/// A feed's options, checked by [`Machine::feed`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeedOptions {
-    /// The event source's token.
-    pub source: String,
-    pub start: Start,
-    /// Events a page holds at most (1 to 16000); `None`: the server's 16.
-    pub page_size: Option<u32>,
-    pub max_attempts: u32,
-    pub max_backoff_ms: f64,
-    pub epoch: u64,
-    pub seed: u64,
-}
-
-impl FeedOptions {
-    pub fn new(source: String, epoch: u64, seed: u64) -> Self {
-        FeedOptions {
-            source,
-            start: Start::Created,
             page_size: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             max_backoff_ms: DEFAULT_MAX_BACKOFF_MS,
@@ -218,14 +195,16 @@ struct Link {
 }
 
 impl Link {
-    fn new(
-        source: String,
-        resume: Start,
-        max_attempts: u32,
-        max_backoff_ms: f64,
-        epoch: u64,
-        seed: u64,
-    ) -> Result<Self, Error> {
+    fn new(options: Options) -> Result<Self, Error> {
+        let Options {
+            source,
+            start: resume,
+            max_attempts,
+            max_backoff_ms,
+            epoch,
+            seed,
+            ..
+        } = options;
         if source.is_empty() {
             return Err(Error::invalid_option("The event source token is empty."));
         }
@@ -432,7 +411,7 @@ enum Kind {
 impl Machine {
     /// One event stream: when to (re)connect, from where, with which token;
     /// which events reach the caller; and how it ends.
-    pub fn stream(options: StreamOptions) -> Result<Self, Error> {
+    pub fn stream(options: Options) -> Result<Self, Error> {
         // `start_ts` skips its transaction: all of it counts as delivered.
         let delivered = match options.start {
             Start::Ts(ts) => Some(Delivered {
@@ -442,46 +421,35 @@ impl Machine {
             }),
             _ => None,
         };
-        Ok(Machine {
-            link: Link::new(
-                options.source,
-                options.start,
-                options.max_attempts,
-                options.max_backoff_ms,
-                options.epoch,
-                options.seed,
-            )?,
-            kind: Kind::Stream(Stream {
-                status_events: options.status_events,
-                delivered,
-                caller_ts: None,
-                opened_at: None,
-            }),
-        })
+        let stream = Stream {
+            status_events: options.status_events,
+            delivered,
+            caller_ts: None,
+            opened_at: None,
+        };
+        Machine::new(options, Kind::Stream(stream))
     }
 
     /// One event feed, page by page: which cursor and page size each
     /// request carries, which token, and when it is over.
-    pub fn feed(options: FeedOptions) -> Result<Self, Error> {
+    pub fn feed(options: Options) -> Result<Self, Error> {
         if options
             .page_size
             .is_some_and(|n| n == 0 || n > MAX_PAGE_SIZE)
         {
             return Err(Error::invalid_option("pageSize must be from 1 to 16000."));
         }
+        let feed = Feed {
+            page_size: options.page_size,
+            has_next: true,
+        };
+        Machine::new(options, Kind::Feed(feed))
+    }
+
+    fn new(options: Options, kind: Kind) -> Result<Self, Error> {
         Ok(Machine {
-            link: Link::new(
-                options.source,
-                options.start,
-                options.max_attempts,
-                options.max_backoff_ms,
-                options.epoch,
-                options.seed,
-            )?,
-            kind: Kind::Feed(Feed {
-                page_size: options.page_size,
-                has_next: true,
-            }),
+            link: Link::new(options)?,
+            kind,
         })
     }
 
@@ -756,7 +724,7 @@ pub(super) mod tests {
     }
 
     fn new_stream(start: Start, status_events: bool) -> Machine {
-        let mut o = StreamOptions::new("S".into(), 7, 42);
+        let mut o = Options::new("S".into(), 7, 42);
         o.start = start;
         o.status_events = status_events;
         Machine::stream(o).unwrap()
@@ -828,21 +796,21 @@ pub(super) mod tests {
 
     #[test]
     fn options_are_checked() {
-        let mut o = StreamOptions::new("S".into(), 0, 0);
+        let mut o = Options::new("S".into(), 0, 0);
         o.max_attempts = 0;
         assert_eq!(
             Machine::stream(o).unwrap_err().code,
             ErrorCode::InvalidOption
         );
-        let mut o = StreamOptions::new("S".into(), 0, 0);
+        let mut o = Options::new("S".into(), 0, 0);
         o.max_backoff_ms = f64::NAN;
         assert_eq!(
             Machine::stream(o).unwrap_err().code,
             ErrorCode::InvalidOption
         );
-        assert!(Machine::stream(StreamOptions::new(String::new(), 0, 0)).is_err());
+        assert!(Machine::stream(Options::new(String::new(), 0, 0)).is_err());
         for bad in [0, MAX_PAGE_SIZE + 1] {
-            let mut o = FeedOptions::new("S".into(), 0, 0);
+            let mut o = Options::new("S".into(), 0, 0);
             o.page_size = Some(bad);
             assert_eq!(Machine::feed(o).unwrap_err().code, ErrorCode::InvalidOption);
         }
@@ -1220,7 +1188,7 @@ pub(super) mod tests {
     }
 
     fn new_feed(page_size: Option<u32>) -> Machine {
-        let mut o = FeedOptions::new("S".into(), 7, 1);
+        let mut o = Options::new("S".into(), 7, 1);
         o.start = Start::Ts(3);
         o.page_size = page_size;
         Machine::feed(o).unwrap()
@@ -1319,10 +1287,20 @@ pub(super) mod tests {
     #[test]
     fn jitter_is_in_range_and_seeded() {
         for seed in [0, 1, u64::MAX, 42] {
-            let mut l = Link::new("S".into(), Start::Created, 3, 1.0, 0, seed).unwrap();
+            let mut l = Link::new(Options {
+                max_attempts: 3,
+                max_backoff_ms: 1.0,
+                ..Options::new("S".into(), 0, seed)
+            })
+            .unwrap();
             let a: Vec<f64> = (0..100).map(|_| l.random()).collect();
             assert!(a.iter().all(|r| (0.0..1.0).contains(r)));
-            let mut l = Link::new("S".into(), Start::Created, 3, 1.0, 0, seed).unwrap();
+            let mut l = Link::new(Options {
+                max_attempts: 3,
+                max_backoff_ms: 1.0,
+                ..Options::new("S".into(), 0, seed)
+            })
+            .unwrap();
             assert!(a.iter().all(|&r| r == l.random()));
         }
     }
