@@ -520,7 +520,7 @@ pub fn judge(
 thread_local! {
     // Streams and feeds, under one id space.
     static MACHINES: RefCell<Slab<Machine>> = const { RefCell::new(Slab::new()) };
-    // The body of the last `Connect`, for `streamBody()`.
+    // The body of the last `Connect`, for `streamText`.
     static BODY: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
@@ -584,7 +584,7 @@ pub fn stream_drop(id: u32) {
 }
 
 /// An action as a number: a wait in ms (>= 0) or one of ts/core.ts's
-/// `Step`s; a `Connect`'s body is kept for `streamBody()`, an `End`'s error
+/// `Step`s; a `Connect`'s body is kept for `streamText`, an `End`'s error
 /// for `lastError()`.
 fn step(action: Action) -> f64 {
     match action {
@@ -678,15 +678,14 @@ pub fn stream_on(
     )
 }
 
-/// The body of the last `Connect` step.
-#[wasm_bindgen(js_name = streamBody)]
-pub fn stream_body() -> String {
-    BODY.with(|b| b.take())
-}
-
-/// Where stream `id` would resume: its `cursor`.
-#[wasm_bindgen(js_name = streamCursor)]
-pub fn stream_cursor(id: u32) -> Option<String> {
+/// With `body`, the body of the last `Connect` step (of any stream or
+/// feed); else where stream `id` would resume: its `cursor`. One export for
+/// both: each string answer costs its own glue.
+#[wasm_bindgen(js_name = streamText)]
+pub fn stream_text(id: u32, body: bool) -> Option<String> {
+    if body {
+        return Some(BODY.with(|b| b.take()));
+    }
     MACHINES.with(|all| {
         all.borrow_mut()
             .get_mut(id)

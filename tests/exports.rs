@@ -561,6 +561,14 @@ fn on(id: u32, input: u32, a: Option<&str>, b: Option<&str>, n: f64) -> f64 {
     )
 }
 
+fn stream_body() -> String {
+    stream_text(0, true).unwrap()
+}
+
+fn stream_cursor(id: u32) -> Option<String> {
+    stream_text(id, false)
+}
+
 fn start(id: u32) -> f64 {
     on(id, START, None, None, f64::NAN)
 }

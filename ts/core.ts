@@ -110,7 +110,7 @@ export const enum Step {
   GetToken = -1,
   /** Get a token other than the one last sent (`Demand.Replacing`). */
   GetReplacingToken = -2,
-  /** POST `streamBody()` to /stream/1 or /feed/1 with the token. */
+  /** POST `streamText(id, true)` to /stream/1 or /feed/1 with the token. */
   Connect = -3,
   /** Hand the event or page just reported to the caller. */
   Deliver = -4,
@@ -280,10 +280,11 @@ export interface Core {
   ): number;
   /** Reports `input` (its fields as `Input` documents); answers the next step. */
   streamOn(id: number, input: Input, a: string | undefined, b: string | undefined, n: number, flag: boolean, c: string | undefined): number;
-  /** The body of the last `Connect` step. */
-  streamBody(): string;
-  /** Where the stream or feed would resume now (its caller's `cursor`). */
-  streamCursor(id: number): string | undefined;
+  /**
+   * With `body`, the body of the last `Connect` step (of any stream or
+   * feed); else where stream `id` would resume now (its caller's `cursor`).
+   */
+  streamText(id: number, body: boolean): string | undefined;
   streamDrop(id: number): void;
 }
 

@@ -139,7 +139,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     const mine = attempt;
     if (step >= 0) timer = setTimeout(() => mine === attempt && on(Input.WaitOver), step);
     else if (step === Step.GetToken || step === Step.GetReplacingToken) getToken(mine, step === Step.GetReplacingToken ? token : undefined);
-    else if (step === Step.Connect) connect(mine, core.streamBody());
+    else if (step === Step.Connect) connect(mine, core.streamText(id, true)!);
     else finish(step === Step.Fail ? judged(c, fromCore(core.lastError(), cause), token) : undefined);
   }
 
@@ -240,7 +240,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
 
   function finish(error: ClerkFaunaError | undefined): void {
     ended = true;
-    endCursor = core.streamCursor(id);
+    endCursor = core.streamText(id, false);
     core.streamDrop(id);
     machines.unregister(handle);
     stopWatching();
@@ -252,7 +252,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     close: () => void on(Input.Close),
     next: () => void on(Input.Next),
     get cursor() {
-      return ended ? endCursor : core.streamCursor(id);
+      return ended ? endCursor : core.streamText(id, false);
     },
   };
   machines.register(handle, { core, id }, handle);
