@@ -614,7 +614,8 @@ fn token_error(code: &str, message: String) -> Error {
 }
 
 /// Reports `input` (a ts/core.ts `Input`) to stream `id`; answers the next
-/// step (`Start` first: get a token; an unknown id ends, `cleared`). `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
+/// step. `Start` comes first (get a token); an unknown id ends (`cleared`).
+/// `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
 /// `TokenFailed` a = code, b = message; `Refused` n = status, flag = a JSON
 /// object, a = error code, b = message, c = Retry-After; `Event` a = type,
 /// n = txn_ts (NaN: none), b = cursor; `ErrorEvent` a = code, b = message;

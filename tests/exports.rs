@@ -582,6 +582,7 @@ fn a_stream_connects_delivers_once_and_resumes_after_permission_loss() {
     let s = new_stream(Some("c0"), f64::NAN, false);
     assert_ne!(s, 0, "{}", last_error());
     assert_eq!(start(s), GET_TOKEN);
+    assert_eq!(start(s), IGNORE, "started once");
     assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
     assert_eq!(stream_body(), r#"{"token":"S","cursor":"c0"}"#);
     assert_eq!(on(s, OPENED, None, None, f64::NAN), IGNORE);
