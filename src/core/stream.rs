@@ -680,14 +680,22 @@ fn cleared() -> Error {
 /// A `/stream/1` or `/feed/1` body: `{"token", "cursor" | "start_ts",
 /// "page_size"?}`.
 pub fn source_body(source: &str, start: &Start, page_size: Option<u32>) -> String {
-    let mut body = [r#"{"token":"#, &json_string(source)].concat();
+    let mut body = String::from(r#"{"token":"#);
+    body += &json_string(source);
     match start {
         Start::Created => {}
-        Start::Cursor(c) => body.push_str(&[r#","cursor":"#, &json_string(c)].concat()),
-        Start::Ts(ts) => body.push_str(&[r#","start_ts":"#, &text::int(*ts)].concat()),
+        Start::Cursor(c) => {
+            body += r#","cursor":"#;
+            body += &json_string(c);
+        }
+        Start::Ts(ts) => {
+            body += r#","start_ts":"#;
+            body += &text::int(*ts);
+        }
     }
     if let Some(n) = page_size {
-        body.push_str(&[r#","page_size":"#, &text::uint(n.into())].concat());
+        body += r#","page_size":"#;
+        body += &text::uint(n.into());
     }
     body.push('}');
     body
