@@ -23,8 +23,8 @@ use crate::core::options::RawQueryOptions;
 use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
 use crate::core::request;
 use crate::core::stream::{
-    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, TokenDemand,
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF_MS,
+    Action, Input, Machine, Options, Start, TokenDemand, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BACKOFF_MS,
 };
 use crate::core::text::split_at_byte;
 use crate::core::token_store::{
@@ -517,24 +517,10 @@ pub fn judge(
 
 // ---- event streams and feeds ----
 
-/// A stream or a feed, under one id space.
-enum Machine {
-    Stream(Stream),
-    Feed(Feed),
-}
-
-impl Machine {
-    fn on(&mut self, input: Input<'_>) -> Action {
-        match self {
-            Machine::Stream(s) => s.on(input),
-            Machine::Feed(f) => f.on(input),
-        }
-    }
-}
-
 thread_local! {
+    // Streams and feeds, under one id space.
     static MACHINES: RefCell<Slab<Machine>> = const { RefCell::new(Slab::new()) };
-    // The body of the last `Connect`, for `streamBody()`.
+    // The body of the last `Connect`, for `streamText`.
     static BODY: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
@@ -576,25 +562,17 @@ pub fn stream_new(
         true => DEFAULT_MAX_BACKOFF_MS,
         false => max_backoff_ms,
     };
-    let (epoch, seed) = (epoch as u64, seed as u64);
-    let machine = if feed {
-        Feed::new(FeedOptions {
-            start,
-            page_size: (page_size > 0.0).then_some(page_size as u32),
-            max_attempts,
-            max_backoff_ms,
-            ..FeedOptions::new(source, epoch, seed)
-        })
-        .map(Machine::Feed)
-    } else {
-        Stream::new(StreamOptions {
-            start,
-            status_events,
-            max_attempts,
-            max_backoff_ms,
-            ..StreamOptions::new(source, epoch, seed)
-        })
-        .map(Machine::Stream)
+    let options = Options {
+        start,
+        status_events,
+        page_size: (page_size > 0.0).then_some(page_size as u32),
+        max_attempts,
+        max_backoff_ms,
+        ..Options::new(source, epoch as u64, seed as u64)
+    };
+    let machine = match feed {
+        true => Machine::feed(options),
+        false => Machine::stream(options),
     };
     kept(machine).map_or(0, |m| MACHINES.with(|all| all.borrow_mut().insert(m)))
 }
@@ -606,7 +584,7 @@ pub fn stream_drop(id: u32) {
 }
 
 /// An action as a number: a wait in ms (>= 0) or one of ts/core.ts's
-/// `Step`s; a `Connect`'s body is kept for `streamBody()`, an `End`'s error
+/// `Step`s; a `Connect`'s body is kept for `streamText`, an `End`'s error
 /// for `lastError()`.
 fn step(action: Action) -> f64 {
     match action {
@@ -627,21 +605,6 @@ fn step(action: Action) -> f64 {
     }
 }
 
-/// The first step of stream `id`: get a token. An unknown id ends (`cleared`).
-#[wasm_bindgen(js_name = streamStart)]
-pub fn stream_start(id: u32) -> f64 {
-    step(
-        MACHINES
-            .with(|all| {
-                all.borrow_mut().get_mut(id).map(|m| match m {
-                    Machine::Stream(s) => s.start(),
-                    Machine::Feed(f) => f.start(),
-                })
-            })
-            .unwrap_or_else(|| Action::End(Some(cleared()))),
-    )
-}
-
 /// A token failure's code, as the token cache gave it.
 fn token_error(code: &str, message: String) -> Error {
     Error::new(
@@ -651,7 +614,8 @@ fn token_error(code: &str, message: String) -> Error {
 }
 
 /// Reports `input` (a ts/core.ts `Input`) to stream `id`; answers the next
-/// step. `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
+/// step. `Start` comes first (get a token); an unknown id ends (`cleared`).
+/// `a`, `b`, `c`, `n`, `flag` by input: `Token`/`Epoch` n = epoch;
 /// `TokenFailed` a = code, b = message; `Refused` n = status, flag = a JSON
 /// object, a = error code, b = message, c = Retry-After; `Event` a = type,
 /// n = txn_ts (NaN: none), b = cursor; `ErrorEvent` a = code, b = message;
@@ -670,6 +634,7 @@ pub fn stream_on(
     let failure;
     let reply;
     let input = match input {
+        13 => Input::Start,
         0 => Input::Token { epoch: n as u64 },
         1 => {
             failure = token_error(a.as_deref().unwrap_or(""), b.unwrap_or_default());
@@ -714,19 +679,17 @@ pub fn stream_on(
     )
 }
 
-/// The body of the last `Connect` step.
-#[wasm_bindgen(js_name = streamBody)]
-pub fn stream_body() -> String {
-    BODY.with(|b| b.take())
-}
-
-/// Where stream `id` would resume: its `cursor`.
-#[wasm_bindgen(js_name = streamCursor)]
-pub fn stream_cursor(id: u32) -> Option<String> {
+/// With `body`, the body of the last `Connect` step (of any stream or
+/// feed); else where stream `id` would resume: its `cursor`. One export for
+/// both: each string answer costs its own glue.
+#[wasm_bindgen(js_name = streamText)]
+pub fn stream_text(id: u32, body: bool) -> Option<String> {
+    if body {
+        return Some(BODY.with(|b| b.take()));
+    }
     MACHINES.with(|all| {
-        all.borrow_mut().get_mut(id).and_then(|m| match m {
-            Machine::Stream(s) => s.cursor().map(String::from),
-            Machine::Feed(f) => f.cursor().map(String::from),
-        })
+        all.borrow_mut()
+            .get_mut(id)
+            .and_then(|m| m.cursor().map(String::from))
     })
 }

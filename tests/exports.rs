@@ -524,6 +524,7 @@ const EPOCH: u32 = 9;
 const CLOSE: u32 = 10;
 const PAGE: u32 = 11;
 const NEXT: u32 = 12;
+const START: u32 = 13;
 const GET_TOKEN: f64 = -1.0;
 const GET_REPLACING_TOKEN: f64 = -2.0;
 const CONNECT: f64 = -3.0;
@@ -560,6 +561,18 @@ fn on(id: u32, input: u32, a: Option<&str>, b: Option<&str>, n: f64) -> f64 {
     )
 }
 
+fn stream_body() -> String {
+    stream_text(0, true).unwrap()
+}
+
+fn stream_cursor(id: u32) -> Option<String> {
+    stream_text(id, false)
+}
+
+fn start(id: u32) -> f64 {
+    on(id, START, None, None, f64::NAN)
+}
+
 fn event(id: u32, kind: &str, txn_ts: f64, cursor: &str) -> f64 {
     on(id, EVENT, Some(kind), Some(cursor), txn_ts)
 }
@@ -568,7 +581,8 @@ fn event(id: u32, kind: &str, txn_ts: f64, cursor: &str) -> f64 {
 fn a_stream_connects_delivers_once_and_resumes_after_permission_loss() {
     let s = new_stream(Some("c0"), f64::NAN, false);
     assert_ne!(s, 0, "{}", last_error());
-    assert_eq!(stream_start(s), GET_TOKEN);
+    assert_eq!(start(s), GET_TOKEN);
+    assert_eq!(start(s), IGNORE, "started once");
     assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
     assert_eq!(stream_body(), r#"{"token":"S","cursor":"c0"}"#);
     assert_eq!(on(s, OPENED, None, None, f64::NAN), IGNORE);
@@ -632,7 +646,7 @@ fn stream_endings_and_bad_options_are_errors_for_last_error() {
     assert_eq!(code(&last_error()), "invalid_option");
 
     let s = new_stream(None, f64::NAN, true);
-    stream_start(s);
+    start(s);
     // Refused at connect: 400 is the source's fault.
     on(s, TOKEN, None, None, 3.0);
     let failed = stream_on(
@@ -653,7 +667,7 @@ fn stream_endings_and_bad_options_are_errors_for_last_error() {
 
     // Another epoch: cleared; a sign-out: signed_out; a retryable token failure: a wait.
     let s = new_stream(None, 7.0, false);
-    stream_start(s);
+    start(s);
     let wait = on(
         s,
         TOKEN_FAILED,
@@ -666,7 +680,7 @@ fn stream_endings_and_bad_options_are_errors_for_last_error() {
     assert_eq!(on(s, EPOCH, None, None, 4.0), END_FAILED);
     assert_eq!(code(&last_error()), "cleared");
     let s = new_stream(None, 7.0, false);
-    stream_start(s);
+    start(s);
     assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
     assert_eq!(stream_body(), r#"{"token":"S","start_ts":7}"#);
     on(s, OPENED, None, None, f64::NAN);
@@ -691,7 +705,7 @@ fn a_feed_pages_on_demand() {
         0.0,
         1.0,
     );
-    assert_eq!(stream_start(f), GET_TOKEN);
+    assert_eq!(start(f), GET_TOKEN);
     assert_eq!(on(f, TOKEN, None, None, 0.0), CONNECT);
     assert_eq!(stream_body(), r#"{"token":"S","page_size":2}"#);
     let page = |cursor: &str, has_next: bool| {

@@ -100,15 +100,17 @@ export const enum Input {
   Page = 11,
   /** The caller wants a feed's next page. */
   Next = 12,
+  /** The first input: get a token (an unknown id: `Fail`, `cleared`). */
+  Start = 13,
 }
 
-/** Special answers of `streamOn` and `streamStart` (any answer >= 0 is a wait in ms, then `Input.WaitOver`). */
+/** Special answers of `streamOn` (any answer >= 0 is a wait in ms, then `Input.WaitOver`). */
 export const enum Step {
   /** Get a token, then report `Token` or `TokenFailed`. */
   GetToken = -1,
   /** Get a token other than the one last sent (`Demand.Replacing`). */
   GetReplacingToken = -2,
-  /** POST `streamBody()` to /stream/1 or /feed/1 with the token. */
+  /** POST `streamText(id, true)` to /stream/1 or /feed/1 with the token. */
   Connect = -3,
   /** Hand the event or page just reported to the caller. */
   Deliver = -4,
@@ -276,14 +278,13 @@ export interface Core {
     epoch: number,
     seed: number,
   ): number;
-  /** The first step (get a token). An unknown id: `Fail` (`cleared`). */
-  streamStart(id: number): number;
   /** Reports `input` (its fields as `Input` documents); answers the next step. */
   streamOn(id: number, input: Input, a: string | undefined, b: string | undefined, n: number, flag: boolean, c: string | undefined): number;
-  /** The body of the last `Connect` step. */
-  streamBody(): string;
-  /** Where the stream or feed would resume now (its caller's `cursor`). */
-  streamCursor(id: number): string | undefined;
+  /**
+   * With `body`, the body of the last `Connect` step (of any stream or
+   * feed); else where stream `id` would resume now (its caller's `cursor`).
+   */
+  streamText(id: number, body: boolean): string | undefined;
   streamDrop(id: number): void;
 }
 

@@ -75,6 +75,13 @@ const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, i
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+/** `text` parsed as JSON, or undefined. */
+const parse = (text: string): any => {
+  try {
+    return JSON.parse(text);
+  } catch {}
+};
+
 /** A live event stream of `source` (see the top of this file). */
 export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
   run(c, false, source, o, sink, epoch);
@@ -121,6 +128,10 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   const free = () => on(Input.TokenFailed, 'freed', freed().message);
   c.streams.add(free);
 
+  /** Reports a Fauna error object's code and message (`Refused`, `ErrorEvent`). */
+  const fault = (input: Input, error: any, status?: number, object?: boolean, retryAfter?: string) =>
+    on(input, str(error?.code), str(error?.message), status, object, retryAfter);
+
   /** Reports `input` to the machine and carries out its step; answers the step. */
   function on(input: Input, a?: string, b?: string, n = NaN, flag = false, extra?: string): number {
     if (ended) return Step.Ignore;
@@ -139,7 +150,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     const mine = attempt;
     if (step >= 0) timer = setTimeout(() => mine === attempt && on(Input.WaitOver), step);
     else if (step === Step.GetToken || step === Step.GetReplacingToken) getToken(mine, step === Step.GetReplacingToken ? token : undefined);
-    else if (step === Step.Connect) connect(mine, core.streamBody());
+    else if (step === Step.Connect) connect(mine, core.streamText(id, true)!);
     else finish(step === Step.Fail ? judged(c, fromCore(core.lastError(), cause), token) : undefined);
   }
 
@@ -179,14 +190,10 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
       if (response.status !== 200 || feed) {
         const text = await response.text();
         if (!current()) return;
-        let answer: any;
-        try {
-          answer = JSON.parse(text);
-        } catch {}
+        const answer = parse(text);
         if (response.status !== 200) {
           const object = typeof answer === 'object' && answer !== null && !Array.isArray(answer);
-          const error = answer?.error;
-          on(Input.Refused, str(error?.code), str(error?.message), response.status, object, response.headers.get('retry-after') ?? undefined);
+          fault(Input.Refused, answer?.error, response.status, object, response.headers.get('retry-after') ?? undefined);
         } else page(answer, text);
         return;
       }
@@ -201,7 +208,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   function page(answer: any, text: string): void {
     const events = Array.isArray(answer?.events) ? answer.events : undefined;
     const error = events?.find((e: any) => e?.type === 'error')?.error;
-    if (error) on(Input.ErrorEvent, str(error.code), str(error.message));
+    if (error) fault(Input.ErrorEvent, error);
     // Not a page: no cursor, which the machine refuses.
     else if (on(Input.Page, undefined, events && str(answer.cursor), NaN, answer?.has_next === true) === Step.Deliver) sink.event(answer, text);
   }
@@ -214,7 +221,8 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     for (;;) {
       const { done, value } = await reader.read();
       if (!current()) return;
-      rest = done ? rest + decoder.decode() : rest + decoder.decode(value, { stream: true });
+      // Done: `value` is undefined, and decoding without `stream` flushes.
+      rest += decoder.decode(value, { stream: !done });
       let end;
       while ((end = rest.indexOf('\r\n')) >= 0 || (done && rest)) {
         const text = end >= 0 ? rest.slice(0, end) : rest;
@@ -227,11 +235,8 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   }
 
   function line(text: string): void {
-    let event: any;
-    try {
-      event = JSON.parse(text);
-    } catch {}
-    if (event?.type === 'error') on(Input.ErrorEvent, str(event.error?.code), str(event.error?.message));
+    const event = parse(text);
+    if (event?.type === 'error') fault(Input.ErrorEvent, event.error);
     // A line that is not an event object has no txn_ts: the machine ends with protocol_error.
     else if (on(Input.Event, str(event?.type) ?? 'add', str(event?.cursor), typeof event?.txn_ts === 'number' ? event.txn_ts : NaN) === Step.Deliver) {
       sink.event(event, text);
@@ -240,7 +245,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
 
   function finish(error: ClerkFaunaError | undefined): void {
     ended = true;
-    endCursor = core.streamCursor(id);
+    endCursor = core.streamText(id, false);
     core.streamDrop(id);
     machines.unregister(handle);
     stopWatching();
@@ -252,11 +257,11 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     close: () => void on(Input.Close),
     next: () => void on(Input.Next),
     get cursor() {
-      return ended ? endCursor : core.streamCursor(id);
+      return ended ? endCursor : core.streamText(id, false);
     },
   };
   machines.register(handle, { core, id }, handle);
-  act(core.streamStart(id));
+  on(Input.Start);
   return handle;
 }
 
@@ -332,14 +337,15 @@ function toEvent(e: any, simple: boolean): StreamEvent<any> {
 export class Queue<V> {
   items: V[] = [];
   ended = false;
-  error: ClerkFaunaError | undefined;
+  // `declare`: undefined until set, with no code to say so.
+  declare error: ClerkFaunaError | undefined;
   taken = false;
   /** Settles when an item or the end comes: what every waiting next() awaits. */
-  signal: Promise<void> | undefined;
+  declare signal: Promise<void> | undefined;
   wake = () => {};
-  onItem: ((item: V) => void) | undefined;
-  onEnd: ((error: ClerkFaunaError | undefined) => void) | undefined;
-  handle: FeedHandle | undefined;
+  declare onItem: ((item: V) => void) | undefined;
+  declare onEnd: ((error: ClerkFaunaError | undefined) => void) | undefined;
+  declare handle: FeedHandle | undefined;
 
   /** `start`: the `cursor` option, the cursor until the engine has one. */
   constructor(readonly start: string | undefined) {}

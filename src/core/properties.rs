@@ -13,9 +13,7 @@ use super::jwt::Claims;
 use super::options::{QueryOptions, RawQueryOptions};
 use super::request;
 use super::stream::tests::{data, status};
-use super::stream::{
-    Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, DEFAULT_MAX_BACKOFF_MS,
-};
+use super::stream::{Action, Input, Machine, Options, Start, DEFAULT_MAX_BACKOFF_MS};
 use super::token_store::{Completion, Demand, EntryKey, Lookup, TokenFailure, TokenStore};
 
 /// A clock that learned from a few tokens, each minted at server time
@@ -440,7 +438,7 @@ proptest! {
             .enumerate()
             .map(|(i, (ts, ()))| (ts, format!("c{i}")))
             .collect();
-        let mut options = StreamOptions::new("S".into(), 0, seed);
+        let mut options = Options::new("S".into(), 0, seed);
         options.status_events = status_events;
         // Start after the first transaction: its events are not the caller's.
         let skipped = if start_ts {
@@ -449,7 +447,7 @@ proptest! {
         } else {
             0
         };
-        let mut stream = Stream::new(options).unwrap();
+        let mut stream = Machine::stream(options).unwrap();
         let mut server = Server { history, ..Server::default() };
         let first = stream.start();
         server.settle(&mut stream, first)?;
@@ -481,13 +479,13 @@ proptest! {
             error_code: Some("x".into()),
             ..Default::default()
         });
-        let mut stream = StreamOptions::new("S".into(), 1, 3);
+        let mut stream = Options::new("S".into(), 1, 3);
         stream.max_attempts = max_attempts;
         stream.max_backoff_ms = max_backoff_ms;
-        let mut page = FeedOptions::new("S".into(), 1, 3);
+        let mut page = Options::new("S".into(), 1, 3);
         page.max_attempts = max_attempts;
         page.max_backoff_ms = max_backoff_ms;
-        let (mut stream, mut page) = (Stream::new(stream).unwrap(), Feed::new(page).unwrap());
+        let (mut stream, mut page) = (Machine::stream(stream).unwrap(), Machine::feed(page).unwrap());
         let first = if feed { page.start() } else { stream.start() };
         prop_assert_eq!(first, Action::GetToken(super::stream::TokenDemand::Ordinary));
         let mut on = |input: Input<'_>| if feed { page.on(input) } else { stream.on(input) };
@@ -639,7 +637,7 @@ impl Server {
     }
 
     /// Carries out `action` and what follows until a connection is open.
-    fn settle(&mut self, s: &mut Stream, mut action: Action) -> Result<(), TestCaseError> {
+    fn settle(&mut self, s: &mut Machine, mut action: Action) -> Result<(), TestCaseError> {
         let refused = super::classify::Reply {
             status: 401,
             is_json_object: true,
@@ -680,7 +678,7 @@ impl Server {
         }
     }
 
-    fn apply(&mut self, s: &mut Stream, fault: Fault) -> Result<(), TestCaseError> {
+    fn apply(&mut self, s: &mut Machine, fault: Fault) -> Result<(), TestCaseError> {
         let next = match fault {
             Fault::Send(n) => {
                 for _ in 0..n {

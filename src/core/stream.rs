@@ -79,6 +79,8 @@ pub enum Action {
 /// copies only the cursors it keeps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Input<'a> {
+    /// The first input: get a token (later ones are ignored).
+    Start,
     /// The token asked for is here; `epoch` is the token cache's epoch now.
     Token { epoch: u64 },
     /// No token: `getToken` resolved `null` (`signed_out`), threw
@@ -117,56 +119,33 @@ pub enum Input<'a> {
     Next,
 }
 
-/// A stream's options, checked by [`Stream::new`].
+/// A stream's or feed's options, checked by [`Machine::stream`] and
+/// [`Machine::feed`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct StreamOptions {
+pub struct Options {
     /// The event source's token (`{"@stream": ...}`'s string).
     pub source: String,
     pub start: Start,
-    /// Deliver status events to the caller too.
+    /// A stream's: deliver status events to the caller too.
     pub status_events: bool,
+    /// A feed's: events a page holds at most (1 to 16000); `None`: the
+    /// server's 16.
+    pub page_size: Option<u32>,
     pub max_attempts: u32,
     pub max_backoff_ms: f64,
-    /// The token cache's epoch when the stream was made: it is never resumed
-    /// in another.
+    /// The token cache's epoch when the stream or feed was made: it is never
+    /// resumed in another.
     pub epoch: u64,
     /// Seeds the jitter (`Math.random() * 2**32` in the layer).
     pub seed: u64,
 }
 
-impl StreamOptions {
+impl Options {
     pub fn new(source: String, epoch: u64, seed: u64) -> Self {
-        StreamOptions {
+        Options {
             source,
             start: Start::Created,
             status_events: false,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            max_backoff_ms: DEFAULT_MAX_BACKOFF_MS,
-            epoch,
-            seed,
-        }
-    }
-}
-
-/// A feed's options, checked by [`Feed::new`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeedOptions {
-    /// The event source's token.
-    pub source: String,
-    pub start: Start,
-    /// Events a page holds at most (1 to 16000); `None`: the server's 16.
-    pub page_size: Option<u32>,
-    pub max_attempts: u32,
-    pub max_backoff_ms: f64,
-    pub epoch: u64,
-    pub seed: u64,
-}
-
-impl FeedOptions {
-    pub fn new(source: String, epoch: u64, seed: u64) -> Self {
-        FeedOptions {
-            source,
-            start: Start::Created,
             page_size: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             max_backoff_ms: DEFAULT_MAX_BACKOFF_MS,
@@ -216,14 +195,16 @@ struct Link {
 }
 
 impl Link {
-    fn new(
-        source: String,
-        resume: Start,
-        max_attempts: u32,
-        max_backoff_ms: f64,
-        epoch: u64,
-        seed: u64,
-    ) -> Result<Self, Error> {
+    fn new(options: Options) -> Result<Self, Error> {
+        let Options {
+            source,
+            start: resume,
+            max_attempts,
+            max_backoff_ms,
+            epoch,
+            seed,
+            ..
+        } = options;
         if source.is_empty() {
             return Err(Error::invalid_option("The event source token is empty."));
         }
@@ -254,14 +235,6 @@ impl Link {
         self.rng ^= self.rng >> 27;
         let x = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
         (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// The first action: get a token.
-    fn start(&mut self) -> Action {
-        if self.phase != Phase::New {
-            return Action::Ignore;
-        }
-        self.get_token(TokenDemand::Ordinary)
     }
 
     fn cursor(&self) -> Option<&str> {
@@ -326,6 +299,7 @@ impl Link {
         use Input::*;
         Some(match (self.phase, input) {
             (Phase::Ended, _) => Action::Ignore,
+            (Phase::New, Input::Start) => self.get_token(TokenDemand::Ordinary),
             (_, Close) => self.end(None),
             (_, Epoch(epoch)) | (Phase::Token, Token { epoch }) if *epoch != self.epoch => {
                 self.end(Some(cleared()))
@@ -419,21 +393,25 @@ impl Delivered {
     }
 }
 
-/// One event stream: when to (re)connect, from where, with which token;
-/// which events reach the caller; and how it ends.
+/// An event stream or feed: its connection's [`Link`], and what only a
+/// stream or only a feed keeps. One type for both, so that the exports hold
+/// one kind of machine.
 #[derive(Clone, Debug)]
-pub struct Stream {
+pub struct Machine {
     link: Link,
-    status_events: bool,
-    delivered: Option<Delivered>,
-    /// The `txn_ts` of the last event handed to the caller, status or data.
-    caller_ts: Option<i64>,
-    /// The open connection's first status event's `txn_ts`: where it started.
-    opened_at: Option<i64>,
+    kind: Kind,
 }
 
-impl Stream {
-    pub fn new(options: StreamOptions) -> Result<Self, Error> {
+#[derive(Clone, Debug)]
+enum Kind {
+    Stream(Stream),
+    Feed(Feed),
+}
+
+impl Machine {
+    /// One event stream: when to (re)connect, from where, with which token;
+    /// which events reach the caller; and how it ends.
+    pub fn stream(options: Options) -> Result<Self, Error> {
         // `start_ts` skips its transaction: all of it counts as delivered.
         let delivered = match options.start {
             Start::Ts(ts) => Some(Delivered {
@@ -443,52 +421,94 @@ impl Stream {
             }),
             _ => None,
         };
-        Ok(Stream {
-            link: Link::new(
-                options.source,
-                options.start,
-                options.max_attempts,
-                options.max_backoff_ms,
-                options.epoch,
-                options.seed,
-            )?,
+        let stream = Stream {
             status_events: options.status_events,
             delivered,
             caller_ts: None,
             opened_at: None,
+        };
+        Machine::new(options, Kind::Stream(stream))
+    }
+
+    /// One event feed, page by page: which cursor and page size each
+    /// request carries, which token, and when it is over.
+    pub fn feed(options: Options) -> Result<Self, Error> {
+        if options
+            .page_size
+            .is_some_and(|n| n == 0 || n > MAX_PAGE_SIZE)
+        {
+            return Err(Error::invalid_option("pageSize must be from 1 to 16000."));
+        }
+        let feed = Feed {
+            page_size: options.page_size,
+            has_next: true,
+        };
+        Machine::new(options, Kind::Feed(feed))
+    }
+
+    fn new(options: Options, kind: Kind) -> Result<Self, Error> {
+        Ok(Machine {
+            link: Link::new(options)?,
+            kind,
         })
     }
 
     /// The first action: get a token.
     pub fn start(&mut self) -> Action {
-        self.link.start()
+        self.on(Input::Start)
     }
 
-    /// Where a reconnection would start now: the `cursor` the caller sees.
+    /// Where a reconnection (or a later stream or feed) would start now: the
+    /// last event's or page's cursor, the `cursor` the caller sees.
     pub fn cursor(&self) -> Option<&str> {
         self.link.cursor()
     }
 
-    /// Decides what `input` means, in the phase the stream is in.
+    /// Decides what `input` means, in the phase the machine is in. A feed's
+    /// page is [`Input::Page`], or [`Input::ErrorEvent`] when its events
+    /// hold an error event; after a delivered page, [`Input::Next`] asks for
+    /// the next one.
     pub fn on(&mut self, input: Input<'_>) -> Action {
         if let Some(action) = self.link.common(&input) {
             return action;
         }
+        let link = &mut self.link;
+        match &mut self.kind {
+            Kind::Stream(s) => s.on(link, input),
+            Kind::Feed(f) => f.on(link, input),
+        }
+    }
+}
+
+/// What only a stream keeps: which events reached the caller.
+#[derive(Clone, Debug)]
+struct Stream {
+    status_events: bool,
+    delivered: Option<Delivered>,
+    /// The `txn_ts` of the last event handed to the caller, status or data.
+    caller_ts: Option<i64>,
+    /// The open connection's first status event's `txn_ts`: where it started.
+    opened_at: Option<i64>,
+}
+
+impl Stream {
+    /// What `input` means to a stream, in the phase it is in.
+    fn on(&mut self, link: &mut Link, input: Input<'_>) -> Action {
         match input {
-            Input::Token { .. } if self.link.phase == Phase::Token => {
+            Input::Token { .. } if link.phase == Phase::Token => {
                 self.opened_at = None;
-                self.link.connect(None)
+                link.connect(None)
             }
-            Input::Opened if self.link.phase == Phase::Connecting => {
-                self.link.phase = Phase::Open;
+            Input::Opened if link.phase == Phase::Connecting => {
+                link.phase = Phase::Open;
                 Action::Ignore
             }
-            Input::Dropped if self.link.phase == Phase::Open => self.link.fail(
+            Input::Dropped if link.phase == Phase::Open => link.fail(
                 network("The stream's connection to Fauna failed."),
                 None,
                 TokenDemand::Ordinary,
             ),
-            Input::BodyEnded if self.link.phase == Phase::Open => self.link.fail(
+            Input::BodyEnded if link.phase == Phase::Open => link.fail(
                 network("The stream's response ended without an error event."),
                 None,
                 TokenDemand::Ordinary,
@@ -497,15 +517,21 @@ impl Stream {
                 kind,
                 txn_ts,
                 cursor,
-            } if self.link.phase == Phase::Open => self.event(kind, txn_ts, cursor),
-            Input::ErrorEvent { code, message } if self.link.phase == Phase::Open => {
-                self.error_event(code, message)
+            } if link.phase == Phase::Open => self.event(link, kind, txn_ts, cursor),
+            Input::ErrorEvent { code, message } if link.phase == Phase::Open => {
+                Self::error_event(link, code, message)
             }
             _ => Action::Ignore,
         }
     }
 
-    fn event(&mut self, kind: &str, txn_ts: Option<i64>, cursor: Option<&str>) -> Action {
+    fn event(
+        &mut self,
+        link: &mut Link,
+        kind: &str,
+        txn_ts: Option<i64>,
+        cursor: Option<&str>,
+    ) -> Action {
         let data = matches!(kind, "add" | "update" | "remove");
         // Early Fauna versions called the status event `start`.
         let status = matches!(kind, "status" | "start");
@@ -513,15 +539,13 @@ impl Stream {
             return Action::Ignore;
         }
         let (Some(txn_ts), Some(cursor)) = (txn_ts, cursor) else {
-            return self
-                .link
-                .end(Some(protocol("A stream event has no txn_ts or cursor.")));
+            return link.end(Some(protocol("A stream event has no txn_ts or cursor.")));
         };
         if status {
-            return self.status(txn_ts, cursor);
+            return self.status(link, txn_ts, cursor);
         }
         if self.opened_at.is_none() {
-            return self.link.end(Some(protocol(
+            return link.end(Some(protocol(
                 "The stream sent an event before its status event.",
             )));
         }
@@ -542,27 +566,27 @@ impl Stream {
                 })
             }
         }
-        self.link.resume = Start::Cursor(cursor.to_owned());
+        link.resume = Start::Cursor(cursor.to_owned());
         self.caller_ts = Some(txn_ts);
         Action::Deliver
     }
 
-    fn status(&mut self, txn_ts: i64, cursor: &str) -> Action {
+    fn status(&mut self, link: &mut Link, txn_ts: i64, cursor: &str) -> Action {
         let later = |ts: Option<i64>| ts.is_none_or(|ts| txn_ts > ts);
         match self.opened_at {
             // The connection's first status event repeats where it started:
             // the connection is up.
             None => {
                 self.opened_at = Some(txn_ts);
-                let reconnected = self.link.ever_ok;
-                self.link.succeeded();
+                let reconnected = link.ever_ok;
+                link.succeeded();
                 if reconnected {
                     return Action::Ignore;
                 }
             }
             // An idle tick: every event up to `txn_ts` was sent before it.
             Some(start) if txn_ts > start && later(self.delivered.as_ref().map(|d| d.txn_ts)) => {
-                self.link.resume = Start::Cursor(cursor.to_owned());
+                link.resume = Start::Cursor(cursor.to_owned());
                 self.delivered = Some(Delivered {
                     txn_ts,
                     cursors: Vec::new(),
@@ -579,83 +603,43 @@ impl Stream {
         }
     }
 
-    fn error_event(&mut self, code: &str, message: &str) -> Action {
+    fn error_event(link: &mut Link, code: &str, message: &str) -> Action {
         if code == "permission_loss" {
             // The token expired: the normal end of a connection, not a failure.
-            return self.link.get_token(TokenDemand::Replacing);
+            return link.get_token(TokenDemand::Replacing);
         }
-        self.link.end(Some(fauna_error(code, message)))
+        link.end(Some(fauna_error(code, message)))
     }
 }
 
-/// One event feed, page by page: which cursor and page size each request
-/// carries, which token, and when it is over.
+/// What only a feed keeps: its page size, and whether more pages wait.
 #[derive(Clone, Debug)]
-pub struct Feed {
-    link: Link,
+struct Feed {
     page_size: Option<u32>,
     /// The last page said more events are waiting.
     has_next: bool,
 }
 
 impl Feed {
-    pub fn new(options: FeedOptions) -> Result<Self, Error> {
-        if options
-            .page_size
-            .is_some_and(|n| n == 0 || n > MAX_PAGE_SIZE)
-        {
-            return Err(Error::invalid_option("pageSize must be from 1 to 16000."));
-        }
-        Ok(Feed {
-            link: Link::new(
-                options.source,
-                options.start,
-                options.max_attempts,
-                options.max_backoff_ms,
-                options.epoch,
-                options.seed,
-            )?,
-            page_size: options.page_size,
-            has_next: true,
-        })
-    }
-
-    /// The first action: get a token.
-    pub fn start(&mut self) -> Action {
-        self.link.start()
-    }
-
-    /// The cursor of the last page: where a later feed would go on.
-    pub fn cursor(&self) -> Option<&str> {
-        self.link.cursor()
-    }
-
-    /// Decides what `input` means. A page's answer is [`Input::Page`], or
-    /// [`Input::ErrorEvent`] when its events hold an error event; after a
-    /// delivered page, [`Input::Next`] asks for the next one.
-    pub fn on(&mut self, input: Input<'_>) -> Action {
-        if let Some(action) = self.link.common(&input) {
-            return action;
-        }
+    /// What `input` means to a feed, in the phase it is in.
+    fn on(&mut self, link: &mut Link, input: Input<'_>) -> Action {
         match input {
-            Input::Token { .. } if self.link.phase == Phase::Token => {
-                self.link.connect(self.page_size)
-            }
-            Input::Page { cursor, has_next } if self.link.phase == Phase::Connecting => {
+            Input::Token { .. } if link.phase == Phase::Token => link.connect(self.page_size),
+            Input::Page { cursor, has_next } if link.phase == Phase::Connecting => {
                 let Some(cursor) = cursor else {
-                    return self.link.end(Some(protocol("A feed page has no cursor.")));
+                    return link.end(Some(protocol("A feed page has no cursor.")));
                 };
-                self.link.succeeded();
-                self.link.resume = Start::Cursor(cursor.to_owned());
+                link.succeeded();
+                link.resume = Start::Cursor(cursor.to_owned());
                 self.has_next = has_next;
-                self.link.phase = Phase::Paused;
+                link.phase = Phase::Paused;
                 Action::Deliver
             }
-            Input::ErrorEvent { code, message } if self.link.phase == Phase::Connecting => {
-                self.link.end(Some(fauna_error(code, message)))
+            Input::ErrorEvent { code, message } if link.phase == Phase::Connecting => {
+                link.end(Some(fauna_error(code, message)))
             }
-            Input::Next if self.has_next => self.link.get_token(TokenDemand::Ordinary),
-            Input::Next => self.link.end(None),
+            Input::Next if self.has_next => link.get_token(TokenDemand::Ordinary),
+            Input::Next => link.end(None),
             _ => Action::Ignore,
         }
     }
@@ -696,14 +680,22 @@ fn cleared() -> Error {
 /// A `/stream/1` or `/feed/1` body: `{"token", "cursor" | "start_ts",
 /// "page_size"?}`.
 pub fn source_body(source: &str, start: &Start, page_size: Option<u32>) -> String {
-    let mut body = [r#"{"token":"#, &json_string(source)].concat();
+    let mut body = String::from(r#"{"token":"#);
+    body += &json_string(source);
     match start {
         Start::Created => {}
-        Start::Cursor(c) => body.push_str(&[r#","cursor":"#, &json_string(c)].concat()),
-        Start::Ts(ts) => body.push_str(&[r#","start_ts":"#, &text::int(*ts)].concat()),
+        Start::Cursor(c) => {
+            body += r#","cursor":"#;
+            body += &json_string(c);
+        }
+        Start::Ts(ts) => {
+            body += r#","start_ts":"#;
+            body += &text::int(*ts);
+        }
     }
     if let Some(n) = page_size {
-        body.push_str(&[r#","page_size":"#, &text::uint(n.into())].concat());
+        body += r#","page_size":"#;
+        body += &text::uint(n.into());
     }
     body.push('}');
     body
@@ -739,21 +731,21 @@ pub(super) mod tests {
         }
     }
 
-    fn new_stream(start: Start, status_events: bool) -> Stream {
-        let mut o = StreamOptions::new("S".into(), 7, 42);
+    fn new_stream(start: Start, status_events: bool) -> Machine {
+        let mut o = Options::new("S".into(), 7, 42);
         o.start = start;
         o.status_events = status_events;
-        Stream::new(o).unwrap()
+        Machine::stream(o).unwrap()
     }
 
     /// Token, connection, its status event at `ts`: the answer to that.
-    fn connect(s: &mut Stream, ts: i64) -> Action {
+    fn connect(s: &mut Machine, ts: i64) -> Action {
         assert_eq!(s.on(Input::Token { epoch: 7 }), connect_action(s));
         assert_eq!(s.on(Input::Opened), Action::Ignore);
         s.on(status(ts, "s"))
     }
 
-    fn connect_action(s: &Stream) -> Action {
+    fn connect_action(s: &Machine) -> Action {
         Action::Connect {
             body: source_body("S", &s.link.resume, None),
         }
@@ -781,7 +773,7 @@ pub(super) mod tests {
     }
 
     /// A stream that delivered `c1` and `c2` (both at 10).
-    fn streaming() -> Stream {
+    fn streaming() -> Machine {
         let mut s = new_stream(Start::Created, false);
         assert_eq!(s.start(), Action::GetToken(TokenDemand::Ordinary));
         assert_eq!(connect(&mut s, 5), Action::Ignore);
@@ -812,17 +804,23 @@ pub(super) mod tests {
 
     #[test]
     fn options_are_checked() {
-        let mut o = StreamOptions::new("S".into(), 0, 0);
+        let mut o = Options::new("S".into(), 0, 0);
         o.max_attempts = 0;
-        assert_eq!(Stream::new(o).unwrap_err().code, ErrorCode::InvalidOption);
-        let mut o = StreamOptions::new("S".into(), 0, 0);
+        assert_eq!(
+            Machine::stream(o).unwrap_err().code,
+            ErrorCode::InvalidOption
+        );
+        let mut o = Options::new("S".into(), 0, 0);
         o.max_backoff_ms = f64::NAN;
-        assert_eq!(Stream::new(o).unwrap_err().code, ErrorCode::InvalidOption);
-        assert!(Stream::new(StreamOptions::new(String::new(), 0, 0)).is_err());
+        assert_eq!(
+            Machine::stream(o).unwrap_err().code,
+            ErrorCode::InvalidOption
+        );
+        assert!(Machine::stream(Options::new(String::new(), 0, 0)).is_err());
         for bad in [0, MAX_PAGE_SIZE + 1] {
-            let mut o = FeedOptions::new("S".into(), 0, 0);
+            let mut o = Options::new("S".into(), 0, 0);
             o.page_size = Some(bad);
-            assert_eq!(Feed::new(o).unwrap_err().code, ErrorCode::InvalidOption);
+            assert_eq!(Machine::feed(o).unwrap_err().code, ErrorCode::InvalidOption);
         }
     }
 
@@ -854,7 +852,7 @@ pub(super) mod tests {
         let mut s = streaming();
         let a = s.on(Input::ErrorEvent {
             code: "permission_loss",
-            message: "Stream authentication is no longer valid.",
+            message: "Machine authentication is no longer valid.",
         });
         assert_eq!(a, Action::GetToken(TokenDemand::Replacing));
         // The old body's end, reported late, changes nothing.
@@ -1197,11 +1195,11 @@ pub(super) mod tests {
         assert_eq!(ended(s.on(data(1, "x"))).code, ErrorCode::ProtocolError);
     }
 
-    fn new_feed(page_size: Option<u32>) -> Feed {
-        let mut o = FeedOptions::new("S".into(), 7, 1);
+    fn new_feed(page_size: Option<u32>) -> Machine {
+        let mut o = Options::new("S".into(), 7, 1);
         o.start = Start::Ts(3);
         o.page_size = page_size;
-        Feed::new(o).unwrap()
+        Machine::feed(o).unwrap()
     }
 
     #[test]
@@ -1297,10 +1295,20 @@ pub(super) mod tests {
     #[test]
     fn jitter_is_in_range_and_seeded() {
         for seed in [0, 1, u64::MAX, 42] {
-            let mut l = Link::new("S".into(), Start::Created, 3, 1.0, 0, seed).unwrap();
+            let mut l = Link::new(Options {
+                max_attempts: 3,
+                max_backoff_ms: 1.0,
+                ..Options::new("S".into(), 0, seed)
+            })
+            .unwrap();
             let a: Vec<f64> = (0..100).map(|_| l.random()).collect();
             assert!(a.iter().all(|r| (0.0..1.0).contains(r)));
-            let mut l = Link::new("S".into(), Start::Created, 3, 1.0, 0, seed).unwrap();
+            let mut l = Link::new(Options {
+                max_attempts: 3,
+                max_backoff_ms: 1.0,
+                ..Options::new("S".into(), 0, seed)
+            })
+            .unwrap();
             assert!(a.iter().all(|&r| r == l.random()));
         }
     }
