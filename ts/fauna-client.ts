@@ -89,11 +89,11 @@ function jsonObject(value: unknown, what: string): string | undefined {
 function exchange(send: typeof fetch, request: string, token: string, deadlineMs: number): Promise<[number, string, string | null]> {
   // `url \n name \n value ... \n\n body`, from the core.
   const split = request.indexOf('\n\n');
-  const [url, ...fields] = request.slice(0, split).split('\n');
+  const lines = request.slice(0, split).split('\n');
   // No prototype: a setter on Object.prototype never sees a header.
   const headers: Record<string, string> = Object.create(null);
   headers.Authorization = `Bearer ${token}`;
-  for (let i = 0; i < fields.length; i += 2) headers[fields[i]!] = fields[i + 1]!;
+  for (let i = 1; i < lines.length; i += 2) headers[lines[i]!] = lines[i + 1]!;
   const controller = new AbortController();
   // One promise settled by whichever comes first, the answer or the
   // deadline (cheaper than racing two: this is every query's path).
@@ -106,7 +106,7 @@ function exchange(send: typeof fetch, request: string, token: string, deadlineMs
     // before); a synchronous throw still becomes a rejection. The token never
     // follows a redirect: Fauna sends none.
     (async () => {
-      const response = await send(url!, {
+      const response = await send(lines[0]!, {
         method: 'POST',
         headers,
         body: request.slice(split + 2),
@@ -140,9 +140,7 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
     const deadlineMs = temporary ? c.cache.core.optionsDeadline(temporary) : c.deadlineMs;
     // A call begun in this epoch never goes on as another user.
     const epoch = live(c);
-    // A token at hand is not awaited: a turn less per query.
-    let token = tokenFor(c.cache);
-    if (typeof token !== 'string') token = await notFromItself(token);
+    let token = await notFromItself(tokenFor(c.cache));
     for (let attempt = 1, refreshed = false; ; ) {
       // Checked right before fetch is called, in the same tick.
       live(c, epoch);
@@ -197,17 +195,23 @@ function result(c: Client, api: Api, body: any, wantString: boolean): unknown {
   if (api === Api.GraphQl) return body.data;
   const { txn_ts } = body;
   if (typeof txn_ts === 'number' && !(c.lastTxnTs! >= txn_ts)) c.lastTxnTs = txn_ts;
-  // Spread, not assignment: a setter on Object.prototype never sees a member.
-  const only = (name: string, value: unknown) => (value === undefined ? undefined : { [name]: value });
-  return {
+  // A literal, not assignments: a setter on Object.prototype never sees a
+  // member. Those the answer lacks are then deleted, the last one first
+  // (cheaper than spreading an object per member, on every query's path).
+  const r: Partial<QueryResult> = {
     data: body.data,
     txnTs: txn_ts,
     stats: body.stats,
-    ...only('summary', body.summary),
-    ...only('staticType', body.static_type),
-    ...only('schemaVersion', body.schema_version),
-    ...only('queryTags', body.query_tags),
+    summary: body.summary,
+    staticType: body.static_type,
+    schemaVersion: body.schema_version,
+    queryTags: body.query_tags,
   };
+  if (r.queryTags === undefined) delete r.queryTags;
+  if (r.schemaVersion === undefined) delete r.schemaVersion;
+  if (r.staticType === undefined) delete r.staticType;
+  if (r.summary === undefined) delete r.summary;
+  return r;
 }
 
 /**
