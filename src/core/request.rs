@@ -12,7 +12,10 @@ use super::text;
 
 /// The head of a request to `url` (its parts): the URL and `Content-Type`.
 fn head(url: &[&str]) -> String {
+    // Room for every header a v10 query may carry, so that the string grows
+    // at most once more, for a long body (each growth copies it).
     let mut out = url.concat();
+    out.reserve(512);
     header(&mut out, "Content-Type", "application/json");
     out
 }
