@@ -85,6 +85,50 @@ function jsonObject(value: unknown, what: string): string | undefined {
   return json;
 }
 
+// The deadlines of the requests in flight, under one timer armed for the
+// earliest: a timer set and cleared per request was a fifth of a query's
+// own CPU time. While none is in flight, the timer (if still armed) does
+// not keep a Node process alive.
+const deadlines = new Map<() => void, number>();
+// A number in browsers; in Node a Timeout, with ref() and unref().
+let timer: any;
+let timerAt = Infinity;
+
+/** Calls `expire` at `at` (a `performance.now()` time) unless unwatched first. */
+function watch(expire: () => void, at: number): void {
+  deadlines.set(expire, at);
+  if (at < timerAt) {
+    clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(sweep, at - performance.now());
+  }
+  timer.ref?.();
+}
+
+/** Forgets `expire`: its request has its answer. */
+function unwatch(expire: () => void): void {
+  deadlines.delete(expire);
+  if (!deadlines.size) timer?.unref?.();
+}
+
+/** Expires the deadlines passed; the timer is armed again for the next one. */
+function sweep(): void {
+  timerAt = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const [expire, at] of deadlines) {
+    if (at > now) next = Math.min(next, at);
+    else {
+      deadlines.delete(expire);
+      expire();
+    }
+  }
+  if (next < Infinity) {
+    timerAt = next;
+    timer = setTimeout(sweep, next - now);
+  }
+}
+
 /** fetch + body text, abandoned (and aborted) after `deadlineMs`. */
 function exchange(send: typeof fetch, request: string, token: string, deadlineMs: number): Promise<[number, string, string | null]> {
   // `url \n name \n value ... \n\n body`, from the core.
@@ -98,10 +142,11 @@ function exchange(send: typeof fetch, request: string, token: string, deadlineMs
   // One promise settled by whichever comes first, the answer or the
   // deadline (cheaper than racing two: this is every query's path).
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const expire = () => {
       controller.abort();
       reject(noAnswer(deadlineMs));
-    }, deadlineMs);
+    };
+    watch(expire, performance.now() + deadlineMs);
     // fetch is called now, not a tick later (the user was checked just
     // before); a synchronous throw still becomes a rejection. The token never
     // follows a redirect: Fauna sends none.
@@ -116,11 +161,11 @@ function exchange(send: typeof fetch, request: string, token: string, deadlineMs
       return [response.status, await response.text(), response.headers.get('retry-after')] as [number, string, string | null];
     })().then(
       (answer) => {
-        clearTimeout(timer);
+        unwatch(expire);
         resolve(answer);
       },
       (e) => {
-        clearTimeout(timer);
+        unwatch(expire);
         reject(networkError(e));
       },
     );
