@@ -26,7 +26,6 @@ use crate::core::stream::{
     Action, Input, Machine, Options, Start, TokenDemand, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_BACKOFF_MS,
 };
-use crate::core::text::split_at_byte;
 use crate::core::token_store::{
     cleared, Completion, Demand, EntryKey, FlightId, Lookup, TokenFailure, TokenStore,
 };
@@ -378,27 +377,10 @@ pub fn jwt_decode(token: &str, as_fauna: bool) -> Option<String> {
 
 // ---- requests ----
 
-/// `key\0value\0key\0value` as pairs; empty: none. An odd one out gets an
-/// empty value, which the core refuses.
-fn tag_pairs(flat: &str) -> Vec<(String, String)> {
-    let mut parts = Vec::new();
-    let mut rest = flat;
-    while let Some((part, after)) = split_at_byte(rest, 0) {
-        parts.push(part);
-        rest = after;
-    }
-    parts.push(rest);
-    let mut pairs = Vec::new();
-    if !flat.is_empty() {
-        for pair in parts.chunks(2) {
-            pairs.push((pair[0].into(), pair.get(1).copied().unwrap_or("").into()));
-        }
-    }
-    pairs
-}
-
 /// An option set: `base`'s (0: the defaults) with these overrides; its id,
-/// or 0 when it fails with `invalid_option`.
+/// or 0 when it fails with `invalid_option`. A number NaN is not given;
+/// `typecheck` and `linearized` are 0 or 1; `query_tags` is
+/// `key\0value\0...` (empty: none).
 #[wasm_bindgen(js_name = optionsNew)]
 #[allow(clippy::too_many_arguments)]
 pub fn options_new(
@@ -406,31 +388,33 @@ pub fn options_new(
     endpoint: Option<String>,
     graphql_endpoint: Option<String>,
     format: Option<String>,
-    query_timeout_ms: Option<f64>,
-    max_attempts: Option<f64>,
-    max_backoff_ms: Option<f64>,
-    typecheck: Option<bool>,
-    linearized: Option<bool>,
-    max_contention_retries: Option<f64>,
+    query_timeout_ms: f64,
+    max_attempts: f64,
+    max_backoff_ms: f64,
+    typecheck: f64,
+    linearized: f64,
+    max_contention_retries: f64,
     query_tags: Option<String>,
     traceparent: Option<String>,
 ) -> u32 {
     let Some(format) = kept(format.map(|name| Format::named(&name)).transpose()) else {
         return 0;
     };
+    let given = |n: f64| (!n.is_nan()).then_some(n);
     // Whole numbers in range, checked by the typed layer.
-    let whole = |n: Option<f64>| n.map(|n| n as u32);
+    let whole = |n: f64| given(n).map(|n| n as u32);
+    let flag = |n: f64| given(n).map(|n| n != 0.0);
     let raw = RawQueryOptions {
         endpoint,
         graphql_endpoint,
         format,
         query_timeout_ms: whole(query_timeout_ms),
         max_attempts: whole(max_attempts),
-        max_backoff_ms,
-        typecheck,
-        linearized,
+        max_backoff_ms: given(max_backoff_ms),
+        typecheck: flag(typecheck),
+        linearized: flag(linearized),
         max_contention_retries: whole(max_contention_retries),
-        query_tags: query_tags.as_deref().map(tag_pairs),
+        query_tags,
         traceparent,
     };
     kept(options(base).and_then(|o| o.merged(raw))).map_or(0, |merged| {
@@ -444,10 +428,10 @@ pub fn options_drop(options: u32) {
     OPTIONS.with(|all| all.borrow_mut().remove(options));
 }
 
-/// `[deadlineMs]`.
-#[wasm_bindgen(js_name = optionsInfo)]
-pub fn options_info(id: u32) -> Vec<f64> {
-    options(id).map_or(Vec::new(), |o| vec![o.deadline_ms()])
+/// How long a request with option set `id` may take (NaN: no such set).
+#[wasm_bindgen(js_name = optionsDeadline)]
+pub fn options_deadline(id: u32) -> f64 {
+    options(id).map_or(f64::NAN, |o| o.deadline_ms())
 }
 
 fn api(api: u32) -> Api {
@@ -470,12 +454,11 @@ pub fn request(
 ) -> Option<String> {
     let o = kept(self::options(options))?;
     let json = json.as_deref();
-    let req = match self::api(api) {
+    Some(match self::api(api) {
         Api::V10 => request::v10_query(&o, last_txn_ts, text, json),
         Api::V4 => request::v4_query(&o, last_txn_ts, text),
         Api::GraphQl => request::graphql(&o, text, json),
-    };
-    Some(req.to_lines())
+    })
 }
 
 /// What an answer means: -1 done, -2 refresh the token, -3 the call fails

@@ -326,17 +326,19 @@ fn options(
     query_tags: Option<&str>,
     traceparent: Option<&str>,
 ) -> Result<u32, String> {
+    // NaN: not given.
+    let flag = |b: Option<bool>| b.map_or(f64::NAN, f64::from);
     let id = options_new(
         base,
         None,
         None,
         None,
-        None,
-        None,
-        None,
-        typecheck,
-        linearized,
-        None,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+        flag(typecheck),
+        flag(linearized),
+        f64::NAN,
         query_tags.map(Into::into),
         traceparent.map(Into::into),
     );
@@ -345,16 +347,8 @@ fn options(
 
 /// `request`'s answer: the URL, the headers in order, the body.
 fn lines(encoded: &str) -> (String, Vec<(String, String)>, String) {
-    let (head, body) = encoded.split_once("\n\n").expect("an empty line");
-    let mut head = head.split('\n');
-    let url = head.next().unwrap().to_owned();
-    let rest: Vec<&str> = head.collect();
-    assert_eq!(rest.len() % 2, 0, "{encoded:?}");
-    let headers = rest
-        .chunks(2)
-        .map(|p| (p[0].to_owned(), p[1].to_owned()))
-        .collect();
-    (url, headers, body.to_owned())
+    let r = clerk_fauna::core::request::parse(encoded);
+    (r.url, r.headers, r.body)
 }
 
 #[wasm_bindgen_test]
@@ -372,12 +366,12 @@ fn options_are_checked_and_merged_over_their_base() {
         None,
         None,
         Some("fancy".into()),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
         None,
         None,
     );
@@ -387,7 +381,7 @@ fn options_are_checked_and_merged_over_their_base() {
     let base = options(0, Some(true), None, Some("app\0demo\0tier\0pro"), None).unwrap();
     let query = options(base, None, Some(false), None, None).unwrap();
     assert_ne!(base, query);
-    assert_eq!(options_info(query), [10_000.0]);
+    assert_eq!(options_deadline(query), 10_000.0);
     let (url, headers, body) = lines(
         &request(
             query,
@@ -416,7 +410,7 @@ fn options_are_checked_and_merged_over_their_base() {
     );
 
     options_drop(base);
-    assert_eq!(options_info(base), Vec::<f64>::new());
+    assert!(options_deadline(base).is_nan());
     assert_eq!(
         code(&result(request(base, V10, None, "1", None)).unwrap_err()),
         "invalid_option"

@@ -206,7 +206,8 @@ export interface Core {
 
   /**
    * An option set: `base`'s (0: the defaults) with these overrides, checked
-   * and merged by the core; 0: `invalid_option`. `queryTags` flattened:
+   * and merged by the core; 0: `invalid_option`. A number NaN is not
+   * given; `typecheck` and `linearized` as 0 or 1. `queryTags` flattened:
    * `key\0value\0key\0value`.
    */
   optionsNew(
@@ -214,18 +215,18 @@ export interface Core {
     endpoint: string | undefined,
     graphqlEndpoint: string | undefined,
     format: string | undefined,
-    queryTimeoutMs: number | undefined,
-    maxAttempts: number | undefined,
-    maxBackoffMs: number | undefined,
-    typecheck: boolean | undefined,
-    linearized: boolean | undefined,
-    maxContentionRetries: number | undefined,
+    queryTimeoutMs: number,
+    maxAttempts: number,
+    maxBackoffMs: number,
+    typecheck: number,
+    linearized: number,
+    maxContentionRetries: number,
     queryTags: string | undefined,
     traceparent: string | undefined,
   ): number;
   optionsDrop(options: number): void;
-  /** `[deadlineMs]`: abandon a request after this long. */
-  optionsInfo(options: number): Float64Array;
+  /** Abandon a request after this many ms. */
+  optionsDeadline(options: number): number;
   /**
    * The request, every header but `Authorization` (the typed layer adds
    * `Bearer <token>`): `url \n name \n value \n ... \n\n body`. `text`: FQL,

@@ -23,7 +23,8 @@ struct Input {
     attempt: u32,
     random: f64,
     endpoint: Option<String>,
-    tags: Option<Vec<(String, String)>>,
+    /// `key\0value\0...`, as the typed layer flattens them.
+    tags: Option<String>,
     traceparent: Option<String>,
     timeout: Option<u32>,
     max_attempts: Option<u32>,
@@ -70,8 +71,9 @@ fuzz_target!(|input: Input| {
         }
     }
     let _ = input.retry_after.as_deref().map(parse_retry_after);
-    let r = request::v10_query(&options, None, &input.fql, Some("{}"));
+    // `parse` panics on a line break in the URL or a header value.
+    let r = request::parse(&request::v10_query(&options, None, &input.fql, Some("{}")));
     for (_, value) in r.headers {
-        assert!(!value.contains(['\r', '\n', '\0']));
+        assert!(!value.contains(['\r', '\0']));
     }
 });

@@ -104,8 +104,9 @@ pub struct RawQueryOptions {
     pub linearized: Option<bool>,
     /// 0 to 7.
     pub max_contention_retries: Option<u32>,
-    /// In the caller's order, as `[key, value]` pairs; checked here.
-    pub query_tags: Option<Vec<(String, String)>>,
+    /// In the caller's order, as `key\0value\0key\0value` (empty: none);
+    /// checked here.
+    pub query_tags: Option<String>,
     /// Checked here.
     pub traceparent: Option<String>,
 }
@@ -156,57 +157,77 @@ impl QueryOptions {
     /// These options with `raw`'s values laid over them; fails for query
     /// tags or a traceparent that Fauna's protocol does not allow.
     pub fn merged(&self, raw: RawQueryOptions) -> Result<QueryOptions, Error> {
-        let o = self.clone();
-        Ok(QueryOptions {
-            endpoint: raw.endpoint.unwrap_or(o.endpoint),
-            graphql_endpoint: raw.graphql_endpoint.unwrap_or(o.graphql_endpoint),
-            format: raw.format.unwrap_or(o.format),
-            query_timeout_ms: raw.query_timeout_ms.unwrap_or(o.query_timeout_ms),
-            max_attempts: raw.max_attempts.unwrap_or(o.max_attempts),
-            max_backoff_ms: raw.max_backoff_ms.unwrap_or(o.max_backoff_ms),
-            typecheck: raw.typecheck.or(o.typecheck),
-            linearized: raw.linearized.or(o.linearized),
-            max_contention_retries: raw.max_contention_retries.or(o.max_contention_retries),
-            query_tags: match raw.query_tags {
-                Some(tags) => Some(query_tags(&tags)?),
-                None => o.query_tags,
-            },
-            traceparent: match raw.traceparent {
-                Some(t) => Some(traceparent(&t)?),
-                None => o.traceparent,
-            },
-        })
+        // Checked first: a refused override costs no copy.
+        let query_tags = raw.query_tags.map(|flat| query_tags(&flat)).transpose()?;
+        if let Some(t) = &raw.traceparent {
+            check_traceparent(t)?;
+        }
+        let mut o = self.clone();
+        // Each given value replaces the set's.
+        fn over<T>(value: &mut T, given: Option<T>) {
+            if let Some(v) = given {
+                *value = v;
+            }
+        }
+        over(&mut o.endpoint, raw.endpoint);
+        over(&mut o.graphql_endpoint, raw.graphql_endpoint);
+        over(&mut o.format, raw.format);
+        over(&mut o.query_timeout_ms, raw.query_timeout_ms);
+        over(&mut o.max_attempts, raw.max_attempts);
+        over(&mut o.max_backoff_ms, raw.max_backoff_ms);
+        over(&mut o.typecheck, raw.typecheck.map(Some));
+        over(&mut o.linearized, raw.linearized.map(Some));
+        over(
+            &mut o.max_contention_retries,
+            raw.max_contention_retries.map(Some),
+        );
+        over(&mut o.query_tags, query_tags.map(Some));
+        over(&mut o.traceparent, raw.traceparent.map(Some));
+        Ok(o)
     }
 }
 
 /// Fauna's rules for `X-Query-Tags`: keys and values of `[a-zA-Z0-9_]`, keys
-/// up to 40 bytes, values up to 80, at most 25 pairs.
-fn query_tags(tags: &[(String, String)]) -> Result<String, Error> {
-    if tags.len() > 25 {
+/// up to 40 bytes, values up to 80, at most 25 pairs. `flat` is
+/// `key\0value\0...`; a key without a value has an empty one, refused.
+fn query_tags(flat: &str) -> Result<String, Error> {
+    if flat.is_empty() {
+        return Ok(String::new());
+    }
+    // More than 25 pairs: more than 50 words, 49 separators.
+    if flat.bytes().filter(|&b| b == 0).count() >= 50 {
         return Err(Error::invalid_option("queryTags may hold at most 25 tags."));
     }
-    let word = |s: &str, max: usize| {
-        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    };
-    let mut out = String::new();
-    for (k, v) in tags {
-        if !word(k, 40) || !word(v, 80) {
-            return Err(Error::invalid_option(
-                "queryTags keys (up to 40 chars) and values (up to 80) may hold only letters, digits and _.",
-            ));
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
+    // The same bytes with each separator made `=` or `,` in turn; a 0 more
+    // ends the last word.
+    let mut out = String::with_capacity(flat.len());
+    let (mut words, mut len, mut ok) = (0, 0, true);
+    for b in flat.bytes().chain([0]) {
+        ok &= match b {
+            0 => {
+                let max = if words % 2 == 0 { 40 } else { 80 };
+                words += 1;
+                out.push(if words % 2 == 1 { '=' } else { ',' });
+                (1..=max).contains(&std::mem::take(&mut len))
+            }
+            _ => {
+                len += 1;
+                out.push(char::from(b));
+                b.is_ascii_alphanumeric() || b == b'_'
+            }
+        };
     }
+    if !ok || words % 2 == 1 {
+        return Err(Error::invalid_option(
+            "queryTags keys (up to 40 chars) and values (up to 80) may hold only letters, digits and _.",
+        ));
+    }
+    out.pop();
     Ok(out)
 }
 
 /// W3C trace context: `version-traceid-parentid-flags`, lowercase hex.
-fn traceparent(t: &str) -> Result<String, Error> {
+fn check_traceparent(t: &str) -> Result<(), Error> {
     // 2, 32, 16 and 2 hex digits, dashes at 2, 35 and 52.
     let ok = t.len() == 55
         && t.bytes().enumerate().all(|(i, b)| match i {
@@ -214,7 +235,7 @@ fn traceparent(t: &str) -> Result<String, Error> {
             _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
         });
     if ok {
-        Ok(t.into())
+        Ok(())
     } else {
         Err(Error::invalid_option(
             "traceparent must be a W3C trace context, e.g. 00-<32 hex>-<16 hex>-01.",
@@ -258,8 +279,9 @@ mod tests {
             query_tags: Some(
                 pairs
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
+                    .flat_map(|(k, v)| [*k, *v])
+                    .collect::<Vec<_>>()
+                    .join("\0"),
             ),
             ..Default::default()
         };
@@ -280,12 +302,26 @@ mod tests {
                 ErrorCode::InvalidOption
             );
         }
-        let many: Vec<(String, String)> = (0..26).map(|i| (format!("k{i}"), "v".into())).collect();
+        let many: Vec<String> = (0..26).map(|i| format!("k{i}\0v")).collect();
         let r = merged(RawQueryOptions {
-            query_tags: Some(many),
+            query_tags: Some(many.join("\0")),
             ..Default::default()
         });
         assert!(r.is_err());
+        let most: Vec<String> = (0..25).map(|i| format!("k{i}\0v")).collect();
+        let o = merged(RawQueryOptions {
+            query_tags: Some(most.join("\0")),
+            ..Default::default()
+        });
+        assert!(o.unwrap().query_tags.unwrap().ends_with(",k24=v"));
+        // A key without its value; no tags at all.
+        for (flat, expected) in [("a", None), ("a\0b\0c", None), ("", Some(""))] {
+            let o = merged(RawQueryOptions {
+                query_tags: Some(flat.into()),
+                ..Default::default()
+            });
+            assert_eq!(o.ok().and_then(|o| o.query_tags).as_deref(), expected);
+        }
     }
 
     #[test]
