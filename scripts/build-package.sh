@@ -70,6 +70,11 @@ for target in bundler web; do
   [ ! -e "$out/$target/snippets" ] || { echo "build-package: $out/$target/snippets: the core must not import JS" >&2; exit 1; }
 done
 cp -r target/ts "$out/lib"
-cp pkg-template/* "$out/"
+# pkg-template/ mirrors pkg/; its web/clerk_fauna.js replaces wasm-bindgen's
+# loader of the web build, and runs the bundler build's glue, copied beside
+# it (both builds' .wasm import the same functions; only the module name
+# differs, and the loader passes it).
+cp -r pkg-template/. "$out/"
+cp "$work/bundler/clerk_fauna_bg.js" "$out/web/"
 cp README.md "$out/README.md"
 echo "built $out/ ($(du -sh "$out" | cut -f1))"
