@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the gzipped size of what a browser downloads for clerk-fauna (the
-# .wasm, and the web entry bundled: the typed layer and wasm-bindgen's
-# loader), from the built pkg/. The JS is counted as shipped and minified by
+# .wasm, and the web entry bundled: the typed layer, the core's loader and
+# wasm-bindgen's glue), from the built pkg/. The JS is counted as shipped and minified by
 # esbuild (as any production bundle is). Goal: at most 12 KB; limit: 37 KB.
 # The figures are always printed; over the limit it fails (so `make test`
 # does), a miss of the goal is only said. The limit was 34 KB before the

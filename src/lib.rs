@@ -10,7 +10,10 @@ pub mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod exports;
 
-// Smaller than dlmalloc in the module, and faster.
+// Smaller than dlmalloc in the module, and faster. Memory the module grows
+// by becomes a heap of its own rather than extending the last one: 50 B
+// smaller gzipped, for a little fragmentation in a heap that rarely grows.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: talc::cell::TalcSyncCell<talc::wasm::WasmGrowAndClaim, talc::wasm::WasmBinning> =
+    talc::cell::TalcSyncCell::new_wasm(talc::wasm::WasmGrowAndClaim);
