@@ -7,7 +7,7 @@
 //! becomes a JS value in the module).
 //!
 //! A store id the module does not know (dropped, or never made) answers
-//! with nothing: empty arrays, `undefined`, epoch 0, and `storeComplete`
+//! with nothing: empty arrays, `undefined`, and `storeComplete`
 //! fails with `cleared`. An unknown option set fails with `invalid_option`.
 
 use std::cell::RefCell;
@@ -66,7 +66,8 @@ impl<T> Slab<T> {
 type Store = TokenStore<FlightId>;
 
 thread_local! {
-    static STORES: RefCell<Slab<Store>> = const { RefCell::new(Slab::new()) };
+    // Each store with the organization its entries are for (a TokenCache has one).
+    static STORES: RefCell<Slab<(Store, Option<String>)>> = const { RefCell::new(Slab::new()) };
     // Shared, so that a request borrows its option set instead of copying
     // it (a copy per query cost about 2 µs).
     static OPTIONS: RefCell<Slab<Rc<QueryOptions>>> = const { RefCell::new(Slab::new()) };
@@ -75,7 +76,30 @@ thread_local! {
 
 /// Runs `f` on store `id`; `None` for an unknown id.
 fn with_store<R>(id: u32, f: impl FnOnce(&mut Store) -> R) -> Option<R> {
-    STORES.with(|stores| stores.borrow_mut().get_mut(id).map(f))
+    STORES.with(|stores| stores.borrow_mut().get_mut(id).map(|(store, _)| f(store)))
+}
+
+/// Runs `f` on store `id` and the key of its entry `template`; `None` for
+/// an unknown id.
+fn with_entry<R>(
+    id: u32,
+    template: String,
+    f: impl FnOnce(&mut Store, &EntryKey) -> R,
+) -> Option<R> {
+    STORES.with(|stores| {
+        let mut stores = stores.borrow_mut();
+        let (store, organization_id) = stores.get_mut(id)?;
+        Some(f(store, &entry_key(template, organization_id)))
+    })
+}
+
+// Not inlined: one copy of the clone instead of one per export.
+#[inline(never)]
+fn entry_key(template: String, organization_id: &Option<String>) -> EntryKey {
+    EntryKey {
+        template,
+        organization_id: organization_id.clone(),
+    }
 }
 
 /// Options set `id` (0: the defaults).
@@ -91,13 +115,6 @@ fn options(id: u32) -> Result<Rc<QueryOptions>, Error> {
 /// `answer`'s value, or `None` with its error kept for `lastError()`.
 fn kept<T>(answer: Result<T, Error>) -> Option<T> {
     answer.map_err(|e| set_last_error(&e)).ok()
-}
-
-fn key(template: String, organization_id: Option<String>) -> EntryKey {
-    EntryKey {
-        template,
-        organization_id,
-    }
 }
 
 /// The platform's JSON reader for the core's JWT decoding: UTF-8 checked
@@ -149,16 +166,20 @@ fn text(json: &[u8]) -> String {
 
 // ---- token stores ----
 
-/// A new token store; its id.
+/// A new token store for `organization_id`'s tokens; its id.
 #[wasm_bindgen(js_name = storeNew)]
-pub fn store_new(refresh_ahead_seconds: Option<f64>, min_validity_seconds: Option<f64>) -> u32 {
+pub fn store_new(
+    refresh_ahead_seconds: Option<f64>,
+    min_validity_seconds: Option<f64>,
+    organization_id: Option<String>,
+) -> u32 {
     let options = CacheOptions::from_raw(RawCacheOptions {
         refresh_ahead_seconds,
         min_validity_seconds,
         ..RawCacheOptions::default()
     });
     let store = TokenStore::new(options.policy, read_json_object);
-    STORES.with(|stores| stores.borrow_mut().insert(store))
+    STORES.with(|stores| stores.borrow_mut().insert((store, organization_id)))
 }
 
 /// Forgets the store and every token in it.
@@ -173,31 +194,29 @@ pub fn store_drop(store: u32) {
 pub fn store_lookup(
     store: u32,
     template: String,
-    organization_id: Option<String>,
     demand: u32,
     rejected: Option<String>,
     now: f64,
     seen: f64,
 ) -> Vec<f64> {
-    let key = key(template, organization_id);
     let demand = match (demand, rejected.as_deref()) {
         (2, Some(rejected)) => Demand::Replacing(rejected),
         (1 | 2, _) => Demand::Forced,
         _ => Demand::Ordinary,
     };
-    with_store(store, |s| {
+    with_entry(store, template, |s, key| {
         // 0: no hit served without asking since the last call.
         if seen > 0.0 {
             s.observe(seen);
         }
         let mut started = None;
-        let lookup = s.lookup(&key, demand, now, |id, forced| {
+        let lookup = s.lookup(key, demand, now, |id, forced| {
             started = Some(forced);
             id
         });
         let (action, flight, until) = match lookup {
-            Lookup::Hit(_) => (0, 0, s.servable_until(&key, now)),
-            Lookup::HitAndRefresh(_, id) => (1, id, s.servable_until(&key, now)),
+            Lookup::Hit(_) => (0, 0, s.servable_until(key, now)),
+            Lookup::HitAndRefresh(_, id) => (1, id, s.servable_until(key, now)),
             Lookup::Wait(id) => (2, id, -1.0),
         };
         vec![
@@ -212,15 +231,15 @@ pub fn store_lookup(
     .unwrap_or_default()
 }
 
-/// The entry's cached token, usable or not.
+/// The entry's cached token: if it is usable at `now`, or usable or not
+/// when `now` is NaN.
 #[wasm_bindgen(js_name = storeToken)]
-pub fn store_token(
-    store: u32,
-    template: String,
-    organization_id: Option<String>,
-) -> Option<String> {
-    let key = key(template, organization_id);
-    with_store(store, |s| s.cached(&key).map(|c| String::from(&*c.token))).flatten()
+pub fn store_token(store: u32, template: String, now: f64) -> Option<String> {
+    with_entry(store, template, |s, key| match now.is_nan() {
+        true => s.cached(key).map(|c| String::from(&*c.token)),
+        false => s.peek(key, now).map(|t| String::from(&*t)),
+    })
+    .flatten()
 }
 
 /// Records how a flight ended: `[outcome, epoch, servableUntil,
@@ -229,13 +248,11 @@ pub fn store_token(
 pub fn store_complete(
     store: u32,
     template: String,
-    organization_id: Option<String>,
     flight: f64,
     token: Option<String>,
     failure: u32,
     now: f64,
 ) -> Vec<f64> {
-    let key = key(template, organization_id);
     let outcome = match (failure, token.as_deref()) {
         (0, Some(token)) => Ok(token),
         (0 | 4, _) => Err(TokenFailure::NotAString),
@@ -244,9 +261,9 @@ pub fn store_complete(
         (5, _) => Err(TokenFailure::Cleared),
         _ => Err(TokenFailure::Threw),
     };
-    let answer = with_store(store, |s| {
+    let answer = with_entry(store, template, |s, key| {
         let epoch = s.epoch();
-        let completion = s.complete(&key, flight as FlightId, now, outcome);
+        let completion = s.complete(key, flight as FlightId, now, outcome);
         let stale = if s.epoch() != epoch {
             s.drain_stale()
         } else {
@@ -255,7 +272,7 @@ pub fn store_complete(
         let (outcome, until) = match completion {
             Completion::Deliver(delivered) => {
                 let given = token.as_deref() == Some(&*delivered);
-                (if given { 0 } else { 3 }, s.servable_until(&key, now))
+                (if given { 0 } else { 3 }, s.servable_until(key, now))
             }
             Completion::Fail(error) => {
                 set_last_error(&error);
@@ -264,13 +281,21 @@ pub fn store_complete(
             Completion::RetryForced => (2, -1.0),
         };
         let mut answer = vec![f64::from(outcome), s.epoch() as f64, until];
-        answer.extend(stale.into_iter().map(|id| id as f64));
+        push_ids(&mut answer, stale);
         answer
     });
     answer.unwrap_or_else(|| {
         set_last_error(&cleared());
         vec![1.0, 0.0, -1.0]
     })
+}
+
+/// Appends flight ids to an answer (a plain loop: `extend` with a `map`
+/// brings its own copy of the growing code).
+fn push_ids(answer: &mut Vec<f64>, ids: Vec<FlightId>) {
+    for id in ids {
+        answer.push(id as f64);
+    }
 }
 
 fn set_last_error(error: &Error) {
@@ -289,7 +314,7 @@ pub fn store_clear(store: u32) -> Vec<f64> {
     with_store(store, |s| {
         let flights = s.clear();
         let mut answer = vec![s.epoch() as f64];
-        answer.extend(flights.into_iter().map(|id| id as f64));
+        push_ids(&mut answer, flights);
         answer
     })
     .unwrap_or_default()
@@ -297,33 +322,15 @@ pub fn store_clear(store: u32) -> Vec<f64> {
 
 /// Drops one entry's token.
 #[wasm_bindgen(js_name = storeInvalidate)]
-pub fn store_invalidate(store: u32, template: String, organization_id: Option<String>) {
-    let key = key(template, organization_id);
-    with_store(store, |s| s.invalidate(&key));
-}
-
-/// The entry's token if it is usable at `now`.
-#[wasm_bindgen(js_name = storePeek)]
-pub fn store_peek(
-    store: u32,
-    template: String,
-    organization_id: Option<String>,
-    now: f64,
-) -> Option<String> {
-    let key = key(template, organization_id);
-    with_store(store, |s| s.peek(&key, now).map(|t| String::from(&*t))).flatten()
+pub fn store_invalidate(store: u32, template: String) {
+    with_entry(store, template, |s, key| s.invalidate(key));
 }
 
 /// The cached token's payload as JSON text.
 #[wasm_bindgen(js_name = storeClaims)]
-pub fn store_claims(
-    store: u32,
-    template: String,
-    organization_id: Option<String>,
-) -> Option<String> {
-    let key = key(template, organization_id);
-    with_store(store, |s| {
-        s.cached(&key).map(|c| text(&c.decoded.payload_json))
+pub fn store_claims(store: u32, template: String) -> Option<String> {
+    with_entry(store, template, |s, key| {
+        s.cached(key).map(|c| text(&c.decoded.payload_json))
     })
     .flatten()
 }
@@ -338,12 +345,6 @@ pub fn store_stats(store: u32) -> Vec<f64> {
             .to_vec()
     })
     .unwrap_or_default()
-}
-
-/// Changes on every sign-out, clear and change of user.
-#[wasm_bindgen(js_name = storeEpoch)]
-pub fn store_epoch(store: u32) -> f64 {
-    with_store(store, |s| s.epoch() as f64).unwrap_or(0.0)
 }
 
 /// Whether the store takes `template` as a name; else fails with
