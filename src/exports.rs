@@ -142,7 +142,8 @@ fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
         } else if let Some(s) = v.as_string() {
             Some(Json::String(s))
         } else if Array::is_array(&v) {
-            Some(strings(&Array::from(&v)).map_or(Json::Other, Json::Strings))
+            // A cast, not `Array::from` (a call of JS `Array.from`, a copy).
+            Some(strings(v.unchecked_ref()).map_or(Json::Other, Json::Strings))
         } else {
             Some(Json::Other)
         });
