@@ -117,21 +117,49 @@ pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, 
             None
         }
     };
-    let claims = Claims {
-        exp: time(next(), "exp"),
-        iat: time(next(), "iat"),
-        nbf: time(next(), "nbf"),
-        sub: string_claim(next(), "sub")?,
-        iss: string_claim(next(), "iss")?,
-        aud: audience(next())?,
-        alg: string_claim(header_members.next().flatten(), "alg")?,
+    let (exp, iat, nbf) = (
+        time(next(), "exp"),
+        time(next(), "iat"),
+        time(next(), "nbf"),
+    );
+    // The first claim of the wrong type, in this order, fails the token;
+    // noted rather than returned at once, so the values read so far are
+    // dropped on one path, not on one per claim.
+    let mut wrong = None;
+    let sub = string_claim(next(), "sub", &mut wrong);
+    let iss = string_claim(next(), "iss", &mut wrong);
+    let aud = match next() {
+        None => Vec::new(),
+        Some(Json::String(s)) => vec![s],
+        Some(Json::Strings(items)) => items,
+        Some(_) => {
+            wrong = wrong.or(Some("aud"));
+            Vec::new()
+        }
     };
-    Ok(DecodedJwt {
-        header_json,
-        payload_json,
-        claims,
-        ignored_time_claim,
-    })
+    let alg = string_claim(header_members.next().flatten(), "alg", &mut wrong);
+    match wrong {
+        Some("aud") => Err(malformed(
+            "its `aud` claim is not a string or an array of strings",
+        )),
+        Some(name) => Err(malformed(
+            &["its `", name, "` claim is not a string"].concat(),
+        )),
+        None => Ok(DecodedJwt {
+            header_json,
+            payload_json,
+            claims: Claims {
+                exp,
+                iat,
+                nbf,
+                sub,
+                iss,
+                aud,
+                alg,
+            },
+            ignored_time_claim,
+        }),
+    }
 }
 
 fn malformed(why: &str) -> Error {
@@ -156,24 +184,20 @@ fn segment(segment: &str, name: &str) -> Result<Vec<u8>, Error> {
         .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))
 }
 
-fn string_claim(value: Option<Json>, name: &str) -> Result<Option<String>, Error> {
+/// A string claim's value; else `None`, and its name noted in `wrong`
+/// unless an earlier claim was.
+fn string_claim(
+    value: Option<Json>,
+    name: &'static str,
+    wrong: &mut Option<&'static str>,
+) -> Option<String> {
     match value {
-        None => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s)),
-        Some(_) => Err(malformed(
-            &["its `", name, "` claim is not a string"].concat(),
-        )),
-    }
-}
-
-fn audience(value: Option<Json>) -> Result<Vec<String>, Error> {
-    match value {
-        None => Ok(Vec::new()),
-        Some(Json::String(s)) => Ok(vec![s]),
-        Some(Json::Strings(items)) => Ok(items),
-        Some(_) => Err(malformed(
-            "its `aud` claim is not a string or an array of strings",
-        )),
+        Some(Json::String(s)) => Some(s),
+        None => None,
+        Some(_) => {
+            *wrong = wrong.or(Some(name));
+            None
+        }
     }
 }
 
