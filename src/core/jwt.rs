@@ -98,13 +98,27 @@ pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, 
     if !signature.bytes().all(base64url) {
         return Err(malformed("its signature is not base64url"));
     }
-    let header_json = segment(header, "header")?;
-    let payload_json = segment(payload, "payload")?;
-    let mut header_members = members(read(&header_json, &["alg"]), "header")?;
-    let mut payload_members = members(
-        read(&payload_json, &["exp", "iat", "nbf", "sub", "iss", "aud"]),
-        "payload",
-    )?;
+    // Both segments decoded and read before either may fail, so what was
+    // built is dropped on one path; the first failure in this order is told.
+    let header_json = base64url::decode(header);
+    let payload_json = base64url::decode(payload);
+    let header_members = header_json.as_deref().and_then(|j| read(j, &["alg"]));
+    let payload_members = payload_json
+        .as_deref()
+        .and_then(|j| read(j, &["exp", "iat", "nbf", "sub", "iss", "aud"]));
+    let why = match (&header_json, &payload_json, &header_members) {
+        (None, _, _) => "its header is not base64url",
+        (_, None, _) => "its payload is not base64url",
+        (_, _, None) => "its header is not a JSON object",
+        _ => "its payload is not a JSON object",
+    };
+    let (Some(header_json), Some(payload_json), Some(header_members), Some(payload_members)) =
+        (header_json, payload_json, header_members, payload_members)
+    else {
+        return Err(malformed(why));
+    };
+    let mut header_members = header_members.into_iter();
+    let mut payload_members = payload_members.into_iter();
     let mut next = || payload_members.next().flatten();
     let mut ignored_time_claim = None;
     let mut time = |value: Option<Json>, name: &'static str| match value {
@@ -167,21 +181,6 @@ fn malformed(why: &str) -> Error {
         ErrorCode::MalformedToken,
         ["The token is not a valid JWT: ", why, "."].concat(),
     )
-}
-
-/// The reader's answer, member by member, or an error if it found no object.
-fn members(
-    found: Option<Vec<Option<Json>>>,
-    name: &str,
-) -> Result<std::vec::IntoIter<Option<Json>>, Error> {
-    found
-        .map(Vec::into_iter)
-        .ok_or_else(|| malformed(&["its ", name, " is not a JSON object"].concat()))
-}
-
-fn segment(segment: &str, name: &str) -> Result<Vec<u8>, Error> {
-    base64url::decode(segment)
-        .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))
 }
 
 /// A string claim's value; else `None`, and its name noted in `wrong`
