@@ -161,8 +161,8 @@ fn strings(array: &Array) -> Option<Vec<String>> {
 }
 
 /// A decoded segment as text (the reader has checked it is UTF-8 JSON).
-fn text(json: &[u8]) -> String {
-    String::from_utf8(json.to_vec()).unwrap_or_default()
+fn text(json: &[u8]) -> &str {
+    std::str::from_utf8(json).unwrap_or_default()
 }
 
 // ---- token stores ----
@@ -331,7 +331,7 @@ pub fn store_invalidate(store: u32, template: String) {
 #[wasm_bindgen(js_name = storeClaims)]
 pub fn store_claims(store: u32, template: String) -> Option<String> {
     with_entry(store, template, |s, key| {
-        s.cached(key).map(|c| text(&c.decoded.payload_json))
+        s.cached(key).map(|c| text(&c.decoded.payload_json).into())
     })
     .flatten()
 }
@@ -368,9 +368,9 @@ pub fn jwt_decode(token: &str, as_fauna: bool) -> Option<String> {
     })?;
     Some(
         [
-            &text(&decoded.header_json),
+            text(&decoded.header_json),
             "\0",
-            &text(&decoded.payload_json),
+            text(&decoded.payload_json),
             "\0",
             decoded.ignored_time_claim.unwrap_or(""),
         ]
