@@ -341,9 +341,13 @@ pub fn store_claims(store: u32, template: String) -> Option<String> {
 pub fn store_stats(store: u32) -> Vec<f64> {
     with_store(store, |s| {
         let s = s.stats();
-        [s.hits, s.misses, s.joins, s.refreshes, s.failures]
-            .map(|n| n as f64)
-            .to_vec()
+        vec![
+            s.hits as f64,
+            s.misses as f64,
+            s.joins as f64,
+            s.refreshes as f64,
+            s.failures as f64,
+        ]
     })
     .unwrap_or_default()
 }
