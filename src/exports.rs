@@ -18,9 +18,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::classify::{next_step, Api, Reply, Step};
 use crate::core::error::{Error, ErrorCode};
+use crate::core::freshness::FreshnessPolicy;
 use crate::core::jwt::{self, Json};
 use crate::core::options::RawQueryOptions;
-use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
+use crate::core::options::{check_template, Format, QueryOptions};
 use crate::core::request;
 use crate::core::stream::{
     Action, Feed, FeedOptions, Input, Start, Stream, StreamOptions, TokenDemand,
@@ -174,12 +175,13 @@ pub fn store_new(
     min_validity_seconds: Option<f64>,
     organization_id: Option<String>,
 ) -> u32 {
-    let options = CacheOptions::from_raw(RawCacheOptions {
-        refresh_ahead_seconds,
-        min_validity_seconds,
-        ..RawCacheOptions::default()
-    });
-    let store = TokenStore::new(options.policy, read_json_object);
+    // The policy alone: the cache's other options stay in the typed layer.
+    let defaults = FreshnessPolicy::default();
+    let policy = FreshnessPolicy {
+        refresh_ahead_ms: refresh_ahead_seconds.map_or(defaults.refresh_ahead_ms, |s| s * 1000.0),
+        min_validity_ms: min_validity_seconds.map_or(defaults.min_validity_ms, |s| s * 1000.0),
+    };
+    let store = TokenStore::new(policy, read_json_object);
     STORES.with(|stores| stores.borrow_mut().insert((store, organization_id)))
 }
 
