@@ -60,7 +60,9 @@ impl<T> Slab<T> {
     }
 
     fn remove(&mut self, id: u32) {
-        self.items.retain(|(i, _)| *i != id);
+        if let Some(at) = self.items.iter().position(|(i, _)| *i == id) {
+            self.items.swap_remove(at);
+        }
     }
 }
 
@@ -238,11 +240,11 @@ pub fn store_lookup(
 /// when `now` is NaN.
 #[wasm_bindgen(js_name = storeToken)]
 pub fn store_token(store: u32, template: String, now: f64) -> Option<String> {
-    with_entry(store, template, |s, key| match now.is_nan() {
-        true => s.cached(key).map(|c| String::from(&*c.token)),
-        false => s.peek(key, now).map(|t| String::from(&*t)),
-    })
-    .flatten()
+    let token = with_entry(store, template, |s, key| match now.is_nan() {
+        true => s.cached(key).map(|c| c.token.clone()),
+        false => s.peek(key, now),
+    });
+    token.flatten().map(|t| String::from(&*t))
 }
 
 /// Records how a flight ended: `[outcome, epoch, servableUntil,
