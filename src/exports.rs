@@ -7,7 +7,7 @@
 //! becomes a JS value in the module).
 //!
 //! A store id the module does not know (dropped, or never made) answers
-//! with nothing: empty arrays, `undefined`, epoch 0, and `storeComplete`
+//! with nothing: empty arrays, `undefined`, and `storeComplete`
 //! fails with `cleared`. An unknown option set fails with `invalid_option`.
 
 use std::cell::RefCell;
@@ -18,9 +18,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::classify::{next_step, Api, Reply, Step};
 use crate::core::error::{Error, ErrorCode};
+use crate::core::freshness::FreshnessPolicy;
 use crate::core::jwt::{self, Json};
 use crate::core::options::RawQueryOptions;
-use crate::core::options::{check_template, CacheOptions, Format, QueryOptions, RawCacheOptions};
+use crate::core::options::{check_template, Format, QueryOptions};
 use crate::core::request;
 use crate::core::stream::{
     Action, Input, Machine, Options, Start, TokenDemand, DEFAULT_MAX_ATTEMPTS,
@@ -58,14 +59,17 @@ impl<T> Slab<T> {
     }
 
     fn remove(&mut self, id: u32) {
-        self.items.retain(|(i, _)| *i != id);
+        if let Some(at) = self.items.iter().position(|(i, _)| *i == id) {
+            self.items.swap_remove(at);
+        }
     }
 }
 
 type Store = TokenStore<FlightId>;
 
 thread_local! {
-    static STORES: RefCell<Slab<Store>> = const { RefCell::new(Slab::new()) };
+    // Each store with the organization its entries are for (a TokenCache has one).
+    static STORES: RefCell<Slab<(Store, Option<String>)>> = const { RefCell::new(Slab::new()) };
     // Shared, so that a request borrows its option set instead of copying
     // it (a copy per query cost about 2 µs).
     static OPTIONS: RefCell<Slab<Rc<QueryOptions>>> = const { RefCell::new(Slab::new()) };
@@ -74,7 +78,30 @@ thread_local! {
 
 /// Runs `f` on store `id`; `None` for an unknown id.
 fn with_store<R>(id: u32, f: impl FnOnce(&mut Store) -> R) -> Option<R> {
-    STORES.with(|stores| stores.borrow_mut().get_mut(id).map(f))
+    STORES.with(|stores| stores.borrow_mut().get_mut(id).map(|(store, _)| f(store)))
+}
+
+/// Runs `f` on store `id` and the key of its entry `template`; `None` for
+/// an unknown id.
+fn with_entry<R>(
+    id: u32,
+    template: String,
+    f: impl FnOnce(&mut Store, &EntryKey) -> R,
+) -> Option<R> {
+    STORES.with(|stores| {
+        let mut stores = stores.borrow_mut();
+        let (store, organization_id) = stores.get_mut(id)?;
+        Some(f(store, &entry_key(template, organization_id)))
+    })
+}
+
+// Not inlined: one copy of the clone instead of one per export.
+#[inline(never)]
+fn entry_key(template: String, organization_id: &Option<String>) -> EntryKey {
+    EntryKey {
+        template,
+        organization_id: organization_id.clone(),
+    }
 }
 
 /// Options set `id` (0: the defaults).
@@ -90,13 +117,6 @@ fn options(id: u32) -> Result<Rc<QueryOptions>, Error> {
 /// `answer`'s value, or `None` with its error kept for `lastError()`.
 fn kept<T>(answer: Result<T, Error>) -> Option<T> {
     answer.map_err(|e| set_last_error(&e)).ok()
-}
-
-fn key(template: String, organization_id: Option<String>) -> EntryKey {
-    EntryKey {
-        template,
-        organization_id,
-    }
 }
 
 /// The platform's JSON reader for the core's JWT decoding: UTF-8 checked
@@ -124,7 +144,8 @@ fn read_json_object(json: &[u8], names: &[&str]) -> Option<Vec<Option<Json>>> {
         } else if let Some(s) = v.as_string() {
             Some(Json::String(s))
         } else if Array::is_array(&v) {
-            Some(strings(&Array::from(&v)).map_or(Json::Other, Json::Strings))
+            // A cast, not `Array::from` (a call of JS `Array.from`, a copy).
+            Some(strings(v.unchecked_ref()).map_or(Json::Other, Json::Strings))
         } else {
             Some(Json::Other)
         });
@@ -142,22 +163,27 @@ fn strings(array: &Array) -> Option<Vec<String>> {
 }
 
 /// A decoded segment as text (the reader has checked it is UTF-8 JSON).
-fn text(json: &[u8]) -> String {
-    String::from_utf8(json.to_vec()).unwrap_or_default()
+fn text(json: &[u8]) -> &str {
+    std::str::from_utf8(json).unwrap_or_default()
 }
 
 // ---- token stores ----
 
-/// A new token store; its id.
+/// A new token store for `organization_id`'s tokens; its id.
 #[wasm_bindgen(js_name = storeNew)]
-pub fn store_new(refresh_ahead_seconds: Option<f64>, min_validity_seconds: Option<f64>) -> u32 {
-    let options = CacheOptions::from_raw(RawCacheOptions {
-        refresh_ahead_seconds,
-        min_validity_seconds,
-        ..RawCacheOptions::default()
-    });
-    let store = TokenStore::new(options.policy, read_json_object);
-    STORES.with(|stores| stores.borrow_mut().insert(store))
+pub fn store_new(
+    refresh_ahead_seconds: Option<f64>,
+    min_validity_seconds: Option<f64>,
+    organization_id: Option<String>,
+) -> u32 {
+    // The policy alone: the cache's other options stay in the typed layer.
+    let defaults = FreshnessPolicy::default();
+    let policy = FreshnessPolicy {
+        refresh_ahead_ms: refresh_ahead_seconds.map_or(defaults.refresh_ahead_ms, |s| s * 1000.0),
+        min_validity_ms: min_validity_seconds.map_or(defaults.min_validity_ms, |s| s * 1000.0),
+    };
+    let store = TokenStore::new(policy, read_json_object);
+    STORES.with(|stores| stores.borrow_mut().insert((store, organization_id)))
 }
 
 /// Forgets the store and every token in it.
@@ -172,31 +198,29 @@ pub fn store_drop(store: u32) {
 pub fn store_lookup(
     store: u32,
     template: String,
-    organization_id: Option<String>,
     demand: u32,
     rejected: Option<String>,
     now: f64,
     seen: f64,
 ) -> Vec<f64> {
-    let key = key(template, organization_id);
     let demand = match (demand, rejected.as_deref()) {
         (2, Some(rejected)) => Demand::Replacing(rejected),
         (1 | 2, _) => Demand::Forced,
         _ => Demand::Ordinary,
     };
-    with_store(store, |s| {
+    with_entry(store, template, |s, key| {
         // 0: no hit served without asking since the last call.
         if seen > 0.0 {
             s.observe(seen);
         }
         let mut started = None;
-        let lookup = s.lookup(&key, demand, now, |id, forced| {
+        let lookup = s.lookup(key, demand, now, |id, forced| {
             started = Some(forced);
             id
         });
         let (action, flight, until) = match lookup {
-            Lookup::Hit(_) => (0, 0, s.servable_until(&key, now)),
-            Lookup::HitAndRefresh(_, id) => (1, id, s.servable_until(&key, now)),
+            Lookup::Hit(_) => (0, 0, s.servable_until(key, now)),
+            Lookup::HitAndRefresh(_, id) => (1, id, s.servable_until(key, now)),
             Lookup::Wait(id) => (2, id, -1.0),
         };
         vec![
@@ -211,15 +235,15 @@ pub fn store_lookup(
     .unwrap_or_default()
 }
 
-/// The entry's cached token, usable or not.
+/// The entry's cached token: if it is usable at `now`, or usable or not
+/// when `now` is NaN.
 #[wasm_bindgen(js_name = storeToken)]
-pub fn store_token(
-    store: u32,
-    template: String,
-    organization_id: Option<String>,
-) -> Option<String> {
-    let key = key(template, organization_id);
-    with_store(store, |s| s.cached(&key).map(|c| String::from(&*c.token))).flatten()
+pub fn store_token(store: u32, template: String, now: f64) -> Option<String> {
+    let token = with_entry(store, template, |s, key| match now.is_nan() {
+        true => s.cached(key).map(|c| c.token.clone()),
+        false => s.peek(key, now),
+    });
+    token.flatten().map(|t| String::from(&*t))
 }
 
 /// Records how a flight ended: `[outcome, epoch, servableUntil,
@@ -228,13 +252,11 @@ pub fn store_token(
 pub fn store_complete(
     store: u32,
     template: String,
-    organization_id: Option<String>,
     flight: f64,
     token: Option<String>,
     failure: u32,
     now: f64,
 ) -> Vec<f64> {
-    let key = key(template, organization_id);
     let outcome = match (failure, token.as_deref()) {
         (0, Some(token)) => Ok(token),
         (0 | 4, _) => Err(TokenFailure::NotAString),
@@ -243,9 +265,9 @@ pub fn store_complete(
         (5, _) => Err(TokenFailure::Cleared),
         _ => Err(TokenFailure::Threw),
     };
-    let answer = with_store(store, |s| {
+    let answer = with_entry(store, template, |s, key| {
         let epoch = s.epoch();
-        let completion = s.complete(&key, flight as FlightId, now, outcome);
+        let completion = s.complete(key, flight as FlightId, now, outcome);
         let stale = if s.epoch() != epoch {
             s.drain_stale()
         } else {
@@ -254,7 +276,7 @@ pub fn store_complete(
         let (outcome, until) = match completion {
             Completion::Deliver(delivered) => {
                 let given = token.as_deref() == Some(&*delivered);
-                (if given { 0 } else { 3 }, s.servable_until(&key, now))
+                (if given { 0 } else { 3 }, s.servable_until(key, now))
             }
             Completion::Fail(error) => {
                 set_last_error(&error);
@@ -263,13 +285,21 @@ pub fn store_complete(
             Completion::RetryForced => (2, -1.0),
         };
         let mut answer = vec![f64::from(outcome), s.epoch() as f64, until];
-        answer.extend(stale.into_iter().map(|id| id as f64));
+        push_ids(&mut answer, stale);
         answer
     });
     answer.unwrap_or_else(|| {
         set_last_error(&cleared());
         vec![1.0, 0.0, -1.0]
     })
+}
+
+/// Appends flight ids to an answer (a plain loop: `extend` with a `map`
+/// brings its own copy of the growing code).
+fn push_ids(answer: &mut Vec<f64>, ids: Vec<FlightId>) {
+    for id in ids {
+        answer.push(id as f64);
+    }
 }
 
 fn set_last_error(error: &Error) {
@@ -288,7 +318,7 @@ pub fn store_clear(store: u32) -> Vec<f64> {
     with_store(store, |s| {
         let flights = s.clear();
         let mut answer = vec![s.epoch() as f64];
-        answer.extend(flights.into_iter().map(|id| id as f64));
+        push_ids(&mut answer, flights);
         answer
     })
     .unwrap_or_default()
@@ -296,33 +326,15 @@ pub fn store_clear(store: u32) -> Vec<f64> {
 
 /// Drops one entry's token.
 #[wasm_bindgen(js_name = storeInvalidate)]
-pub fn store_invalidate(store: u32, template: String, organization_id: Option<String>) {
-    let key = key(template, organization_id);
-    with_store(store, |s| s.invalidate(&key));
-}
-
-/// The entry's token if it is usable at `now`.
-#[wasm_bindgen(js_name = storePeek)]
-pub fn store_peek(
-    store: u32,
-    template: String,
-    organization_id: Option<String>,
-    now: f64,
-) -> Option<String> {
-    let key = key(template, organization_id);
-    with_store(store, |s| s.peek(&key, now).map(|t| String::from(&*t))).flatten()
+pub fn store_invalidate(store: u32, template: String) {
+    with_entry(store, template, |s, key| s.invalidate(key));
 }
 
 /// The cached token's payload as JSON text.
 #[wasm_bindgen(js_name = storeClaims)]
-pub fn store_claims(
-    store: u32,
-    template: String,
-    organization_id: Option<String>,
-) -> Option<String> {
-    let key = key(template, organization_id);
-    with_store(store, |s| {
-        s.cached(&key).map(|c| text(&c.decoded.payload_json))
+pub fn store_claims(store: u32, template: String) -> Option<String> {
+    with_entry(store, template, |s, key| {
+        s.cached(key).map(|c| text(&c.decoded.payload_json).into())
     })
     .flatten()
 }
@@ -332,17 +344,15 @@ pub fn store_claims(
 pub fn store_stats(store: u32) -> Vec<f64> {
     with_store(store, |s| {
         let s = s.stats();
-        [s.hits, s.misses, s.joins, s.refreshes, s.failures]
-            .map(|n| n as f64)
-            .to_vec()
+        vec![
+            s.hits as f64,
+            s.misses as f64,
+            s.joins as f64,
+            s.refreshes as f64,
+            s.failures as f64,
+        ]
     })
     .unwrap_or_default()
-}
-
-/// Changes on every sign-out, clear and change of user.
-#[wasm_bindgen(js_name = storeEpoch)]
-pub fn store_epoch(store: u32) -> f64 {
-    with_store(store, |s| s.epoch() as f64).unwrap_or(0.0)
 }
 
 /// Whether the store takes `template` as a name; else fails with
@@ -365,9 +375,9 @@ pub fn jwt_decode(token: &str, as_fauna: bool) -> Option<String> {
     })?;
     Some(
         [
-            &text(&decoded.header_json),
+            text(&decoded.header_json),
             "\0",
-            &text(&decoded.payload_json),
+            text(&decoded.payload_json),
             "\0",
             decoded.ignored_time_claim.unwrap_or(""),
         ]

@@ -17,6 +17,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Device time of the tests, in ms.
 const T: f64 = 1_700_000_000_000.0;
+/// `now` for `store_token`: the cached token, usable or not.
+const CACHED: f64 = f64::NAN;
 
 // ts/core.ts's enums.
 const ORDINARY: u32 = 0;
@@ -67,14 +69,13 @@ fn code(error_json: &str) -> String {
 }
 
 fn lookup(store: u32, template: &str, demand: u32, now: f64) -> Vec<f64> {
-    store_lookup(store, template.into(), None, demand, None, now, 0.0)
+    store_lookup(store, template.into(), demand, None, now, 0.0)
 }
 
 fn complete(store: u32, template: &str, flight: f64, token: &str, now: f64) -> Vec<f64> {
     store_complete(
         store,
         template.into(),
-        None,
         flight,
         Some(token.into()),
         NONE,
@@ -84,7 +85,7 @@ fn complete(store: u32, template: &str, flight: f64, token: &str, now: f64) -> V
 
 /// A store holding user_a's token for `template`, received at `T`.
 fn filled(template: &str) -> (u32, String) {
-    let store = store_new(None, None);
+    let store = store_new(None, None, None);
     let t = token("user_a", T, 1);
     let flight = lookup(store, template, ORDINARY, T)[1];
     assert_eq!(
@@ -96,14 +97,14 @@ fn filled(template: &str) -> (u32, String) {
 
 #[wasm_bindgen_test]
 fn a_miss_starts_a_flight_whose_token_is_then_a_hit_until_servable_until() {
-    let store = store_new(None, None);
+    let store = store_new(None, None, None);
     let first = lookup(store, "fauna", ORDINARY, T);
     // [action, flight, startedNew, forced, servableUntil, epoch]: the first
     // call asks with skipCache, to learn the server's clock.
     assert_eq!(first[0], WAIT);
     assert!(first[1] >= 1.0);
     assert_eq!(&first[2..], &[1.0, 1.0, -1.0, 0.0]);
-    assert_eq!(store_token(store, "fauna".into(), None), None);
+    assert_eq!(store_token(store, "fauna".into(), CACHED), None);
 
     let t = token("user_a", T, 1);
     let done = complete(store, "fauna", first[1], &t, T + 50.0);
@@ -121,13 +122,13 @@ fn a_miss_starts_a_flight_whose_token_is_then_a_hit_until_servable_until() {
     assert_eq!(hit[0], HIT);
     assert_eq!(hit[2], 0.0, "nothing started");
     assert_eq!(hit[4], done[2]);
-    assert_eq!(store_token(store, "fauna".into(), None), Some(t.clone()));
+    assert_eq!(store_token(store, "fauna".into(), CACHED), Some(t.clone()));
     assert_eq!(
-        store_peek(store, "fauna".into(), None, T + 2_000.0),
+        store_token(store, "fauna".into(), T + 2_000.0),
         Some(t.clone())
     );
-    assert_eq!(store_peek(store, "fauna".into(), None, T + 56_000.0), None);
-    let claims = json(&store_claims(store, "fauna".into(), None).unwrap());
+    assert_eq!(store_token(store, "fauna".into(), T + 56_000.0), None);
+    let claims = json(&store_claims(store, "fauna".into()).unwrap());
     assert_eq!(claims["sub"], "user_a");
     // [hits, misses, joins, refreshes, failures]
     assert_eq!(store_stats(store), [1.0, 1.0, 0.0, 0.0, 0.0]);
@@ -138,8 +139,8 @@ fn a_miss_starts_a_flight_whose_token_is_then_a_hit_until_servable_until() {
     assert_eq!(&refresh[2..4], &[1.0, 1.0]);
     assert!(refresh[4] > T + 50_000.0, "served until it is stale");
 
-    store_invalidate(store, "fauna".into(), None);
-    assert_eq!(store_token(store, "fauna".into(), None), None);
+    store_invalidate(store, "fauna".into());
+    assert_eq!(store_token(store, "fauna".into(), CACHED), None);
     store_drop(store);
     assert_eq!(store_stats(store), Vec::<f64>::new());
 }
@@ -173,8 +174,12 @@ fn clear_returns_the_flights_in_flight_and_bumps_the_epoch() {
     assert_eq!(cleared.remove(0), 1.0, "epoch");
     cleared.sort_by(f64::total_cmp);
     assert_eq!(cleared, [a, b]);
-    assert_eq!(store_epoch(store), 1.0);
-    assert_eq!(store_token(store, "warm-up".into(), None), None);
+    assert_eq!(store_token(store, "warm-up".into(), CACHED), None);
+    assert_eq!(
+        lookup(store, "warm-up", ORDINARY, T + 100.0)[5],
+        1.0,
+        "epoch"
+    );
     assert_refused_as_cleared(store, "fauna", a);
 }
 
@@ -195,7 +200,7 @@ fn another_users_token_makes_earlier_flights_stale() {
     assert_eq!(done[0], DELIVER_GIVEN);
     assert_eq!(done[1], 1.0, "a new epoch");
     assert_eq!(&done[3..], &[earlier], "the flight begun for user_a");
-    assert_eq!(store_epoch(store), 1.0);
+    assert_eq!(lookup(store, "fauna", ORDINARY, T + 200.0)[5], 1.0, "epoch");
     assert_refused_as_cleared(store, "other", earlier);
 }
 
@@ -203,21 +208,13 @@ fn another_users_token_makes_earlier_flights_stale() {
 fn a_sign_out_fails_with_last_error_as_json() {
     let (store, _) = filled("fauna");
     let flight = lookup(store, "other", ORDINARY, T + 100.0)[1];
-    let done = store_complete(
-        store,
-        "other".into(),
-        None,
-        flight,
-        None,
-        SIGNED_OUT,
-        T + 150.0,
-    );
+    let done = store_complete(store, "other".into(), flight, None, SIGNED_OUT, T + 150.0);
     assert_eq!((done[0], done[1], done[2]), (FAIL, 1.0, -1.0));
     let error = json(&last_error());
     assert_eq!(error["code"], "signed_out");
     assert!(error["message"].as_str().unwrap().contains("null"));
     assert_eq!(error.as_object().unwrap().len(), 2, "{error}");
-    assert_eq!(store_token(store, "fauna".into(), None), None);
+    assert_eq!(store_token(store, "fauna".into(), CACHED), None);
 }
 
 #[wasm_bindgen_test]
@@ -229,7 +226,6 @@ fn a_time_seen_without_asking_reveals_a_clock_that_stepped_back() {
     let answer = store_lookup(
         store,
         "fauna".into(),
-        None,
         ORDINARY,
         None,
         T - 3_600_000.0,
@@ -237,7 +233,7 @@ fn a_time_seen_without_asking_reveals_a_clock_that_stepped_back() {
     );
     assert_eq!(answer[0], WAIT);
     assert_eq!(&answer[2..4], &[1.0, 1.0], "asked with skipCache");
-    assert_eq!(store_token(store, "fauna".into(), None), Some(t));
+    assert_eq!(store_token(store, "fauna".into(), CACHED), Some(t));
 }
 
 #[wasm_bindgen_test]

@@ -126,14 +126,18 @@ export interface Core {
   // ---- token stores (one per TokenCache) ----
 
   /**
-   * A new store; the options were checked by the typed layer (undefined:
-   * the default). Returns its id.
+   * A new store for `organizationId`'s tokens; the options were checked by
+   * the typed layer (undefined: the default). Returns its id.
    */
-  storeNew(refreshAheadSeconds: number | undefined, minValiditySeconds: number | undefined): number;
+  storeNew(
+    refreshAheadSeconds: number | undefined,
+    minValiditySeconds: number | undefined,
+    organizationId: string | undefined,
+  ): number;
   /** Forgets the store and every token in it. */
   storeDrop(store: number): void;
   /**
-   * Decides how to answer a caller of entry (`template`, `organizationId`).
+   * Decides how to answer a caller of entry `template`.
    * `seen`: the latest `now` at which the typed layer served a hit without
    * asking (0 if none), noted first so a clock that stepped back is seen.
    * Answers `[action, flight, startedNew, forced, servableUntil, epoch]`:
@@ -150,14 +154,16 @@ export interface Core {
   storeLookup(
     store: number,
     template: string,
-    organizationId: string | undefined,
     demand: Demand,
     rejected: string | undefined,
     now: number,
     seen: number,
   ): Float64Array;
-  /** The entry's cached token, usable or not; undefined if none. */
-  storeToken(store: number, template: string, organizationId: string | undefined): string | undefined;
+  /**
+   * The entry's cached token if it is usable at `now` (never starts a
+   * flight), or usable or not when `now` is NaN; undefined if none.
+   */
+  storeToken(store: number, template: string, now: number): string | undefined;
   /**
    * Records how flight `flight` of the entry ended: `token` (with
    * `Failure.None`), or a failure. Answers `[outcome, epoch, servableUntil,
@@ -169,7 +175,6 @@ export interface Core {
   storeComplete(
     store: number,
     template: string,
-    organizationId: string | undefined,
     flight: number,
     token: string | undefined,
     failure: Failure,
@@ -180,15 +185,11 @@ export interface Core {
   /** Drops every token; answers `[epoch, ...flights]`: reject those flights' waiters with `cleared`. */
   storeClear(store: number): Float64Array;
   /** Drops one entry's token. */
-  storeInvalidate(store: number, template: string, organizationId: string | undefined): void;
-  /** The entry's token if it is usable now (never starts a flight). */
-  storePeek(store: number, template: string, organizationId: string | undefined, now: number): string | undefined;
+  storeInvalidate(store: number, template: string): void;
   /** The cached token's payload as JSON text (usable or not); undefined if none. */
-  storeClaims(store: number, template: string, organizationId: string | undefined): string | undefined;
+  storeClaims(store: number, template: string): string | undefined;
   /** `[hits, misses, joins, refreshes, failures]` as the store counted them. */
   storeStats(store: number): Float64Array;
-  /** Changes on every sign-out, `clear()` and change of user. */
-  storeEpoch(store: number): number;
   /** Whether the store takes `template` as a name; false: `invalid_option`. */
   checkTemplate(template: string): boolean;
 

@@ -155,7 +155,6 @@ function lookup(c: Cache, template: string, demand: Demand, rejected?: string): 
   const [action, flight, startedNew, forced, until, epoch] = c.core.storeLookup(
     c.store,
     template,
-    c.org,
     demand,
     rejected,
     now,
@@ -168,7 +167,7 @@ function lookup(c: Cache, template: string, demand: Demand, rejected?: string): 
     return c.flights.get(flight!)!.promise;
   }
   // The token is the one last delivered for this entry, unless it was dropped here since.
-  const known = c.served.get(template)?.token ?? c.core.storeToken(c.store, template, c.org)!;
+  const known = c.served.get(template)?.token ?? c.core.storeToken(c.store, template, NaN)!;
   return serve(c, template, known, until!, now);
 }
 
@@ -201,13 +200,13 @@ function startFlight(c: Cache, template: string, id: number, forced: boolean): v
         // A freed cache's store is gone; its flights were cancelled.
         if (c.freed) throw cleared();
         const now = Date.now();
-        const answer = c.core.storeComplete(c.store, template, c.org, id, token, failure, now);
+        const answer = c.core.storeComplete(c.store, template, id, token, failure, now);
         const [outcome, epoch, until] = answer as unknown as number[];
         noteEpoch(c, epoch!, outcome === Outcome.Fail && failure === Failure.SignedOut);
         cancel(c, answer, 3);
         if (outcome === Outcome.Fail) throw fromCore(c.core.lastError(), cause);
         if (outcome !== Outcome.RetryForced) {
-          const given = outcome === Outcome.DeliverGiven ? token! : c.core.storeToken(c.store, template, c.org)!;
+          const given = outcome === Outcome.DeliverGiven ? token! : c.core.storeToken(c.store, template, NaN)!;
           return serve(c, template, given, until!, now).token;
         }
       }
@@ -281,7 +280,7 @@ export class TokenCache {
     if (typeof getToken !== 'function') throw invalid('TokenCache needs a getToken function, e.g. useAuth().getToken.');
     const o = readOptions(options, 'TokenCache options', cacheOptions);
     const minValiditySeconds = o.minValiditySeconds ?? defaults.minValiditySeconds;
-    const store = core.storeNew(o.refreshAheadSeconds ?? defaults.refreshAheadSeconds, minValiditySeconds);
+    const store = core.storeNew(o.refreshAheadSeconds ?? defaults.refreshAheadSeconds, minValiditySeconds, o.organizationId);
     const c: Cache = {
       core,
       store,
@@ -331,14 +330,14 @@ export class TokenCache {
   peek(template?: string): string | undefined {
     const c = this.#c;
     const name = entry(c, template);
-    return name === undefined ? undefined : c.core.storePeek(c.store, name, c.org, Date.now());
+    return name === undefined ? undefined : c.core.storeToken(c.store, name, Date.now());
   }
 
   /** The payload of the cached token (usable or not), as an object. */
   claims(template?: string): Record<string, unknown> | undefined {
     const c = this.#c;
     const name = entry(c, template);
-    const json = name === undefined ? undefined : c.core.storeClaims(c.store, name, c.org);
+    const json = name === undefined ? undefined : c.core.storeClaims(c.store, name);
     return json === undefined ? undefined : parsed(json);
   }
 
@@ -347,7 +346,7 @@ export class TokenCache {
     const c = this.#c;
     const name = entry(c, template);
     if (name === undefined) return;
-    c.core.storeInvalidate(c.store, name, c.org);
+    c.core.storeInvalidate(c.store, name);
     c.served.delete(name);
   }
 

@@ -98,13 +98,27 @@ pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, 
     if !signature.bytes().all(base64url) {
         return Err(malformed("its signature is not base64url"));
     }
-    let header_json = segment(header, "header")?;
-    let payload_json = segment(payload, "payload")?;
-    let mut header_members = members(read(&header_json, &["alg"]), "header")?;
-    let mut payload_members = members(
-        read(&payload_json, &["exp", "iat", "nbf", "sub", "iss", "aud"]),
-        "payload",
-    )?;
+    // Both segments decoded and read before either may fail, so what was
+    // built is dropped on one path; the first failure in this order is told.
+    let header_json = base64url::decode(header);
+    let payload_json = base64url::decode(payload);
+    let header_members = header_json.as_deref().and_then(|j| read(j, &["alg"]));
+    let payload_members = payload_json
+        .as_deref()
+        .and_then(|j| read(j, &["exp", "iat", "nbf", "sub", "iss", "aud"]));
+    let why = match (&header_json, &payload_json, &header_members) {
+        (None, _, _) => "its header is not base64url",
+        (_, None, _) => "its payload is not base64url",
+        (_, _, None) => "its header is not a JSON object",
+        _ => "its payload is not a JSON object",
+    };
+    let (Some(header_json), Some(payload_json), Some(header_members), Some(payload_members)) =
+        (header_json, payload_json, header_members, payload_members)
+    else {
+        return Err(malformed(why));
+    };
+    let mut header_members = header_members.into_iter();
+    let mut payload_members = payload_members.into_iter();
     let mut next = || payload_members.next().flatten();
     let mut ignored_time_claim = None;
     let mut time = |value: Option<Json>, name: &'static str| match value {
@@ -117,21 +131,49 @@ pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, 
             None
         }
     };
-    let claims = Claims {
-        exp: time(next(), "exp"),
-        iat: time(next(), "iat"),
-        nbf: time(next(), "nbf"),
-        sub: string_claim(next(), "sub")?,
-        iss: string_claim(next(), "iss")?,
-        aud: audience(next())?,
-        alg: string_claim(header_members.next().flatten(), "alg")?,
+    let (exp, iat, nbf) = (
+        time(next(), "exp"),
+        time(next(), "iat"),
+        time(next(), "nbf"),
+    );
+    // The first claim of the wrong type, in this order, fails the token;
+    // noted rather than returned at once, so the values read so far are
+    // dropped on one path, not on one per claim.
+    let mut wrong = None;
+    let sub = string_claim(next(), "sub", &mut wrong);
+    let iss = string_claim(next(), "iss", &mut wrong);
+    let aud = match next() {
+        None => Vec::new(),
+        Some(Json::String(s)) => vec![s],
+        Some(Json::Strings(items)) => items,
+        Some(_) => {
+            wrong = wrong.or(Some("aud"));
+            Vec::new()
+        }
     };
-    Ok(DecodedJwt {
-        header_json,
-        payload_json,
-        claims,
-        ignored_time_claim,
-    })
+    let alg = string_claim(header_members.next().flatten(), "alg", &mut wrong);
+    match wrong {
+        Some("aud") => Err(malformed(
+            "its `aud` claim is not a string or an array of strings",
+        )),
+        Some(name) => Err(malformed(
+            &["its `", name, "` claim is not a string"].concat(),
+        )),
+        None => Ok(DecodedJwt {
+            header_json,
+            payload_json,
+            claims: Claims {
+                exp,
+                iat,
+                nbf,
+                sub,
+                iss,
+                aud,
+                alg,
+            },
+            ignored_time_claim,
+        }),
+    }
 }
 
 fn malformed(why: &str) -> Error {
@@ -141,39 +183,20 @@ fn malformed(why: &str) -> Error {
     )
 }
 
-/// The reader's answer, member by member, or an error if it found no object.
-fn members(
-    found: Option<Vec<Option<Json>>>,
-    name: &str,
-) -> Result<std::vec::IntoIter<Option<Json>>, Error> {
-    found
-        .map(Vec::into_iter)
-        .ok_or_else(|| malformed(&["its ", name, " is not a JSON object"].concat()))
-}
-
-fn segment(segment: &str, name: &str) -> Result<Vec<u8>, Error> {
-    base64url::decode(segment)
-        .ok_or_else(|| malformed(&["its ", name, " is not base64url"].concat()))
-}
-
-fn string_claim(value: Option<Json>, name: &str) -> Result<Option<String>, Error> {
+/// A string claim's value; else `None`, and its name noted in `wrong`
+/// unless an earlier claim was.
+fn string_claim(
+    value: Option<Json>,
+    name: &'static str,
+    wrong: &mut Option<&'static str>,
+) -> Option<String> {
     match value {
-        None => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s)),
-        Some(_) => Err(malformed(
-            &["its `", name, "` claim is not a string"].concat(),
-        )),
-    }
-}
-
-fn audience(value: Option<Json>) -> Result<Vec<String>, Error> {
-    match value {
-        None => Ok(Vec::new()),
-        Some(Json::String(s)) => Ok(vec![s]),
-        Some(Json::Strings(items)) => Ok(items),
-        Some(_) => Err(malformed(
-            "its `aud` claim is not a string or an array of strings",
-        )),
+        Some(Json::String(s)) => Some(s),
+        None => None,
+        Some(_) => {
+            *wrong = wrong.or(Some(name));
+            None
+        }
     }
 }
 

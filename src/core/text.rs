@@ -36,7 +36,10 @@ pub fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
 
 /// `text` without trailing `byte`s (ASCII).
 pub fn trim_end_byte(text: &str, byte: u8) -> &str {
-    let kept = text.bytes().rev().skip_while(|&b| b == byte).count();
+    let mut kept = text.len();
+    while kept > 0 && text.as_bytes()[kept - 1] == byte {
+        kept -= 1;
+    }
     &text[..kept]
 }
 
