@@ -13,8 +13,10 @@ const must = (file, what) => {
   if (!existsSync(join(root, file))) throw new Error(`${what}: ${file} is missing from the tarball`);
 };
 let checked = 0;
+// A target is a file or, by condition, more targets.
+const files = (target) => (typeof target === 'string' ? [target] : Object.values(target).flatMap(files));
 for (const [entry, target] of Object.entries(pkg.exports)) {
-  for (const file of typeof target === 'string' ? [target] : Object.values(target)) {
+  for (const file of files(target)) {
     must(file, `exports["${entry}"]`);
     checked++;
   }

@@ -114,7 +114,7 @@ describe('node: clerk-fauna in Node >= 18 and server-side rendering', () => {
   it("clerk-fauna/web's init() resolves at once in Node, so browser code runs unchanged", async () => {
     const web = await import('clerk-fauna/web');
     await web.default();
-    // @ts-expect-error typed for the browser, where it needs the module; Node's loaded it at import
+    // Typed for Node (node.d.ts): no input needed, the core was loaded at import.
     web.initSync();
     const tokens = new web.TokenCache(await signIn(standIns.clerk, ALICE));
     const fauna = new web.FaunaClient(tokens, { endpoint: standIns.fauna });

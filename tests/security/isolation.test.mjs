@@ -161,7 +161,7 @@ test('point 7: a client and cache never freed, only collected as garbage, leave 
 });
 
 test('point 7: create, use and free during a call, many times: WebAssembly memory stops growing', async () => {
-  // @ts-expect-error typed for the web entry, which needs the module; Node's loaded it at import
+  // Typed for Node (pkg/node.d.ts): no input needed, the core was loaded at import.
   const { memory } = initSync();
   const round = async () => {
     const { tokens, client } = await session();
