@@ -147,7 +147,11 @@ impl QueryOptions {
             &mut o.max_contention_retries,
             raw.max_contention_retries.map(Some),
         );
-        over(&mut o.query_tags, query_tags.map(Some));
+        // No tags (`{}`): none sent, whatever the set had.
+        over(
+            &mut o.query_tags,
+            query_tags.map(|t| Some(t).filter(|t| !t.is_empty())),
+        );
         over(&mut o.traceparent, raw.traceparent.map(Some));
         Ok(o)
     }
@@ -269,13 +273,24 @@ mod tests {
         });
         assert!(o.unwrap().query_tags.unwrap().ends_with(",k24=v"));
         // A key without its value; no tags at all.
-        for (flat, expected) in [("a", None), ("a\0b\0c", None), ("", Some(""))] {
+        for flat in ["a", "a\0b\0c"] {
             let o = merged(RawQueryOptions {
                 query_tags: Some(flat.into()),
                 ..Default::default()
             });
-            assert_eq!(o.ok().and_then(|o| o.query_tags).as_deref(), expected);
+            assert_eq!(o.unwrap_err().code, ErrorCode::InvalidOption);
         }
+        // No tags: none at all, also over a set's own.
+        let tagged = merged(RawQueryOptions {
+            query_tags: Some("app\0demo".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let none = RawQueryOptions {
+            query_tags: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(tagged.merged(none).unwrap().query_tags, None);
     }
 
     #[test]

@@ -232,6 +232,29 @@ mod tests {
     }
 
     #[test]
+    fn no_query_tags_send_no_header() {
+        // `queryTags: {}` once made an empty header value, whose line break
+        // ended the head early (found by fuzzing).
+        let tagged = QueryOptions::default()
+            .merged(RawQueryOptions {
+                query_tags: Some("app\0demo".into()),
+                ..RawQueryOptions::default()
+            })
+            .unwrap();
+        let none = tagged
+            .merged(RawQueryOptions {
+                query_tags: Some(String::new()),
+                ..RawQueryOptions::default()
+            })
+            .unwrap();
+        let r = parse(&v10_query(&none, None, "1", None));
+        assert_eq!(header(&r, "X-Query-Tags"), None);
+        assert_eq!(r.body, r#"{"query":"1"}"#);
+        let r = parse(&v10_query(&tagged, None, "1", None));
+        assert_eq!(header(&r, "X-Query-Tags"), Some("app=demo"));
+    }
+
+    #[test]
     fn v10_sends_every_option_that_is_set() {
         let o = QueryOptions::default()
             .merged(RawQueryOptions {

@@ -613,7 +613,13 @@ test('query sends exactly the specified request', async () => {
   equal(r.headers['x-query-tags'], 'app=demo');
   equal(r.headers['x-query-timeout-ms'], '1000');
   ok(isString(r.headers.traceparent));
-  equal(issuer.count, 1, 'one token for both queries');
+
+  // No tags: no header (an empty one once ended the request's head early).
+  await db.query('1', undefined, { queryTags: {} });
+  r = fauna.request(2);
+  equal(r.headers['x-query-tags'], undefined);
+  equal(r.body, '{"query":"1"}');
+  equal(issuer.count, 1, 'one token for every query');
 });
 
 test('last txn ts keeps the largest', async () => {
