@@ -4,7 +4,7 @@
 import { Api, Next, type Core } from './core.js';
 import { ClerkFaunaError, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
 import { driverStreamClient, type FaunaHttpStreamClient } from './driver-stream.js';
-import { authenticatedFetch, httpClient, judged, live, type FaunaHttpClient, type Sender } from './fetch.js';
+import { authenticatedFetch, httpClient, isJsonObject, judged, live, parseJson, type FaunaHttpClient, type Sender } from './fetch.js';
 import {
   clientOptions,
   defaults,
@@ -150,11 +150,8 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
       const [status, answer, retryAfter] = await exchange(c.fetch ?? globalThis.fetch, request, token, deadlineMs);
       // An answer that comes after free() is not handed out.
       live(c);
-      let body: any;
-      try {
-        body = JSON.parse(answer);
-      } catch {}
-      const object = typeof body === 'object' && body !== null && !Array.isArray(body);
+      const body = parseJson(answer);
+      const object = isJsonObject(body);
       const error = api === Api.V10 ? body?.error : body?.errors?.[0];
       const next = c.cache.core.judge(
         options,

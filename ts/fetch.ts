@@ -28,6 +28,16 @@ export function live(s: Sender, epoch?: number): number {
   return s.cache.epoch;
 }
 
+/** Fauna's answer (a body or an event line) parsed as JSON; undefined if it is not JSON. */
+export function parseJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {}
+}
+
+/** Whether a parsed answer is a JSON object (not an array, not null): the core's `is_json_object`. */
+export const isJsonObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** The core's verdict as the caller sees it: an `unauthorized` error says what to check in `token`, the one refused. */
 export function judged(s: Sender & { endpoint: string }, error: ClerkFaunaError, token: string | undefined): ClerkFaunaError {
   if (error.code === 'unauthorized') {

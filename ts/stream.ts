@@ -32,7 +32,7 @@
 
 import { Input, Step, type Core } from './core.js';
 import { ClerkFaunaError, fail, freed, fromCore, invalid } from './errors.js';
-import { judged, live, type Sender } from './fetch.js';
+import { isJsonObject, judged, live, parseJson, type Sender } from './fetch.js';
 import { notFromItself, onEpoch, tokenFor } from './token-cache.js';
 
 /** What runs a stream: a FaunaClient's state. */
@@ -74,13 +74,6 @@ export interface FeedHandle extends StreamHandle {
 const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-
-/** `text` parsed as JSON, or undefined. */
-const parse = (text: string): any => {
-  try {
-    return JSON.parse(text);
-  } catch {}
-};
 
 /** A live event stream of `source` (see the top of this file). */
 export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
@@ -190,10 +183,9 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
       if (response.status !== 200 || feed) {
         const text = await response.text();
         if (!current()) return;
-        const answer = parse(text);
+        const answer = parseJson(text);
         if (response.status !== 200) {
-          const object = typeof answer === 'object' && answer !== null && !Array.isArray(answer);
-          fault(Input.Refused, answer?.error, response.status, object, response.headers.get('retry-after') ?? undefined);
+          fault(Input.Refused, answer?.error, response.status, isJsonObject(answer), response.headers.get('retry-after') ?? undefined);
         } else page(answer, text);
         return;
       }
@@ -235,7 +227,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   }
 
   function line(text: string): void {
-    const event = parse(text);
+    const event = parseJson(text);
     if (event?.type === 'error') fault(Input.ErrorEvent, event.error);
     // A line that is not an event object has no txn_ts: the machine ends with protocol_error.
     else if (on(Input.Event, str(event?.type) ?? 'add', str(event?.cursor), typeof event?.txn_ts === 'number' ? event.txn_ts : NaN) === Step.Deliver) {
