@@ -21,7 +21,7 @@ import {
   type StreamOptions,
 } from './options.js';
 import { FaunaFeed, FaunaStream, runStream, type EventSourceInput, type Source } from './stream.js';
-import { unwatch, watch } from './timers.js';
+import { within } from './timers.js';
 import { cacheOf, notFromItself, tokenFor, type TokenCache } from './token-cache.js';
 
 /** A successful FQL v10 query. */
@@ -96,18 +96,11 @@ function exchange(send: typeof fetch, request: string, token: string, deadlineMs
   headers.Authorization = `Bearer ${token}`;
   for (let i = 1; i < lines.length; i += 2) headers[lines[i]!] = lines[i + 1]!;
   const controller = new AbortController();
-  // One promise settled by whichever comes first, the answer or the
-  // deadline (cheaper than racing two: this is every query's path).
-  return new Promise((resolve, reject) => {
-    const expire = () => {
-      controller.abort();
-      reject(noAnswer(deadlineMs));
-    };
-    watch(expire, performance.now() + deadlineMs);
-    // fetch is called now, not a tick later (the user was checked just
-    // before); a synchronous throw still becomes a rejection. The token never
-    // follows a redirect: Fauna sends none.
-    (async () => {
+  // fetch is called now, not a tick later (the user was checked just
+  // before); a synchronous throw still becomes a rejection. The token never
+  // follows a redirect: Fauna sends none.
+  const answer = (async (): Promise<[number, string, string | null]> => {
+    try {
       const response = await send(lines[0]!, {
         method: 'POST',
         headers,
@@ -115,17 +108,14 @@ function exchange(send: typeof fetch, request: string, token: string, deadlineMs
         signal: controller.signal,
         redirect: 'error',
       });
-      return [response.status, await response.text(), response.headers.get('retry-after')] as [number, string, string | null];
-    })().then(
-      (answer) => {
-        unwatch(expire);
-        resolve(answer);
-      },
-      (e) => {
-        unwatch(expire);
-        reject(networkError(e));
-      },
-    );
+      return [response.status, await response.text(), response.headers.get('retry-after')];
+    } catch (e) {
+      throw networkError(e);
+    }
+  })();
+  return within(deadlineMs, answer, () => {
+    controller.abort();
+    return noAnswer(deadlineMs);
   });
 }
 

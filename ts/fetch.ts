@@ -6,6 +6,7 @@ import type { FaunaHttpStreamClient } from './driver-stream.js';
 import { ClerkFaunaError, cleared, defineMember, freed, networkError, noAnswer } from './errors.js';
 import { decoded } from './jwt.js';
 import { MAX_DELAY } from './options.js';
+import { within } from './timers.js';
 import { notFromItself, tokenFor, type Cache } from './token-cache.js';
 
 /** What sends a user's token: a FaunaClient's state. */
@@ -113,29 +114,33 @@ export function httpClient(send: typeof fetch, endpoint: string): Omit<FaunaHttp
     async request({ client_timeout_ms, data, headers, method = 'POST', path = '/query/1' }) {
       if (closed) throw new Error('clerk-fauna: this httpClient was closed');
       const controller = new AbortController();
+      const answer = (async () => {
+        try {
+          const defined = Object.entries(headers ?? {}).filter(([, v]) => v != null) as [string, string][];
+          const response = await send(endpoint + path, {
+            method,
+            headers: Object.fromEntries(defined),
+            body: JSON.stringify(data),
+            signal: controller.signal,
+          });
+          return {
+            body: await response.text(),
+            headers: Object.fromEntries(response.headers.entries()),
+            status: response.status,
+          };
+        } catch (e) {
+          // The driver keeps what is thrown here as its ClientError's `cause`:
+          // say what happened in the package's own terms.
+          throw e instanceof ClerkFaunaError ? e : networkError(e);
+        }
+      })();
       // No timeout given: none; a longer one than setTimeout keeps: its longest.
-      const timer = client_timeout_ms > 0 && setTimeout(() => controller.abort(), Math.min(client_timeout_ms, MAX_DELAY));
-      try {
-        const defined = Object.entries(headers ?? {}).filter(([, v]) => v != null) as [string, string][];
-        const response = await send(endpoint + path, {
-          method,
-          headers: Object.fromEntries(defined),
-          body: JSON.stringify(data),
-          signal: controller.signal,
-        });
-        return {
-          body: await response.text(),
-          headers: Object.fromEntries(response.headers.entries()),
-          status: response.status,
-        };
-      } catch (e) {
-        // The driver keeps what is thrown here as its ClientError's `cause`:
-        // say what happened in the package's own terms.
-        if (controller.signal.aborted) throw noAnswer(client_timeout_ms);
-        throw e instanceof ClerkFaunaError ? e : networkError(e);
-      } finally {
-        if (timer) clearTimeout(timer);
-      }
+      return client_timeout_ms > 0
+        ? within(Math.min(client_timeout_ms, MAX_DELAY), answer, () => {
+            controller.abort();
+            return noAnswer(client_timeout_ms);
+          })
+        : answer;
     },
     close() {
       closed = true;

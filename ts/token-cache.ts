@@ -5,7 +5,7 @@
 import { Action, Demand, Failure, Outcome, core, type Core } from './core.js';
 import { cleared, defineMember, freed, fromCore, invalid } from './errors.js';
 import { parsed } from './jwt.js';
-import { TIMED_OUT, within } from './timers.js';
+import { within } from './timers.js';
 import {
   cacheOptions,
   defaults,
@@ -74,7 +74,9 @@ export interface Cache {
 
 export type EpochListener = (epoch: number, signedOut: boolean) => void;
 
+// What a getToken call's wait rejects with when cancelled, or when time is up.
 const CANCELLED = Symbol();
+const TIMED_OUT = Symbol();
 const noop = () => {};
 
 // The flight whose getToken is running right now, and the options object
@@ -235,7 +237,7 @@ async function callGetToken(
         calling = undefined;
       }
     });
-    const value: unknown = await within(c.timeoutMs, called, cancelled);
+    const value: unknown = await within(c.timeoutMs, Promise.race([called, cancelled]), () => TIMED_OUT);
     // undefined too: `clerk.session?.getToken()` is how apps say "no session".
     if (value == null) return [undefined, Failure.SignedOut];
     if (typeof value !== 'string') return [undefined, Failure.NotAString];
