@@ -115,10 +115,13 @@ export interface DiagnoseOptions {
   minValiditySeconds?: number;
 }
 
-/** The defaults the interfaces above document. */
+/**
+ * The defaults the typed layer needs itself. The core has its own for what
+ * it is given unset (the freshness options, each request option); of those,
+ * `minValiditySeconds` is needed here too, for the hints that name it.
+ */
 export const defaults = {
   template: 'fauna',
-  refreshAheadSeconds: 15,
   minValiditySeconds: 5,
   getTokenTimeoutMs: 10_000,
   endpoint: 'https://db.fauna.com',

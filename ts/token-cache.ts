@@ -281,8 +281,8 @@ export class TokenCache {
   constructor(getToken: GetToken, options?: TokenCacheOptions) {
     if (typeof getToken !== 'function') throw invalid('TokenCache needs a getToken function, e.g. useAuth().getToken.');
     const o = readOptions(options, 'TokenCache options', cacheOptions);
-    const minValiditySeconds = o.minValiditySeconds ?? defaults.minValiditySeconds;
-    const store = core.storeNew(o.refreshAheadSeconds ?? defaults.refreshAheadSeconds, minValiditySeconds, o.organizationId);
+    // Not given: the core's freshness defaults.
+    const store = core.storeNew(o.refreshAheadSeconds, o.minValiditySeconds, o.organizationId);
     const c: Cache = {
       core,
       store,
@@ -290,7 +290,7 @@ export class TokenCache {
       template: o.template ?? defaults.template,
       org: o.organizationId,
       timeoutMs: o.getTokenTimeoutMs ?? defaults.getTokenTimeoutMs,
-      minValidityMs: minValiditySeconds * 1000,
+      minValidityMs: (o.minValiditySeconds ?? defaults.minValiditySeconds) * 1000,
       epoch: 0,
       freed: false,
       hits: 0,
