@@ -34,10 +34,10 @@ export default async function init(input) {
   input = await input;
   if (typeof Response == 'function' && input instanceof Response) {
     // Compiled as it downloads when served as application/wasm; otherwise the browser refuses that, so from the whole body.
-    const streams = input.headers.get('Content-Type') == 'application/wasm';
-    const result = await (streams ? WebAssembly.instantiateStreaming(input, imports) : WebAssembly.instantiate(await input.arrayBuffer(), imports));
-    return ready(result.instance);
+    if (input.headers.get('Content-Type') == 'application/wasm') return ready((await WebAssembly.instantiateStreaming(input, imports)).instance);
+    input = await input.arrayBuffer();
   }
+  // A module's bytes give `{ module, instance }`, a `WebAssembly.Module` the instance.
   const result = await WebAssembly.instantiate(input, imports);
   return ready(result.instance ?? result);
 }
