@@ -317,7 +317,8 @@ export class FaunaClient {
   /** Runs a legacy FQL v4 wire expression (`POST /`) and resolves to its `resource`. */
   queryV4(expr: unknown): Promise<unknown> {
     const c = this.#c;
-    const json = expr === undefined ? undefined : toJson(expr);
+    // undefined too: JSON cannot hold it.
+    const json = toJson(expr);
     if (json === undefined) return Promise.reject(invalid('queryV4 needs a JSON wire expression.'));
     return send(c, Api.V4, json, undefined);
   }

@@ -147,24 +147,22 @@ function must<T>(v: T, ok: boolean, name: string, rule: string): T {
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 
-/** Any value of JS type `type`, then `form` if given. */
+/** Any value of JS type `type` that is `ok` (`rule` says what that is). */
 const typed =
-  <T>(type: string, form?: (v: T, name: string, insecure: boolean) => T): Rule<T> =>
-  (v, name, fail, insecure) =>
-    typeof v !== type ? fail(`a ${type}`) : form ? form(v, name, insecure) : v;
-
-const number = (ok: (v: number) => boolean, rule: string) => typed<number>('number', (v, name) => must(v, ok(v), name, rule));
+  <T>(type: string, ok?: (v: T) => boolean, rule?: string): Rule<T> =>
+  (v, name, fail) =>
+    typeof v !== type ? fail(`a ${type}`) : must(v, !ok || ok(v), name, rule!);
 
 const text = typed<string>('string');
 const flag = typed<boolean>('boolean');
 // A template's name, a cursor.
-const nonEmpty = typed<string>('string', (v, name) => must(v, v !== '', name, 'a non-empty string'));
-const format = typed<'simple' | 'tagged'>('string', (v, name) => must(v, v === 'simple' || v === 'tagged', name, "'simple' or 'tagged'"));
+const nonEmpty = typed<string>('string', (v) => v !== '', 'a non-empty string');
+const format = typed<'simple' | 'tagged'>('string', (v) => v === 'simple' || v === 'tagged', "'simple' or 'tagged'");
 const whole = (min: number, max: number) =>
-  number((v) => Number.isInteger(v) && v >= min && v <= max, `a whole number from ${min} to ${max}`);
-const seconds = number((v) => v >= 0 && v < Infinity, 'a number of seconds, zero or more');
-const ms = number((v) => v >= 0 && v <= MAX_DELAY, `a number of milliseconds from 0 to ${MAX_DELAY}`);
-const positiveMs = number((v) => v > 0 && v <= MAX_DELAY, `a number of milliseconds above 0, at most ${MAX_DELAY}`);
+  typed<number>('number', (v) => Number.isInteger(v) && v >= min && v <= max, `a whole number from ${min} to ${max}`);
+const seconds = typed<number>('number', (v) => v >= 0 && v < Infinity, 'a number of seconds, zero or more');
+const ms = typed<number>('number', (v) => v >= 0 && v <= MAX_DELAY, `a number of milliseconds from 0 to ${MAX_DELAY}`);
+const positiveMs = typed<number>('number', (v) => v > 0 && v <= MAX_DELAY, `a number of milliseconds above 0, at most ${MAX_DELAY}`);
 
 // Hosts http:// may name: the traffic never leaves the machine.
 const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/;
@@ -182,7 +180,7 @@ function checkUrl(v: string, name: string, insecure: boolean): string {
   const { protocol, hostname } = url!;
   return must(v, protocol === 'https:' || insecure || LOOPBACK.test(hostname), name, 'https:// (http:// for loopback hosts only, or with allowInsecureHttp: true)');
 }
-const url = typed<string>('string', checkUrl);
+const url: Rule<string> = (v, name, fail, insecure) => (isString(v) ? checkUrl(v, name, insecure) : fail('a string'));
 
 /** `string[]` of URLs: their origins. */
 const origins: Rule<string[]> = (v, name, fail, insecure) =>
