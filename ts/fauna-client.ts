@@ -216,14 +216,14 @@ function eventSource(c: Client, source: EventSourceInput, args: unknown, o: { cu
       live(c);
       const tagged = optionSet(c.cache.core, c.options, { format: 'tagged' });
       const { data } = await send(c, Api.V10, source, json, tagged);
-      const token = typeof data === 'object' && data !== null ? own(data, '@stream') : undefined;
+      const token = own(data, '@stream');
       if (typeof token !== 'string') {
         throw invalid('The query did not return an event source: end it with .eventSource() or .eventsOn(...), e.g. Todo.all().eventSource().');
       }
       return token;
     };
   }
-  const token = typeof source === 'object' && source !== null ? (own(source, 'token') ?? own(source, '@stream')) : undefined;
+  const token = typeof source === 'object' ? (own(source, 'token') ?? own(source, '@stream')) : undefined;
   if (typeof token !== 'string' || token === '') {
     throw invalid("An event source is FQL text, { token } or { '@stream': token }.");
   }

@@ -243,8 +243,8 @@ export const diagnoseOptions = {
   minValiditySeconds: typed<number>('number'),
 } satisfies Rules<DiagnoseOptions>;
 
-/** `o[name]` if it is an own data property of `o`. */
-export const own = (o: object, name: string) => Object.getOwnPropertyDescriptor(o, name)?.value;
+/** `o[name]` if it is an own data property of `o`, of any value (null and undefined have none). */
+export const own = (o: unknown, name: string) => Object.getOwnPropertyDescriptor(Object(o), name)?.value;
 
 /**
  * The options `rules` names, read off `value` (the caller's object, named
