@@ -45,8 +45,8 @@ interface Client extends Sender {
   endpoint: string;
   /** Where the fetch wrappers may send the token. */
   origins: string[];
-  lastTxnTs: number | undefined;
-  authenticatedFetch: typeof fetch | undefined;
+  lastTxnTs?: number;
+  authenticatedFetch?: typeof fetch;
   /** `format` 'simple': stream and feed events are untagged. */
   simple: boolean;
   /** Its live streams and feeds: free() ends them with `freed`. */
@@ -266,8 +266,6 @@ export class FaunaClient {
       deadlineMs: core.optionsDeadline(set),
       endpoint,
       origins: [endpoint, graphqlEndpoint, ...(o.allowedOrigins ?? [])].map((url) => new URL(url).origin),
-      lastTxnTs: undefined,
-      authenticatedFetch: undefined,
       simple: o.format !== 'tagged',
       streams: new Set(),
     };
