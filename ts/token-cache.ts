@@ -249,11 +249,11 @@ async function callGetToken(
   }
 }
 
-/** The entry `template` names (undefined: the cache's own), or undefined if the store refuses the name. */
-function entry(c: Cache, template: string | undefined): string | undefined {
-  if (template === undefined) return c.template;
-  return c.core.checkTemplate(template) ? template : undefined;
-}
+/**
+ * The entry `template` names (undefined: the cache's own). A name get()
+ * refuses (`''`) names no entry: the store has nothing under it.
+ */
+const entry = (c: Cache, template: string | undefined) => (template === undefined ? c.template : template);
 
 /**
  * A cache of Clerk session tokens over any `getToken(options)` function.
@@ -331,15 +331,13 @@ export class TokenCache {
    */
   peek(template?: string): string | undefined {
     const c = this.#c;
-    const name = entry(c, template);
-    return name === undefined ? undefined : c.core.storeToken(c.store, name, Date.now());
+    return c.core.storeToken(c.store, entry(c, template), Date.now());
   }
 
   /** The payload of the cached token (usable or not), as an object. */
   claims(template?: string): Record<string, unknown> | undefined {
     const c = this.#c;
-    const name = entry(c, template);
-    const json = name === undefined ? undefined : c.core.storeClaims(c.store, name);
+    const json = c.core.storeClaims(c.store, entry(c, template));
     return json === undefined ? undefined : parsed(json);
   }
 
@@ -347,7 +345,6 @@ export class TokenCache {
   invalidate(template?: string): void {
     const c = this.#c;
     const name = entry(c, template);
-    if (name === undefined) return;
     c.core.storeInvalidate(c.store, name);
     c.served.delete(name);
   }

@@ -292,6 +292,11 @@ test('invalidate claims and options', async () => {
   equal(c.peek(), t);
   equal(c.claims().sub, ALICE);
   equal(c.claims('never'), undefined);
+  // '' names no entry (get() refuses it): nothing to read, nothing dropped.
+  equal(c.peek(''), undefined);
+  equal(c.claims(''), undefined);
+  c.invalidate('');
+  equal(c.peek(), t);
   c.invalidate();
   equal(c.peek(), undefined);
   // Options the types refuse too (a string timeout, a number), on purpose.
