@@ -15,35 +15,27 @@ let timerAt = Infinity;
 export function within<T>(ms: number, work: Promise<T>, expired: () => unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const expire = () => reject(expired());
-    watch(expire, performance.now() + ms);
-    work.then(
-      (value) => {
-        unwatch(expire);
-        resolve(value);
-      },
-      (e) => {
-        unwatch(expire);
-        reject(e);
-      },
-    );
+    const at = performance.now() + ms;
+    deadlines.set(expire, at);
+    if (at < timerAt) arm(at);
+    timer.ref?.();
+    // Answered: the deadline is forgotten.
+    const settle =
+      <V>(then: (v: V) => void) =>
+      (v: V) => {
+        deadlines.delete(expire);
+        if (!deadlines.size) timer.unref?.();
+        then(v);
+      };
+    work.then(settle(resolve), settle(reject));
   });
 }
 
-/** Calls `expire` at `at` (a `performance.now()` time) unless unwatched first. */
-function watch(expire: () => void, at: number): void {
-  deadlines.set(expire, at);
-  if (at < timerAt) {
-    clearTimeout(timer);
-    timerAt = at;
-    timer = setTimeout(sweep, at - performance.now());
-  }
-  timer.ref?.();
-}
-
-/** Forgets `expire`: its call has its answer. */
-function unwatch(expire: () => void): void {
-  deadlines.delete(expire);
-  if (!deadlines.size) timer?.unref?.();
+/** Arms the timer for `at` (a `performance.now()` time), the earliest deadline. */
+function arm(at: number): void {
+  clearTimeout(timer);
+  timerAt = at;
+  timer = setTimeout(sweep, at - performance.now());
 }
 
 /** Expires the deadlines passed; the timer is armed again for the next one. */
@@ -58,8 +50,5 @@ function sweep(): void {
       expire();
     }
   }
-  if (next < Infinity) {
-    timerAt = next;
-    timer = setTimeout(sweep, next - now);
-  }
+  if (next < Infinity) arm(next);
 }
