@@ -513,8 +513,6 @@ pub fn judge(
 thread_local! {
     // Streams and feeds, under one id space.
     static MACHINES: RefCell<Slab<Machine>> = const { RefCell::new(Slab::new()) };
-    // The body of the last `Connect`, for `streamText`.
-    static BODY: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// A new stream (`feed` false) or feed; its id, or 0 when it fails with
@@ -577,16 +575,12 @@ pub fn stream_drop(id: u32) {
 }
 
 /// An action as a number: a wait in ms (>= 0) or one of ts/core.ts's
-/// `Step`s; a `Connect`'s body is kept for `streamText`, an `End`'s error
-/// for `lastError()`.
+/// `Step`s; an `End`'s error is kept for `lastError()`.
 fn step(action: Action) -> f64 {
     match action {
         Action::GetToken(TokenDemand::Ordinary) => -1.0,
         Action::GetToken(TokenDemand::Replacing) => -2.0,
-        Action::Connect { body } => {
-            BODY.with(|b| *b.borrow_mut() = body);
-            -3.0
-        }
+        Action::Connect => -3.0,
         Action::Deliver => -4.0,
         Action::Ignore => -5.0,
         Action::Wait(ms) => ms,
@@ -672,17 +666,17 @@ pub fn stream_on(
     )
 }
 
-/// With `body`, the body of the last `Connect` step (of any stream or
-/// feed); else where stream `id` would resume: its `cursor`. One export for
-/// both: each string answer costs its own glue.
+/// With `body`, the body of the request of stream `id`'s `Connect` step;
+/// else where it would resume: its `cursor`. One export for both: each
+/// string answer costs its own glue.
 #[wasm_bindgen(js_name = streamText)]
 pub fn stream_text(id: u32, body: bool) -> Option<String> {
-    if body {
-        return Some(BODY.with(|b| b.take()));
-    }
     MACHINES.with(|all| {
-        all.borrow_mut()
-            .get_mut(id)
-            .and_then(|m| m.cursor().map(String::from))
+        let mut all = all.borrow_mut();
+        let machine = all.get_mut(id)?;
+        match body {
+            true => Some(machine.body()),
+            false => machine.cursor().map(String::from),
+        }
     })
 }
