@@ -593,7 +593,7 @@ fn step(action: Action) -> f64 {
 }
 
 /// A token failure's code, as the token cache gave it.
-fn token_error(code: &str, message: String) -> Error {
+fn token_error(code: &str, message: &str) -> Error {
     Error::new(
         ErrorCode::parse(code).unwrap_or(ErrorCode::InvalidOption),
         message,
@@ -618,35 +618,36 @@ pub fn stream_on(
     flag: bool,
     c: Option<String>,
 ) -> f64 {
+    // The strings stay in a `Reply` whatever the input, borrowed from there
+    // by the others: one owner for every input, so one call of the machine.
+    let reply = Reply {
+        status: n as u16,
+        is_json_object: flag,
+        error_code: a,
+        error_message: b,
+        retry_after: c,
+        ..Reply::default()
+    };
+    let a = reply.error_code.as_deref();
+    let b = reply.error_message.as_deref();
     let failure;
-    let reply;
     let input = match input {
         13 => Input::Start,
         0 => Input::Token { epoch: n as u64 },
         1 => {
-            failure = token_error(a.as_deref().unwrap_or(""), b.unwrap_or_default());
+            failure = token_error(a.unwrap_or(""), b.unwrap_or(""));
             Input::TokenFailed(&failure)
         }
         2 => Input::Opened,
-        3 => {
-            reply = Reply {
-                status: n as u16,
-                is_json_object: flag,
-                error_code: a,
-                error_message: b,
-                retry_after: c,
-                ..Reply::default()
-            };
-            Input::Refused(&reply)
-        }
+        3 => Input::Refused(&reply),
         4 => Input::Event {
-            kind: a.as_deref().unwrap_or(""),
+            kind: a.unwrap_or(""),
             txn_ts: (!n.is_nan()).then_some(n as i64),
-            cursor: b.as_deref(),
+            cursor: b,
         },
         5 => Input::ErrorEvent {
-            code: a.as_deref().unwrap_or(""),
-            message: b.as_deref().unwrap_or(""),
+            code: a.unwrap_or(""),
+            message: b.unwrap_or(""),
         },
         6 => Input::Dropped,
         7 => Input::BodyEnded,
@@ -654,7 +655,7 @@ pub fn stream_on(
         9 => Input::Epoch(n as u64),
         10 => Input::Close,
         11 => Input::Page {
-            cursor: b.as_deref(),
+            cursor: b,
             has_next: flag,
         },
         _ => Input::Next,
