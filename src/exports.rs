@@ -513,8 +513,6 @@ pub fn judge(
 thread_local! {
     // Streams and feeds, under one id space.
     static MACHINES: RefCell<Slab<Machine>> = const { RefCell::new(Slab::new()) };
-    // The body of the last `Connect`, for `streamText`.
-    static BODY: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// A new stream (`feed` false) or feed; its id, or 0 when it fails with
@@ -577,16 +575,12 @@ pub fn stream_drop(id: u32) {
 }
 
 /// An action as a number: a wait in ms (>= 0) or one of ts/core.ts's
-/// `Step`s; a `Connect`'s body is kept for `streamText`, an `End`'s error
-/// for `lastError()`.
+/// `Step`s; an `End`'s error is kept for `lastError()`.
 fn step(action: Action) -> f64 {
     match action {
         Action::GetToken(TokenDemand::Ordinary) => -1.0,
         Action::GetToken(TokenDemand::Replacing) => -2.0,
-        Action::Connect { body } => {
-            BODY.with(|b| *b.borrow_mut() = body);
-            -3.0
-        }
+        Action::Connect => -3.0,
         Action::Deliver => -4.0,
         Action::Ignore => -5.0,
         Action::Wait(ms) => ms,
@@ -599,7 +593,7 @@ fn step(action: Action) -> f64 {
 }
 
 /// A token failure's code, as the token cache gave it.
-fn token_error(code: &str, message: String) -> Error {
+fn token_error(code: &str, message: &str) -> Error {
     Error::new(
         ErrorCode::parse(code).unwrap_or(ErrorCode::InvalidOption),
         message,
@@ -624,35 +618,36 @@ pub fn stream_on(
     flag: bool,
     c: Option<String>,
 ) -> f64 {
+    // The strings stay in a `Reply` whatever the input, borrowed from there
+    // by the others: one owner for every input, so one call of the machine.
+    let reply = Reply {
+        status: n as u16,
+        is_json_object: flag,
+        error_code: a,
+        error_message: b,
+        retry_after: c,
+        ..Reply::default()
+    };
+    let a = reply.error_code.as_deref();
+    let b = reply.error_message.as_deref();
     let failure;
-    let reply;
     let input = match input {
         13 => Input::Start,
         0 => Input::Token { epoch: n as u64 },
         1 => {
-            failure = token_error(a.as_deref().unwrap_or(""), b.unwrap_or_default());
+            failure = token_error(a.unwrap_or(""), b.unwrap_or(""));
             Input::TokenFailed(&failure)
         }
         2 => Input::Opened,
-        3 => {
-            reply = Reply {
-                status: n as u16,
-                is_json_object: flag,
-                error_code: a,
-                error_message: b,
-                retry_after: c,
-                ..Reply::default()
-            };
-            Input::Refused(&reply)
-        }
+        3 => Input::Refused(&reply),
         4 => Input::Event {
-            kind: a.as_deref().unwrap_or(""),
+            kind: a.unwrap_or(""),
             txn_ts: (!n.is_nan()).then_some(n as i64),
-            cursor: b.as_deref(),
+            cursor: b,
         },
         5 => Input::ErrorEvent {
-            code: a.as_deref().unwrap_or(""),
-            message: b.as_deref().unwrap_or(""),
+            code: a.unwrap_or(""),
+            message: b.unwrap_or(""),
         },
         6 => Input::Dropped,
         7 => Input::BodyEnded,
@@ -660,7 +655,7 @@ pub fn stream_on(
         9 => Input::Epoch(n as u64),
         10 => Input::Close,
         11 => Input::Page {
-            cursor: b.as_deref(),
+            cursor: b,
             has_next: flag,
         },
         _ => Input::Next,
@@ -672,17 +667,17 @@ pub fn stream_on(
     )
 }
 
-/// With `body`, the body of the last `Connect` step (of any stream or
-/// feed); else where stream `id` would resume: its `cursor`. One export for
-/// both: each string answer costs its own glue.
+/// With `body`, the body of the request of stream `id`'s `Connect` step;
+/// else where it would resume: its `cursor`. One export for both: each
+/// string answer costs its own glue.
 #[wasm_bindgen(js_name = streamText)]
 pub fn stream_text(id: u32, body: bool) -> Option<String> {
-    if body {
-        return Some(BODY.with(|b| b.take()));
-    }
     MACHINES.with(|all| {
-        all.borrow_mut()
-            .get_mut(id)
-            .and_then(|m| m.cursor().map(String::from))
+        let mut all = all.borrow_mut();
+        let machine = all.get_mut(id)?;
+        match body {
+            true => Some(machine.body()),
+            false => machine.cursor().map(String::from),
+        }
     })
 }

@@ -551,8 +551,8 @@ fn on(id: u32, input: u32, a: Option<&str>, b: Option<&str>, n: f64) -> f64 {
     )
 }
 
-fn stream_body() -> String {
-    stream_text(0, true).unwrap()
+fn stream_body(id: u32) -> String {
+    stream_text(id, true).unwrap()
 }
 
 fn stream_cursor(id: u32) -> Option<String> {
@@ -574,7 +574,7 @@ fn a_stream_connects_delivers_once_and_resumes_after_permission_loss() {
     assert_eq!(start(s), GET_TOKEN);
     assert_eq!(start(s), IGNORE, "started once");
     assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
-    assert_eq!(stream_body(), r#"{"token":"S","cursor":"c0"}"#);
+    assert_eq!(stream_body(s), r#"{"token":"S","cursor":"c0"}"#);
     assert_eq!(on(s, OPENED, None, None, f64::NAN), IGNORE);
     assert_eq!(event(s, "status", 10.0, "s10"), IGNORE);
     assert_eq!(event(s, "add", 11.0, "c1"), DELIVER);
@@ -591,7 +591,7 @@ fn a_stream_connects_delivers_once_and_resumes_after_permission_loss() {
         GET_REPLACING_TOKEN
     );
     assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
-    assert_eq!(stream_body(), r#"{"token":"S","cursor":"c1"}"#);
+    assert_eq!(stream_body(s), r#"{"token":"S","cursor":"c1"}"#);
     on(s, OPENED, None, None, f64::NAN);
     assert_eq!(event(s, "status", 11.0, "s11"), IGNORE);
     assert_eq!(event(s, "add", 11.0, "c1"), IGNORE);
@@ -672,7 +672,7 @@ fn stream_endings_and_bad_options_are_errors_for_last_error() {
     let s = new_stream(None, 7.0, false);
     start(s);
     assert_eq!(on(s, TOKEN, None, None, 3.0), CONNECT);
-    assert_eq!(stream_body(), r#"{"token":"S","start_ts":7}"#);
+    assert_eq!(stream_body(s), r#"{"token":"S","start_ts":7}"#);
     on(s, OPENED, None, None, f64::NAN);
     assert_eq!(
         on(s, TOKEN_FAILED, Some("signed_out"), Some("null"), f64::NAN),
@@ -697,7 +697,7 @@ fn a_feed_pages_on_demand() {
     );
     assert_eq!(start(f), GET_TOKEN);
     assert_eq!(on(f, TOKEN, None, None, 0.0), CONNECT);
-    assert_eq!(stream_body(), r#"{"token":"S","page_size":2}"#);
+    assert_eq!(stream_body(f), r#"{"token":"S","page_size":2}"#);
     let page = |cursor: &str, has_next: bool| {
         stream_on(f, PAGE, None, Some(cursor.into()), f64::NAN, has_next, None)
     };
@@ -706,7 +706,7 @@ fn a_feed_pages_on_demand() {
     assert_eq!(on(f, NEXT, None, None, f64::NAN), GET_TOKEN);
     on(f, TOKEN, None, None, 0.0);
     assert_eq!(
-        stream_body(),
+        stream_body(f),
         r#"{"token":"S","cursor":"p1","page_size":2}"#
     );
     assert_eq!(page("p2", false), DELIVER);

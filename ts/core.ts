@@ -283,8 +283,8 @@ export interface Core {
   /** Reports `input` (its fields as `Input` documents); answers the next step. */
   streamOn(id: number, input: Input, a: string | undefined, b: string | undefined, n: number, flag: boolean, c: string | undefined): number;
   /**
-   * With `body`, the body of the last `Connect` step (of any stream or
-   * feed); else where stream `id` would resume now (its caller's `cursor`).
+   * With `body`, the body of the request of stream `id`'s `Connect` step
+   * (asked for at once); else where it would resume now (its caller's `cursor`).
    */
   streamText(id: number, body: boolean): string | undefined;
   streamDrop(id: number): void;

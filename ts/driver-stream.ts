@@ -21,7 +21,7 @@
 //   constructor has no separate stream-client argument.
 
 import { ClerkFaunaError } from './errors.js';
-import { Queue, type EngineOptions, type FeedHandle, type Sink, type StreamHandle } from './stream.js';
+import { Queue, type EngineOptions, type Sink, type StreamHandle } from './stream.js';
 
 /** The body the `fauna` driver sends to `/stream/1` (its `StreamRequest`). */
 export interface FaunaStreamRequestData {
@@ -72,14 +72,13 @@ export function driverStreamClient(run: RunStream): FaunaHttpStreamClient {
     stream({ data }) {
       // Events as Fauna sent them (the driver decodes the tagged format
       // itself), until the driver has read them, then the end.
-      const lines = new Queue<string>(undefined);
-      const sink: Sink = { event: (_value, line) => lines.push(line), end: (error) => lines.end(error) };
+      const lines = new Queue(undefined, (_value, line) => line);
       // The driver's `cursor` (and `start_ts`, which 2.5.0 does not send) say
       // where to start; its `Authorization` is not used. Status events are
       // the driver's to filter: the engine passes the opening one and idle
       // ones, never a reconnection's. A bad cursor or a freed client ends it.
       const options = { cursor: data.cursor ?? undefined, startTs: data.start_ts ?? undefined, statusEvents: true };
-      lines.run(() => run(data.token, options, sink) as FeedHandle);
+      lines.run(() => run(data.token, options, lines));
       async function* read(): AsyncGenerator<string, void, undefined> {
         try {
           for (let next; !(next = await lines.next()).done; ) yield next.value;

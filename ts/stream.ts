@@ -23,8 +23,8 @@
 //     returns  { close(), cursor }: close() ends it at once, aborting what
 //              is in flight (end(undefined)); `cursor`: where a stream
 //              started now would resume.
-//   runFeed(client, source, options + pageSize, sink, epoch?): FeedHandle, the same
-//     over /feed/1: event(page, text) per page; next() asks for the next
+//   run(client, true, source, options + pageSize, sink, epoch?): FeedHandle,
+//     the same for a feed, over /feed/1: event(page, text) per page; next() asks for the next
 //     page (starting asks for the first); end(undefined) after the last.
 //
 // A stream ends with `cleared` at once when the token cache's epoch changes
@@ -79,10 +79,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
   run(c, false, source, o, sink, epoch);
 
-/** An event feed of `source`, page by page (see the top of this file). */
-export const runFeed = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): FeedHandle =>
-  run(c, true, source, o, sink, epoch);
-
+/** A stream, or with `feed` an event feed of `source`, page by page (see the top of this file). */
 function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink: Sink, epoch = c.cache.epoch): FeedHandle {
   live(c);
   const { core } = c.cache;
@@ -324,9 +321,10 @@ function toEvent(e: any, simple: boolean): StreamEvent<any> {
 
 /**
  * Events (or pages) for one consumer, buffered until taken, then the end;
- * and the engine that feeds them, once it runs.
+ * and the engine that feeds them, once it runs. It is that engine's sink:
+ * `map` turns what the engine hands over into an item.
  */
-export class Queue<V> {
+export class Queue<V> implements Sink {
   items: V[] = [];
   ended = false;
   // `declare`: undefined until set, with no code to say so.
@@ -340,7 +338,10 @@ export class Queue<V> {
   declare handle: FeedHandle | undefined;
 
   /** `start`: the `cursor` option, the cursor until the engine has one. */
-  constructor(readonly start: string | undefined) {}
+  constructor(
+    readonly start: string | undefined,
+    readonly map: (value: any, text: string) => V,
+  ) {}
 
   /** Throws `invalid_option` when a consumer has already taken it. */
   take(what: string): void {
@@ -348,7 +349,8 @@ export class Queue<V> {
     this.taken = true;
   }
 
-  push(item: V): void {
+  event(value: any, text: string): void {
+    const item = this.map(value, text);
     if (this.onItem) report(this.onItem, item);
     else this.items.push(item);
     this.wake();
@@ -363,9 +365,9 @@ export class Queue<V> {
   }
 
   /** Runs the engine `run` makes, unless closed already; a throw ends it. */
-  run(run: () => FeedHandle): void {
+  run(run: () => StreamHandle): void {
     try {
-      if (!this.ended) this.handle = run();
+      if (!this.ended) this.handle = run() as FeedHandle;
     } catch (e) {
       this.end(e as ClerkFaunaError);
     }
@@ -431,19 +433,24 @@ function report<A>(callback: (arg: A) => void, arg: A): void {
 /** The event source's token: given, or the promise of a query's result. */
 export type Source = string | (() => Promise<string>);
 
+/**
+ * What starts the engine of a FaunaStream (or with `feed`, a FaunaFeed)
+ * feeding `q`, once the source's token is known: never as another user
+ * than the one signed in now.
+ */
+function starter<V>(c: Streamer, feed: boolean, source: Source, o: EngineOptions, q: Queue<V>): () => void {
+  const { epoch } = c.cache;
+  const begin = (token: string) => q.run(() => run(c, feed, token, o, q, epoch));
+  return () => (typeof source === 'string' ? begin(source) : source().then(begin, (e) => q.end(e)));
+}
+
 /** A live event stream that survives token expiry. One consumer; events are buffered until consumed. */
 export class FaunaStream<T = unknown> implements AsyncIterable<StreamEvent<T>> {
   readonly #q: Queue<StreamEvent<T>>;
 
   /** @internal Starts connecting at once. */
   constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
-    const q = (this.#q = new Queue(o.cursor));
-    const sink: Sink = { event: (e) => q.push(toEvent(e, simple)), end: (error) => q.end(error) };
-    // Never as another user than the one signed in now.
-    const { epoch } = c.cache;
-    const begin = (token: string) => q.run(() => runStream(c, token, o, sink, epoch) as FeedHandle);
-    if (typeof source === 'string') begin(source);
-    else source().then(begin, (e) => q.end(e));
+    starter(c, false, source, o, (this.#q = new Queue(o.cursor, (e) => toEvent(e, simple))))();
   }
 
   /** The cursor of the last event delivered (resume from it later with the `cursor` option). */
@@ -480,20 +487,13 @@ export class FaunaFeed<T = unknown> implements AsyncIterable<FeedPage<T>> {
 
   /** @internal */
   constructor(c: Streamer, source: Source, o: EngineOptions, simple: boolean) {
-    const q = (this.#q = new Queue(o.cursor));
-    const sink: Sink = {
-      event: (page) =>
-        q.push({
-          events: (page.events as unknown[]).map((e) => toEvent(e, simple)),
-          cursor: page.cursor,
-          hasNext: page.has_next,
-          ...only('stats', page.stats),
-        }),
-      end: (error) => q.end(error),
-    };
-    const { epoch } = c.cache;
-    const begin = (token: string) => q.run(() => runFeed(c, token, o, sink, epoch));
-    this.#start = () => (typeof source === 'string' ? begin(source) : source().then(begin, (e) => q.end(e)));
+    const q = (this.#q = new Queue(o.cursor, (page) => ({
+      events: (page.events as unknown[]).map((e) => toEvent(e, simple)),
+      cursor: page.cursor,
+      hasNext: page.has_next,
+      ...only('stats', page.stats),
+    })));
+    this.#start = starter(c, true, source, o, q);
   }
 
   /** The cursor of the last page (resume from it later with the `cursor` option). */

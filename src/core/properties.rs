@@ -652,13 +652,15 @@ impl Server {
                     prop_assert!((0.0..=DEFAULT_MAX_BACKOFF_MS).contains(&ms));
                     s.on(Input::WaitOver)
                 }
-                Action::Connect { body } if self.refuse && self.opened => {
+                Action::Connect if self.refuse && self.opened => {
                     self.refuse = false;
+                    let body = s.body();
                     let prefix = body.starts_with(r#"{"token":"S""#);
                     prop_assert!(prefix, "{}", body);
                     s.on(Input::Refused(&refused))
                 }
-                Action::Connect { body } => {
+                Action::Connect => {
+                    let body = s.body();
                     let (from, ts) = self.resume(s.cursor());
                     if let Some(c) = s.cursor() {
                         prop_assert!(body.contains(&request::json_string(c)));

@@ -61,8 +61,8 @@ pub enum Action {
     /// Get a token, then report [`Input::Token`] (or [`Input::TokenFailed`]).
     GetToken(TokenDemand),
     /// `POST {endpoint}/stream/1` (or `/feed/1`) with the token just got and
-    /// this body; then report how it answered.
-    Connect { body: String },
+    /// [`Machine::body`]; then report how it answered.
+    Connect,
     /// Hand the event (or page) just reported to the caller.
     Deliver,
     /// Nothing to do: a duplicate, a status event the caller did not ask
@@ -245,11 +245,9 @@ impl Link {
     }
 
     /// The token is here: send the request.
-    fn connect(&mut self, page_size: Option<u32>) -> Action {
+    fn connect(&mut self) -> Action {
         self.phase = Phase::Connecting;
-        Action::Connect {
-            body: source_body(&self.source, &self.resume, page_size),
-        }
+        Action::Connect
     }
 
     fn get_token(&mut self, demand: TokenDemand) -> Action {
@@ -464,6 +462,17 @@ impl Machine {
         self.link.cursor()
     }
 
+    /// The body of the request [`Action::Connect`] asks for, from where the
+    /// next connection or page starts: asked for when that action comes,
+    /// before any other input.
+    pub fn body(&self) -> String {
+        let page_size = match &self.kind {
+            Kind::Feed(f) => f.page_size,
+            Kind::Stream(_) => None,
+        };
+        source_body(&self.link.source, &self.link.resume, page_size)
+    }
+
     /// Decides what `input` means, in the phase the machine is in. A feed's
     /// page is [`Input::Page`], or [`Input::ErrorEvent`] when its events
     /// hold an error event; after a delivered page, [`Input::Next`] asks for
@@ -497,7 +506,7 @@ impl Stream {
         match input {
             Input::Token { .. } if link.phase == Phase::Token => {
                 self.opened_at = None;
-                link.connect(None)
+                link.connect()
             }
             Input::Opened if link.phase == Phase::Connecting => {
                 link.phase = Phase::Open;
@@ -624,7 +633,7 @@ impl Feed {
     /// What `input` means to a feed, in the phase it is in.
     fn on(&mut self, link: &mut Link, input: Input<'_>) -> Action {
         match input {
-            Input::Token { .. } if link.phase == Phase::Token => link.connect(self.page_size),
+            Input::Token { .. } if link.phase == Phase::Token => link.connect(),
             Input::Page { cursor, has_next } if link.phase == Phase::Connecting => {
                 let Some(cursor) = cursor else {
                     return link.end(Some(protocol("A feed page has no cursor.")));
@@ -740,20 +749,16 @@ pub(super) mod tests {
 
     /// Token, connection, its status event at `ts`: the answer to that.
     fn connect(s: &mut Machine, ts: i64) -> Action {
-        assert_eq!(s.on(Input::Token { epoch: 7 }), connect_action(s));
+        assert_eq!(s.on(Input::Token { epoch: 7 }), Action::Connect);
+        assert_eq!(s.body(), source_body("S", &s.link.resume, None));
         assert_eq!(s.on(Input::Opened), Action::Ignore);
         s.on(status(ts, "s"))
     }
 
-    fn connect_action(s: &Machine) -> Action {
-        Action::Connect {
-            body: source_body("S", &s.link.resume, None),
-        }
-    }
-
-    fn body_cursor(a: &Action) -> &str {
+    /// The body of the connection `a` asks `s` to make.
+    fn connect_body(s: &Machine, a: &Action) -> String {
         match a {
-            Action::Connect { body } => body,
+            Action::Connect => s.body(),
             other => panic!("expected a connection, got {other:?}"),
         }
     }
@@ -788,7 +793,8 @@ pub(super) mod tests {
         let body = |start| {
             let mut s = new_stream(start, false);
             s.start();
-            body_cursor(&s.on(Input::Token { epoch: 7 })).to_owned()
+            let a = s.on(Input::Token { epoch: 7 });
+            connect_body(&s, &a)
         };
         assert_eq!(body(Start::Created), r#"{"token":"S"}"#);
         assert_eq!(
@@ -837,7 +843,7 @@ pub(super) mod tests {
                 Action::GetToken(TokenDemand::Ordinary)
             );
             let c = s.on(Input::Token { epoch: 7 });
-            assert_eq!(body_cursor(&c), r#"{"token":"S","cursor":"c2"}"#);
+            assert_eq!(connect_body(&s, &c), r#"{"token":"S","cursor":"c2"}"#);
             s.on(Input::Opened);
             // The reconnection's status event is not shown, nor a replayed event.
             assert_eq!(s.on(status(10, "s10")), Action::Ignore);
@@ -858,7 +864,7 @@ pub(super) mod tests {
         // The old body's end, reported late, changes nothing.
         assert_eq!(s.on(Input::BodyEnded), Action::Ignore);
         let c = s.on(Input::Token { epoch: 7 });
-        assert_eq!(body_cursor(&c), r#"{"token":"S","cursor":"c2"}"#);
+        assert_eq!(connect_body(&s, &c), r#"{"token":"S","cursor":"c2"}"#);
         s.on(Input::Opened);
         assert_eq!(s.on(status(10, "s10")), Action::Ignore);
         assert_eq!(s.on(data(11, "c3")), Action::Deliver);
@@ -1146,7 +1152,7 @@ pub(super) mod tests {
         s.on(Input::Dropped);
         s.on(Input::WaitOver);
         let c = s.on(Input::Token { epoch: 7 });
-        assert_eq!(body_cursor(&c), r#"{"token":"S","cursor":"s20"}"#);
+        assert_eq!(connect_body(&s, &c), r#"{"token":"S","cursor":"s20"}"#);
         s.on(Input::Opened);
         assert_eq!(s.on(status(20, "s20")), Action::Ignore);
         assert_eq!(s.on(data(20, "c9")), Action::Ignore);
@@ -1208,7 +1214,7 @@ pub(super) mod tests {
         assert_eq!(f.start(), Action::GetToken(TokenDemand::Ordinary));
         let c = f.on(Input::Token { epoch: 7 });
         assert_eq!(
-            body_cursor(&c),
+            connect_body(&f, &c),
             r#"{"token":"S","start_ts":3,"page_size":2}"#
         );
         let page = |cursor, has_next| Input::Page {
@@ -1222,7 +1228,7 @@ pub(super) mod tests {
         assert_eq!(f.on(Input::Next), Action::GetToken(TokenDemand::Ordinary));
         let c = f.on(Input::Token { epoch: 7 });
         assert_eq!(
-            body_cursor(&c),
+            connect_body(&f, &c),
             r#"{"token":"S","cursor":"p1","page_size":2}"#
         );
         assert_eq!(f.on(page("p2", false)), Action::Deliver);
@@ -1241,7 +1247,7 @@ pub(super) mod tests {
             Action::GetToken(TokenDemand::Replacing)
         );
         let c = f.on(Input::Token { epoch: 7 });
-        assert_eq!(body_cursor(&c), r#"{"token":"S","start_ts":3}"#);
+        assert_eq!(connect_body(&f, &c), r#"{"token":"S","start_ts":3}"#);
         assert_eq!(
             ended(f.on(Input::Refused(&refused))).code,
             ErrorCode::Unauthorized
