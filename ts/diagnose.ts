@@ -38,7 +38,8 @@ export interface Finding {
 type Claims = Record<string, any>;
 
 const FAUNA_AUD = 'https://db.fauna.com/db/';
-const ADD_AUD = 'Add "aud": "https://db.fauna.com/db/<database id>" to the `fauna` JWT template in Clerk.';
+/** Every `aud` finding's fix. */
+const SET_AUD = 'Set "aud": "https://db.fauna.com/db/<database id>" in the `fauna` JWT template in Clerk.';
 const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
 
 /**
@@ -87,24 +88,16 @@ export function findings(
   const aud = audiences(payload);
   const ids = aud.filter((a) => a.startsWith(FAUNA_AUD)).map((a) => a.slice(FAUNA_AUD.length));
   if (aud.length === 0) {
-    add('aud_missing', 'The token has no `aud` claim.', ADD_AUD);
+    add('aud_missing', 'The token has no `aud` claim.', SET_AUD);
   } else if (ids.length === 0) {
-    add('aud_not_fauna', `The token's \`aud\` (${aud.join(', ')}) names no Fauna database.`, ADD_AUD);
+    add('aud_not_fauna', `The token's \`aud\` (${aud.join(', ')}) names no Fauna database.`, SET_AUD);
   } else if (ids.length > 1) {
-    add(
-      'aud_several_fauna',
-      "The token's `aud` names several Fauna databases; Fauna needs exactly one.",
-      "Keep one https://db.fauna.com/db/<id> value in the template's `aud`.",
-    );
+    add('aud_several_fauna', "The token's `aud` names several Fauna databases; Fauna needs exactly one.", SET_AUD);
   } else {
     if (expect.databaseId !== undefined && ids[0] !== expect.databaseId) {
-      add(
-        'aud_other_database',
-        `The token's \`aud\` names database ${ids[0]}, not ${expect.databaseId}.`,
-        "Set the template's `aud` to https://db.fauna.com/db/<this database's id>.",
-      );
+      add('aud_other_database', `The token's \`aud\` names database ${ids[0]}, not ${expect.databaseId}.`, SET_AUD);
     }
-    if (ids[0] === '') add('aud_not_fauna', "The token's Fauna `aud` has no database id.", ADD_AUD);
+    if (ids[0] === '') add('aud_not_fauna', "The token's Fauna `aud` has no database id.", SET_AUD);
   }
 
   if (iss === undefined) {
