@@ -40,6 +40,8 @@ type Claims = Record<string, any>;
 const FAUNA_AUD = 'https://db.fauna.com/db/';
 /** Every `aud` finding's fix. */
 const SET_AUD = 'Set "aud": "https://db.fauna.com/db/<database id>" in the `fauna` JWT template in Clerk.';
+/** Both `iss_trailing_slash` findings' fix. */
+const SAME_SLASH = "Fauna compares issuers exactly: the access provider's issuer must equal the token's `iss`, down to the trailing slash.";
 const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
 
 /**
@@ -112,16 +114,10 @@ export function findings(
     add(
       slashOnly ? 'iss_trailing_slash' : 'iss_mismatch',
       `The token's \`iss\` is ${iss} but the access provider expects ${expect.issuer}.`,
-      slashOnly
-        ? "Fauna compares issuers exactly: make the access provider's issuer equal the token's `iss`, trailing slash included or not."
-        : "Set the access provider's issuer to your Clerk Frontend API URL, exactly as the token's `iss`.",
+      slashOnly ? SAME_SLASH : "Set the access provider's issuer to your Clerk Frontend API URL, exactly as the token's `iss`.",
     );
   } else if (iss.endsWith('/')) {
-    add(
-      'iss_trailing_slash',
-      `The token's \`iss\` (${iss}) ends with a slash.`,
-      "Fauna compares issuers exactly: the access provider's issuer must end with the same slash.",
-    );
+    add('iss_trailing_slash', `The token's \`iss\` (${iss}) ends with a slash.`, SAME_SLASH);
   }
 
   if (!['RS256', 'RS384', 'RS512'].includes(header.alg)) {
