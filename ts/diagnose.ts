@@ -42,6 +42,8 @@ const FAUNA_AUD = 'https://db.fauna.com/db/';
 const SET_AUD = 'Set "aud": "https://db.fauna.com/db/<database id>" in the `fauna` JWT template in Clerk.';
 /** Both `iss_trailing_slash` findings' fix. */
 const SAME_SLASH = "Fauna compares issuers exactly: the access provider's issuer must equal the token's `iss`, down to the trailing slash.";
+/** Both endpoint findings' fix. */
+const SET_ENDPOINT = "Set the FaunaClient's endpoint to your Fauna server's base URL, e.g. https://fauna.example.com.";
 const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
 
 /**
@@ -185,15 +187,11 @@ export function findings(
       add(
         'endpoint_hosted_closed',
         'The client sends to https://db.fauna.com: the hosted Fauna service closed on 2025-05-30.',
-        "Set the FaunaClient's endpoint to your self-hosted Fauna's URL.",
+        SET_ENDPOINT,
       );
     }
     if (base.endsWith('/query/1')) {
-      add(
-        'endpoint_has_path',
-        'The endpoint ends with /query/1; the client adds the path itself.',
-        "Set endpoint to the server's base URL, e.g. https://fauna.example.com.",
-      );
+      add('endpoint_has_path', 'The endpoint ends with /query/1; the client adds the path itself.', SET_ENDPOINT);
     }
   }
   return found;
