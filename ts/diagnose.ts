@@ -38,7 +38,12 @@ export interface Finding {
 type Claims = Record<string, any>;
 
 const FAUNA_AUD = 'https://db.fauna.com/db/';
-const ADD_AUD = 'Add "aud": "https://db.fauna.com/db/<database id>" to the `fauna` JWT template in Clerk.';
+/** Every `aud` finding's fix. */
+const SET_AUD = 'Set "aud": "https://db.fauna.com/db/<database id>" in the `fauna` JWT template in Clerk.';
+/** Both `iss_trailing_slash` findings' fix. */
+const SAME_SLASH = "Fauna compares issuers exactly: the access provider's issuer must equal the token's `iss`, down to the trailing slash.";
+/** Both endpoint findings' fix. */
+const SET_ENDPOINT = "Set the FaunaClient's endpoint to your Fauna server's base URL, e.g. https://fauna.example.com.";
 const PASS_TOKEN = 'Pass the string that getToken({ template }) resolves to.';
 
 /**
@@ -87,24 +92,16 @@ export function findings(
   const aud = audiences(payload);
   const ids = aud.filter((a) => a.startsWith(FAUNA_AUD)).map((a) => a.slice(FAUNA_AUD.length));
   if (aud.length === 0) {
-    add('aud_missing', 'The token has no `aud` claim.', ADD_AUD);
+    add('aud_missing', 'The token has no `aud` claim.', SET_AUD);
   } else if (ids.length === 0) {
-    add('aud_not_fauna', `The token's \`aud\` (${aud.join(', ')}) names no Fauna database.`, ADD_AUD);
+    add('aud_not_fauna', `The token's \`aud\` (${aud.join(', ')}) names no Fauna database.`, SET_AUD);
   } else if (ids.length > 1) {
-    add(
-      'aud_several_fauna',
-      "The token's `aud` names several Fauna databases; Fauna needs exactly one.",
-      "Keep one https://db.fauna.com/db/<id> value in the template's `aud`.",
-    );
+    add('aud_several_fauna', "The token's `aud` names several Fauna databases; Fauna needs exactly one.", SET_AUD);
   } else {
     if (expect.databaseId !== undefined && ids[0] !== expect.databaseId) {
-      add(
-        'aud_other_database',
-        `The token's \`aud\` names database ${ids[0]}, not ${expect.databaseId}.`,
-        "Set the template's `aud` to https://db.fauna.com/db/<this database's id>.",
-      );
+      add('aud_other_database', `The token's \`aud\` names database ${ids[0]}, not ${expect.databaseId}.`, SET_AUD);
     }
-    if (ids[0] === '') add('aud_not_fauna', "The token's Fauna `aud` has no database id.", ADD_AUD);
+    if (ids[0] === '') add('aud_not_fauna', "The token's Fauna `aud` has no database id.", SET_AUD);
   }
 
   if (iss === undefined) {
@@ -119,16 +116,10 @@ export function findings(
     add(
       slashOnly ? 'iss_trailing_slash' : 'iss_mismatch',
       `The token's \`iss\` is ${iss} but the access provider expects ${expect.issuer}.`,
-      slashOnly
-        ? "Fauna compares issuers exactly: make the access provider's issuer equal the token's `iss`, trailing slash included or not."
-        : "Set the access provider's issuer to your Clerk Frontend API URL, exactly as the token's `iss`.",
+      slashOnly ? SAME_SLASH : "Set the access provider's issuer to your Clerk Frontend API URL, exactly as the token's `iss`.",
     );
   } else if (iss.endsWith('/')) {
-    add(
-      'iss_trailing_slash',
-      `The token's \`iss\` (${iss}) ends with a slash.`,
-      "Fauna compares issuers exactly: the access provider's issuer must end with the same slash.",
-    );
+    add('iss_trailing_slash', `The token's \`iss\` (${iss}) ends with a slash.`, SAME_SLASH);
   }
 
   if (!['RS256', 'RS384', 'RS512'].includes(header.alg)) {
@@ -196,15 +187,11 @@ export function findings(
       add(
         'endpoint_hosted_closed',
         'The client sends to https://db.fauna.com: the hosted Fauna service closed on 2025-05-30.',
-        "Set the FaunaClient's endpoint to your self-hosted Fauna's URL.",
+        SET_ENDPOINT,
       );
     }
     if (base.endsWith('/query/1')) {
-      add(
-        'endpoint_has_path',
-        'The endpoint ends with /query/1; the client adds the path itself.',
-        "Set endpoint to the server's base URL, e.g. https://fauna.example.com.",
-      );
+      add('endpoint_has_path', 'The endpoint ends with /query/1; the client adds the path itself.', SET_ENDPOINT);
     }
   }
   return found;
