@@ -4,7 +4,7 @@
 import { Api, Next, type Core } from './core.js';
 import { ClerkFaunaError, fail, freed, fromCore, invalid, networkError, noAnswer } from './errors.js';
 import { driverStreamClient, type FaunaHttpStreamClient } from './driver-stream.js';
-import { authenticatedFetch, httpClient, isJsonObject, judged, live, parseJson, type FaunaHttpClient, type Sender } from './fetch.js';
+import { asString, authenticatedFetch, httpClient, isJsonObject, judged, live, parseJson, type FaunaHttpClient, type Sender } from './fetch.js';
 import {
   clientOptions,
   defaults,
@@ -119,8 +119,6 @@ function exchange(send: typeof fetch, request: string, token: string, deadlineMs
   });
 }
 
-const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-
 /**
  * Runs one call to its end: a token, the request, the answer judged by the
  * core, then done, a token refresh, or a wait and retry. `temporary`: an
@@ -149,8 +147,8 @@ async function send(c: Client, api: Api, query: string, json: string | undefined
         status,
         object,
         object && Object.hasOwn(body, api === Api.V4 ? 'resource' : 'data'),
-        api === Api.GraphQl ? undefined : text(error?.code),
-        text(api === Api.V4 ? error?.description : error?.message),
+        api === Api.GraphQl ? undefined : asString(error?.code),
+        asString(api === Api.V4 ? error?.description : error?.message),
         Array.isArray(body?.errors) && body.errors.length > 0,
         retryAfter ?? undefined,
         attempt,

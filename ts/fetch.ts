@@ -39,6 +39,9 @@ export function parseJson(text: string): any {
 /** Whether a parsed answer is a JSON object (not an array, not null): the core's `is_json_object`. */
 export const isJsonObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A member read off a parsed answer, if it is a string (as the core takes it). */
+export const asString = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
 /** The core's verdict as the caller sees it: an `unauthorized` error says what to check in `token`, the one refused. */
 export function judged(s: Sender & { endpoint: string }, error: ClerkFaunaError, token: string | undefined): ClerkFaunaError {
   if (error.code === 'unauthorized') {

@@ -32,7 +32,7 @@
 
 import { Input, Step, type Core } from './core.js';
 import { ClerkFaunaError, fail, freed, fromCore, invalid } from './errors.js';
-import { isJsonObject, judged, live, parseJson, type Sender } from './fetch.js';
+import { asString, isJsonObject, judged, live, parseJson, type Sender } from './fetch.js';
 import { notFromItself, onEpoch, tokenFor } from './token-cache.js';
 
 /** What runs a stream: a FaunaClient's state. */
@@ -73,7 +73,6 @@ export interface FeedHandle extends StreamHandle {
 // the module too.
 const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** A live event stream of `source` (see the top of this file). */
 export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
@@ -120,7 +119,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
 
   /** Reports a Fauna error object's code and message (`Refused`, `ErrorEvent`). */
   const fault = (input: Input, error: any, status?: number, object?: boolean, retryAfter?: string) =>
-    on(input, str(error?.code), str(error?.message), status, object, retryAfter);
+    on(input, asString(error?.code), asString(error?.message), status, object, retryAfter);
 
   /** Reports `input` to the machine and carries out its step; answers the step. */
   function on(input: Input, a?: string, b?: string, n = NaN, flag = false, extra?: string): number {
@@ -199,7 +198,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     const error = events?.find((e: any) => e?.type === 'error')?.error;
     if (error) fault(Input.ErrorEvent, error);
     // Not a page: no cursor, which the machine refuses.
-    else if (on(Input.Page, undefined, events && str(answer.cursor), NaN, answer?.has_next === true) === Step.Deliver) sink.event(answer, text);
+    else if (on(Input.Page, undefined, events && asString(answer.cursor), NaN, answer?.has_next === true) === Step.Deliver) sink.event(answer, text);
   }
 
   /** A stream's body, line by line (`\r\n`; a chunk may end mid-line). */
@@ -227,7 +226,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     const event = parseJson(text);
     if (event?.type === 'error') fault(Input.ErrorEvent, event.error);
     // A line that is not an event object has no txn_ts: the machine ends with protocol_error.
-    else if (on(Input.Event, str(event?.type) ?? 'add', str(event?.cursor), typeof event?.txn_ts === 'number' ? event.txn_ts : NaN) === Step.Deliver) {
+    else if (on(Input.Event, asString(event?.type) ?? 'add', asString(event?.cursor), typeof event?.txn_ts === 'number' ? event.txn_ts : NaN) === Step.Deliver) {
       sink.event(event, text);
     }
   }
