@@ -22,10 +22,10 @@ fn head(url: &[&str]) -> String {
 
 /// Appends a header's name and value to the request `out`.
 fn header(out: &mut String, name: &str, value: &str) {
-    for part in [name, value] {
-        out.push('\n');
-        out.push_str(part);
-    }
+    out.push('\n');
+    out.push_str(name);
+    out.push('\n');
+    out.push_str(value);
 }
 
 /// A microsecond timestamp as digits. Formatting it as an integer keeps the
@@ -80,9 +80,10 @@ fn json_body(mut out: String, query: &str, key: &str, json: Option<&str>) -> Str
     out.push_str("\n\n{\"query\":");
     push_json_string(&mut out, query);
     if let Some(json) = json {
-        for part in [",\"", key, "\":", json] {
-            out.push_str(part);
-        }
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":");
+        out.push_str(json);
     }
     out.push('}');
     out
