@@ -43,7 +43,7 @@ pub fn json_string(text: &str) -> String {
 }
 
 /// Appends `text` as a JSON string literal to `out`.
-fn push_json_string(out: &mut String, text: &str) {
+pub fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
     // Byte-wise: every byte that needs escaping is ASCII, and the others are
     // copied in runs, whole characters included.
