@@ -168,11 +168,12 @@ fn query_tags(flat: &str) -> Result<String, Error> {
     if flat.bytes().filter(|&b| b == 0).count() >= 50 {
         return Err(Error::invalid_option("queryTags may hold at most 25 tags."));
     }
-    // The same bytes with each separator made `=` or `,` in turn; a 0 more
-    // ends the last word.
+    // The same bytes with each separator made `=` or `,` in turn; the end
+    // reads as one more 0, ending the last word.
     let mut out = String::with_capacity(flat.len());
     let (mut words, mut len, mut ok) = (0, 0, true);
-    for b in flat.bytes().chain([0]) {
+    for at in 0..=flat.len() {
+        let b = flat.as_bytes().get(at).copied().unwrap_or(0);
         ok &= match b {
             0 => {
                 let max = if words % 2 == 0 { 40 } else { 80 };
