@@ -65,7 +65,8 @@ impl<T> Slab<T> {
     }
 }
 
-type Store = TokenStore<FlightId>;
+// A flight's handle is its id as the number the typed layer receives.
+type Store = TokenStore<f64>;
 
 thread_local! {
     // Each store with the organization its entries are for (a TokenCache has one).
@@ -216,16 +217,16 @@ pub fn store_lookup(
         let mut started = None;
         let lookup = s.lookup(key, demand, now, |id, forced| {
             started = Some(forced);
-            id
+            id as f64
         });
         let (action, flight, until) = match lookup {
-            Lookup::Hit(_) => (0, 0, s.servable_until(key, now)),
+            Lookup::Hit(_) => (0, 0.0, s.servable_until(key, now)),
             Lookup::HitAndRefresh(_, id) => (1, id, s.servable_until(key, now)),
             Lookup::Wait(id) => (2, id, -1.0),
         };
         vec![
             f64::from(action),
-            flight as f64,
+            flight,
             f64::from(u8::from(started.is_some())),
             f64::from(u8::from(started == Some(true))),
             until,
@@ -268,7 +269,7 @@ pub fn store_complete(
     let answer = with_entry(store, template, |s, key| {
         let epoch = s.epoch();
         let completion = s.complete(key, flight as FlightId, now, outcome);
-        let stale = if s.epoch() != epoch {
+        let mut stale = if s.epoch() != epoch {
             s.drain_stale()
         } else {
             Vec::new()
@@ -285,21 +286,13 @@ pub fn store_complete(
             Completion::RetryForced => (2, -1.0),
         };
         let mut answer = vec![f64::from(outcome), s.epoch() as f64, until];
-        push_ids(&mut answer, stale);
+        answer.append(&mut stale);
         answer
     });
     answer.unwrap_or_else(|| {
         set_last_error(&cleared());
         vec![1.0, 0.0, -1.0]
     })
-}
-
-/// Appends flight ids to an answer (a plain loop: `extend` with a `map`
-/// brings its own copy of the growing code).
-fn push_ids(answer: &mut Vec<f64>, ids: Vec<FlightId>) {
-    for id in ids {
-        answer.push(id as f64);
-    }
 }
 
 fn set_last_error(error: &Error) {
@@ -316,9 +309,9 @@ pub fn last_error() -> String {
 #[wasm_bindgen(js_name = storeClear)]
 pub fn store_clear(store: u32) -> Vec<f64> {
     with_store(store, |s| {
-        let flights = s.clear();
+        let mut flights = s.clear();
         let mut answer = vec![s.epoch() as f64];
-        push_ids(&mut answer, flights);
+        answer.append(&mut flights);
         answer
     })
     .unwrap_or_default()

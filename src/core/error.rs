@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::request::json_string;
+use super::request::push_json_string;
 use super::text::uint;
 
 /// Stable, machine-readable error codes. Callers switch on these strings, so
@@ -170,21 +170,22 @@ impl Error {
     /// `{"code","message","httpStatus"?,"faunaCode"?,"hint"?,"retryAfterMs"?}`,
     /// absent fields left out.
     pub fn to_json(&self) -> String {
-        let mut out = [
-            r#"{"code":""#,
-            self.code.as_str(),
-            r#"","message":"#,
-            &json_string(&self.message),
-        ]
-        .concat();
+        // Appended in place: no text built only to be copied in.
+        let mut out = String::from(r#"{"code":""#);
+        out.push_str(self.code.as_str());
+        out.push_str(r#"","message":"#);
+        push_json_string(&mut out, &self.message);
         if let Some(status) = self.http_status {
             out.push_str(r#","httpStatus":"#);
             out.push_str(&uint(status.into()));
         }
-        for (name, value) in [("faunaCode", &self.fauna_code), ("hint", &self.hint)] {
-            if let Some(value) = value {
-                out.push_str(&[r#",""#, name, r#"":"#, &json_string(value)].concat());
-            }
+        if let Some(fauna_code) = &self.fauna_code {
+            out.push_str(r#","faunaCode":"#);
+            push_json_string(&mut out, fauna_code);
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(r#","hint":"#);
+            push_json_string(&mut out, hint);
         }
         // Whole milliseconds (Retry-After is whole seconds).
         if let Some(ms) = self.retry_after_ms {

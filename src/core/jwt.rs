@@ -105,21 +105,24 @@ pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, 
     let header_members = header_json.as_deref().and_then(|j| read(j, &["alg"]));
     let payload_members = payload_json
         .as_deref()
-        .and_then(|j| read(j, &["exp", "iat", "nbf", "sub", "iss", "aud"]));
+        // Asked last to first, so that `pop` takes them first to last.
+        .and_then(|j| read(j, &["aud", "iss", "sub", "nbf", "iat", "exp"]));
     let why = match (&header_json, &payload_json, &header_members) {
         (None, _, _) => "its header is not base64url",
         (_, None, _) => "its payload is not base64url",
         (_, _, None) => "its header is not a JSON object",
         _ => "its payload is not a JSON object",
     };
-    let (Some(header_json), Some(payload_json), Some(header_members), Some(payload_members)) =
-        (header_json, payload_json, header_members, payload_members)
+    let (
+        Some(header_json),
+        Some(payload_json),
+        Some(mut header_members),
+        Some(mut payload_members),
+    ) = (header_json, payload_json, header_members, payload_members)
     else {
         return Err(malformed(why));
     };
-    let mut header_members = header_members.into_iter();
-    let mut payload_members = payload_members.into_iter();
-    let mut next = || payload_members.next().flatten();
+    let mut next = || payload_members.pop().flatten();
     let mut ignored_time_claim = None;
     let mut time = |value: Option<Json>, name: &'static str| match value {
         Some(Json::Number(n)) if (0.0..=MAX_NUMERIC_DATE).contains(&n) && n.fract() == 0.0 => {
@@ -151,7 +154,7 @@ pub fn decode_as_fauna(token: &str, read: ReadJsonObject) -> Result<DecodedJwt, 
             Vec::new()
         }
     };
-    let alg = string_claim(header_members.next().flatten(), "alg", &mut wrong);
+    let alg = string_claim(header_members.pop().flatten(), "alg", &mut wrong);
     match wrong {
         Some("aud") => Err(malformed(
             "its `aud` claim is not a string or an array of strings",

@@ -164,15 +164,12 @@ fn query_tags(flat: &str) -> Result<String, Error> {
     if flat.is_empty() {
         return Ok(String::new());
     }
-    // More than 25 pairs: more than 50 words, 49 separators.
-    if flat.bytes().filter(|&b| b == 0).count() >= 50 {
-        return Err(Error::invalid_option("queryTags may hold at most 25 tags."));
-    }
-    // The same bytes with each separator made `=` or `,` in turn; a 0 more
-    // ends the last word.
+    // The same bytes with each separator made `=` or `,` in turn; the end
+    // reads as one more 0, ending the last word.
     let mut out = String::with_capacity(flat.len());
     let (mut words, mut len, mut ok) = (0, 0, true);
-    for b in flat.bytes().chain([0]) {
+    for at in 0..=flat.len() {
+        let b = flat.as_bytes().get(at).copied().unwrap_or(0);
         ok &= match b {
             0 => {
                 let max = if words % 2 == 0 { 40 } else { 80 };
@@ -186,6 +183,10 @@ fn query_tags(flat: &str) -> Result<String, Error> {
                 b.is_ascii_alphanumeric() || b == b'_'
             }
         };
+    }
+    // More than 25 pairs: more than 50 words (told before what is wrong in them).
+    if words > 50 {
+        return Err(Error::invalid_option("queryTags may hold at most 25 tags."));
     }
     if !ok || words % 2 == 1 {
         return Err(Error::invalid_option(

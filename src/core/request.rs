@@ -22,10 +22,10 @@ fn head(url: &[&str]) -> String {
 
 /// Appends a header's name and value to the request `out`.
 fn header(out: &mut String, name: &str, value: &str) {
-    for part in [name, value] {
-        out.push('\n');
-        out.push_str(part);
-    }
+    out.push('\n');
+    out.push_str(name);
+    out.push('\n');
+    out.push_str(value);
 }
 
 /// A microsecond timestamp as digits. Formatting it as an integer keeps the
@@ -43,7 +43,7 @@ pub fn json_string(text: &str) -> String {
 }
 
 /// Appends `text` as a JSON string literal to `out`.
-fn push_json_string(out: &mut String, text: &str) {
+pub fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
     // Byte-wise: every byte that needs escaping is ASCII, and the others are
     // copied in runs, whole characters included.
@@ -80,9 +80,10 @@ fn json_body(mut out: String, query: &str, key: &str, json: Option<&str>) -> Str
     out.push_str("\n\n{\"query\":");
     push_json_string(&mut out, query);
     if let Some(json) = json {
-        for part in [",\"", key, "\":", json] {
-            out.push_str(part);
-        }
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":");
+        out.push_str(json);
     }
     out.push('}');
     out

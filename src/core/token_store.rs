@@ -41,10 +41,10 @@ pub enum Demand<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Lookup<F> {
     /// Serve this token now.
-    Hit(Rc<str>),
+    Hit(Rc<String>),
     /// Serve this token now; `F` is a background refresh just started, whose
     /// outcome nobody waits for.
-    HitAndRefresh(Rc<str>, F),
+    HitAndRefresh(Rc<String>, F),
     /// Wait for this `getToken` call (just started, or shared).
     Wait(F),
 }
@@ -68,7 +68,7 @@ pub enum TokenFailure {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Completion {
     /// Resolve the waiters with this token.
-    Deliver(Rc<str>),
+    Deliver(Rc<String>),
     /// Reject the waiters.
     Fail(Error),
     /// An ordinary call brought a token too old to serve (the issuer's own
@@ -97,7 +97,7 @@ pub struct Stats {
 /// by the server's clock as the store knows it then.
 #[derive(Clone, Debug)]
 pub struct CachedToken {
-    pub token: Rc<str>,
+    pub token: Rc<String>,
     pub decoded: DecodedJwt,
 }
 
@@ -117,7 +117,7 @@ struct Flight<F> {
     /// A `skipCache` token this call brought that contradicted what the store
     /// knew of the server's clock, and what it said: believed only if the
     /// next, asked again, agrees.
-    suspect: Option<(Evidence, Rc<str>)>,
+    suspect: Option<(Evidence, String)>,
     handle: F,
 }
 
@@ -278,7 +278,7 @@ impl<F: Clone> TokenStore<F> {
 
         if let Demand::Replacing(rejected) = demand {
             if let Some(cached) = &entry.token {
-                if &*cached.token == rejected {
+                if *cached.token == rejected {
                     entry.token = None;
                 } else if judge(cached) != Freshness::Stale {
                     // Another caller already replaced the rejected token.
@@ -385,7 +385,7 @@ impl<F: Clone> TokenStore<F> {
         let flight = &entry.flights[flight_at];
         // The token we already hold was not minted for this call, whatever
         // it was asked with.
-        let held = entry.token.as_ref().is_some_and(|c| &*c.token == token);
+        let held = entry.token.as_ref().is_some_and(|c| *c.token == token);
         if let Some(iat) = decoded.claims.iat {
             let minted = if flight.forced && !held {
                 Minted::After(flight.started_at)
@@ -402,11 +402,11 @@ impl<F: Clone> TokenStore<F> {
                     // tokens; a getToken that ignores skipCache hands back
                     // the same one.
                     None => {
-                        flight.suspect = Some((evidence, token.into()));
+                        flight.suspect = Some((evidence, token.to_owned()));
                         return self.ask_again(index, flight_at, now);
                     }
                     Some((first, first_token)) => {
-                        if &*first_token != token && first.agrees_with(&evidence) {
+                        if first_token != token && first.agrees_with(&evidence) {
                             self.clock.learn(evidence);
                         }
                         // Else believe neither: judged by what is known.
@@ -439,7 +439,7 @@ impl<F: Clone> TokenStore<F> {
         if let Some(cached) = entry.token.as_ref().filter(|_| held) {
             return Completion::Deliver(cached.token.clone());
         }
-        let token: Rc<str> = token.into();
+        let token = Rc::new(token.to_owned());
         entry.token = Some(CachedToken {
             token: token.clone(),
             decoded,
@@ -501,7 +501,7 @@ impl<F: Clone> TokenStore<F> {
     }
 
     /// A cached token that may still be served, without calling anything.
-    pub fn peek(&self, key: &EntryKey, now: f64) -> Option<Rc<str>> {
+    pub fn peek(&self, key: &EntryKey, now: f64) -> Option<Rc<String>> {
         let cached = self.cached(key)?;
         (self.judge(cached, now) != Freshness::Stale).then(|| cached.token.clone())
     }
@@ -659,7 +659,10 @@ mod tests {
     /// `iat = 1000 + now / 1000`.
     fn fill(s: &mut Store, k: &EntryKey, t: &str, now: f64) {
         let (id, _) = started(&get(s, k, Demand::Ordinary, now));
-        assert_eq!(s.complete(k, id, now, Ok(t)), Completion::Deliver(t.into()));
+        assert_eq!(
+            s.complete(k, id, now, Ok(t)),
+            Completion::Deliver(Rc::new(t.into()))
+        );
     }
 
     /// A store that has learned the server's clock (from another template).
@@ -678,7 +681,7 @@ mod tests {
         let t = jwt("user_a", 1000, 1);
         assert_eq!(
             s.complete(&k, id, 5.0, Ok(&t)),
-            Completion::Deliver(t.as_str().into())
+            Completion::Deliver(t.clone().into())
         );
         // Known now: the next template's miss takes the issuer's cache.
         let (_, forced) = started(&get(&mut s, &key("other"), Demand::Ordinary, 6.0));
@@ -723,11 +726,11 @@ mod tests {
         assert!(!forced);
         assert_eq!(
             s.complete(&k, id, 5.0, Ok(&t)),
-            Completion::Deliver(t.as_str().into())
+            Completion::Deliver(t.clone().into())
         );
         assert_eq!(
             get(&mut s, &k, Demand::Ordinary, 6.0),
-            Lookup::Hit(t.as_str().into())
+            Lookup::Hit(t.clone().into())
         );
         assert_eq!(s.stats().hits, 1);
     }
@@ -743,7 +746,7 @@ mod tests {
         let aged = jwt("user_a", 1002, 1);
         assert_eq!(
             s.complete(&k, id, 30_000.0, Ok(&aged)),
-            Completion::Deliver(aged.as_str().into())
+            Completion::Deliver(aged.clone().into())
         );
         assert_eq!(s.freshness(&k, 30_000.0), Some(Freshness::Fresh));
         assert_eq!(s.freshness(&k, 47_001.0), Some(Freshness::RefreshAhead));
@@ -759,7 +762,7 @@ mod tests {
         let fresh = jwt("user_a", 1060, 3);
         assert_eq!(
             s.complete(&k2, id, 60_050.0, Ok(&fresh)),
-            Completion::Deliver(fresh.as_str().into())
+            Completion::Deliver(fresh.clone().into())
         );
     }
 
@@ -774,23 +777,23 @@ mod tests {
         let Lookup::HitAndRefresh(served, (id, true)) = l else {
             panic!("expected a forced background refresh, got {l:?}")
         };
-        assert_eq!(&*served, old);
+        assert_eq!(*served, old);
         // Later callers keep getting the old token; no second refresh.
         for _ in 0..10 {
             assert_eq!(
                 get(&mut s, &k, Demand::Ordinary, 51_000.0),
-                Lookup::Hit(old.as_str().into())
+                Lookup::Hit(old.clone().into())
             );
         }
         assert_eq!(s.stats().refreshes, 1);
         let new = jwt("user_a", 1050, 2);
         assert_eq!(
             s.complete(&k, id, 52_000.0, Ok(&new)),
-            Completion::Deliver(new.as_str().into())
+            Completion::Deliver(new.clone().into())
         );
         assert_eq!(
             get(&mut s, &k, Demand::Ordinary, 53_000.0),
-            Lookup::Hit(new.as_str().into())
+            Lookup::Hit(new.clone().into())
         );
     }
 
@@ -836,13 +839,13 @@ mod tests {
         let t = jwt("user_a", 1000, 1);
         assert_eq!(
             s.complete(&k, forced.0, 1.0, Ok(&t)),
-            Completion::Deliver(t.as_str().into())
+            Completion::Deliver(t.clone().into())
         );
         let again = started(&get(&mut s, &k, Demand::Forced, 2.0));
         assert!(again.1);
         let t2 = jwt("user_a", 1001, 2);
         s.complete(&k, again.0, 3.0, Ok(&t2));
-        assert_eq!(s.peek(&k, 4.0).as_deref(), Some(t2.as_str()));
+        assert_eq!(s.peek(&k, 4.0).as_deref(), Some(&t2));
     }
 
     #[test]
@@ -863,7 +866,7 @@ mod tests {
         // A 401 for the old token arriving after the refresh uses the new one.
         assert_eq!(
             get(&mut s, &k, Demand::Replacing(&rejected), 3.0),
-            Lookup::Hit(new.as_str().into())
+            Lookup::Hit(new.clone().into())
         );
         let stats = s.stats();
         assert_eq!((stats.refreshes, stats.joins), (1, 99));
@@ -905,7 +908,7 @@ mod tests {
         let (id, _) = started(&get(&mut s, &k, Demand::Forced, 40_000.0));
         assert_eq!(
             s.complete(&k, id, 40_000.0, Ok(&t)),
-            Completion::Deliver(t.as_str().into())
+            Completion::Deliver(t.clone().into())
         );
         assert_eq!(
             s.peek(&k, 56_000.0),
@@ -978,7 +981,7 @@ mod tests {
         s.complete(&k, id, 46_100.0, Err(TokenFailure::Threw));
         assert_eq!(
             get(&mut s, &k, Demand::Ordinary, 47_000.0),
-            Lookup::Hit(t.as_str().into())
+            Lookup::Hit(t.clone().into())
         );
         assert!(matches!(
             get(&mut s, &k, Demand::Ordinary, 48_200.0),
