@@ -21,7 +21,7 @@ use crate::core::error::{Error, ErrorCode};
 use crate::core::freshness::FreshnessPolicy;
 use crate::core::jwt::{self, Json};
 use crate::core::options::RawQueryOptions;
-use crate::core::options::{check_template, Format, QueryOptions};
+use crate::core::options::{Format, QueryOptions};
 use crate::core::request;
 use crate::core::stream::{
     Action, Input, Machine, Options, Start, TokenDemand, DEFAULT_MAX_ATTEMPTS,
@@ -346,13 +346,6 @@ pub fn store_stats(store: u32) -> Vec<f64> {
         ]
     })
     .unwrap_or_default()
-}
-
-/// Whether the store takes `template` as a name; else fails with
-/// `invalid_option`.
-#[wasm_bindgen(js_name = checkTemplate)]
-pub fn check_template_name(template: &str) -> bool {
-    kept(check_template(template)).is_some()
 }
 
 // ---- JWTs ----

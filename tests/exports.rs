@@ -255,13 +255,6 @@ fn claims_are_read_as_json_parse_reads_them() {
 }
 
 #[wasm_bindgen_test]
-fn templates_are_checked() {
-    assert!(check_template_name("fauna"));
-    assert!(!check_template_name(""));
-    assert_eq!(code(&last_error()), "invalid_option");
-}
-
-#[wasm_bindgen_test]
 fn jwts_decode_to_their_json_and_a_malformed_one_throws() {
     let t = token("user_a", T, 5);
     let decoded = jwt_decode(&t, false).unwrap();

@@ -190,8 +190,6 @@ export interface Core {
   storeClaims(store: number, template: string): string | undefined;
   /** `[hits, misses, joins, refreshes, failures]` as the store counted them. */
   storeStats(store: number): Float64Array;
-  /** Whether the store takes `template` as a name; false: `invalid_option`. */
-  checkTemplate(template: string): boolean;
 
   // ---- JWTs ----
 

@@ -15,16 +15,6 @@ use super::error::Error;
 pub const DEFAULT_ENDPOINT: &str = "https://db.fauna.com";
 pub const DEFAULT_GRAPHQL_ENDPOINT: &str = "https://graphql.fauna.com/graphql";
 
-/// A template name passed to `peek`, `claims` or `invalidate`.
-pub fn check_template(template: &str) -> Result<(), Error> {
-    if template.is_empty() {
-        return Err(Error::invalid_option(
-            "template must be a non-empty string.",
-        ));
-    }
-    Ok(())
-}
-
 /// `X-Format`: how Fauna encodes values in answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -221,15 +211,6 @@ mod tests {
 
     fn merged(raw: RawQueryOptions) -> Result<QueryOptions, Error> {
         QueryOptions::default().merged(raw)
-    }
-
-    #[test]
-    fn template_names() {
-        assert_eq!(
-            check_template("").unwrap_err().code,
-            ErrorCode::InvalidOption
-        );
-        assert!(check_template("fauna").is_ok());
     }
 
     #[test]
