@@ -73,7 +73,6 @@ export interface FeedHandle extends StreamHandle {
 // the module too.
 const machines = new FinalizationRegistry<{ core: Core; id: number }>(({ core, id }) => core.streamDrop(id));
 
-
 /** A live event stream of `source` (see the top of this file). */
 export const runStream = (c: Streamer, source: string, o: EngineOptions, sink: Sink, epoch?: number): StreamHandle =>
   run(c, false, source, o, sink, epoch);
