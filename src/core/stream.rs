@@ -19,7 +19,7 @@
 use super::backoff::backoff_ms;
 use super::classify::{classify, Api, Reply, Verdict};
 use super::error::{Error, ErrorCode};
-use super::request::json_string;
+use super::request::push_json_string;
 use super::text;
 
 /// Consecutive failed attempts before a stream or feed gives up: with the
@@ -690,21 +690,21 @@ fn cleared() -> Error {
 /// "page_size"?}`.
 pub fn source_body(source: &str, start: &Start, page_size: Option<u32>) -> String {
     let mut body = String::from(r#"{"token":"#);
-    body += &json_string(source);
+    push_json_string(&mut body, source);
     match start {
         Start::Created => {}
         Start::Cursor(c) => {
-            body += r#","cursor":"#;
-            body += &json_string(c);
+            body.push_str(r#","cursor":"#);
+            push_json_string(&mut body, c);
         }
         Start::Ts(ts) => {
-            body += r#","start_ts":"#;
-            body += &text::int(*ts);
+            body.push_str(r#","start_ts":"#);
+            body.push_str(&text::int(*ts));
         }
     }
     if let Some(n) = page_size {
-        body += r#","page_size":"#;
-        body += &text::uint(n.into());
+        body.push_str(r#","page_size":"#);
+        body.push_str(&text::uint(n.into()));
     }
     body.push('}');
     body
