@@ -565,16 +565,15 @@ impl Stream {
         {
             return Action::Ignore;
         }
-        match &mut self.delivered {
-            Some(d) if d.txn_ts == txn_ts => d.cursors.push(cursor.to_owned()),
-            d => {
-                *d = Some(Delivered {
-                    txn_ts,
-                    cursors: vec![cursor.to_owned()],
-                    whole: false,
-                })
-            }
-        }
+        let delivered = match &mut self.delivered {
+            Some(d) if d.txn_ts == txn_ts => d,
+            d => d.insert(Delivered {
+                txn_ts,
+                cursors: Vec::new(),
+                whole: false,
+            }),
+        };
+        delivered.cursors.push(cursor.to_owned());
         link.resume = Start::Cursor(cursor.to_owned());
         self.caller_ts = Some(txn_ts);
         Action::Deliver
