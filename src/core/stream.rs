@@ -244,6 +244,11 @@ impl Link {
         }
     }
 
+    /// The next connection or page starts after `cursor`.
+    fn resume_after(&mut self, cursor: &str) {
+        self.resume = Start::Cursor(cursor.to_owned());
+    }
+
     /// The token is here: send the request.
     fn connect(&mut self) -> Action {
         self.phase = Phase::Connecting;
@@ -574,7 +579,7 @@ impl Stream {
             }),
         };
         delivered.cursors.push(cursor.to_owned());
-        link.resume = Start::Cursor(cursor.to_owned());
+        link.resume_after(cursor);
         self.caller_ts = Some(txn_ts);
         Action::Deliver
     }
@@ -594,7 +599,7 @@ impl Stream {
             }
             // An idle tick: every event up to `txn_ts` was sent before it.
             Some(start) if txn_ts > start && later(self.delivered.as_ref().map(|d| d.txn_ts)) => {
-                link.resume = Start::Cursor(cursor.to_owned());
+                link.resume_after(cursor);
                 self.delivered = Some(Delivered {
                     txn_ts,
                     cursors: Vec::new(),
@@ -638,7 +643,7 @@ impl Feed {
                     return link.end(Some(protocol("A feed page has no cursor.")));
                 };
                 link.succeeded();
-                link.resume = Start::Cursor(cursor.to_owned());
+                link.resume_after(cursor);
                 self.has_next = has_next;
                 link.phase = Phase::Paused;
                 Action::Deliver
