@@ -19,7 +19,7 @@
 use super::backoff::backoff_ms;
 use super::classify::{classify, Api, Reply, Verdict};
 use super::error::{Error, ErrorCode};
-use super::request::json_string;
+use super::request::push_json_string;
 use super::text;
 
 /// Consecutive failed attempts before a stream or feed gives up: with the
@@ -242,6 +242,11 @@ impl Link {
             Start::Cursor(c) => Some(c),
             _ => None,
         }
+    }
+
+    /// The next connection or page starts after `cursor`.
+    fn resume_after(&mut self, cursor: &str) {
+        self.resume = Start::Cursor(cursor.to_owned());
     }
 
     /// The token is here: send the request.
@@ -565,17 +570,16 @@ impl Stream {
         {
             return Action::Ignore;
         }
-        match &mut self.delivered {
-            Some(d) if d.txn_ts == txn_ts => d.cursors.push(cursor.to_owned()),
-            d => {
-                *d = Some(Delivered {
-                    txn_ts,
-                    cursors: vec![cursor.to_owned()],
-                    whole: false,
-                })
-            }
-        }
-        link.resume = Start::Cursor(cursor.to_owned());
+        let delivered = match &mut self.delivered {
+            Some(d) if d.txn_ts == txn_ts => d,
+            d => d.insert(Delivered {
+                txn_ts,
+                cursors: Vec::new(),
+                whole: false,
+            }),
+        };
+        delivered.cursors.push(cursor.to_owned());
+        link.resume_after(cursor);
         self.caller_ts = Some(txn_ts);
         Action::Deliver
     }
@@ -595,7 +599,7 @@ impl Stream {
             }
             // An idle tick: every event up to `txn_ts` was sent before it.
             Some(start) if txn_ts > start && later(self.delivered.as_ref().map(|d| d.txn_ts)) => {
-                link.resume = Start::Cursor(cursor.to_owned());
+                link.resume_after(cursor);
                 self.delivered = Some(Delivered {
                     txn_ts,
                     cursors: Vec::new(),
@@ -639,7 +643,7 @@ impl Feed {
                     return link.end(Some(protocol("A feed page has no cursor.")));
                 };
                 link.succeeded();
-                link.resume = Start::Cursor(cursor.to_owned());
+                link.resume_after(cursor);
                 self.has_next = has_next;
                 link.phase = Phase::Paused;
                 Action::Deliver
@@ -690,21 +694,21 @@ fn cleared() -> Error {
 /// "page_size"?}`.
 pub fn source_body(source: &str, start: &Start, page_size: Option<u32>) -> String {
     let mut body = String::from(r#"{"token":"#);
-    body += &json_string(source);
+    push_json_string(&mut body, source);
     match start {
         Start::Created => {}
         Start::Cursor(c) => {
-            body += r#","cursor":"#;
-            body += &json_string(c);
+            body.push_str(r#","cursor":"#);
+            push_json_string(&mut body, c);
         }
         Start::Ts(ts) => {
-            body += r#","start_ts":"#;
-            body += &text::int(*ts);
+            body.push_str(r#","start_ts":"#);
+            body.push_str(&text::int(*ts));
         }
     }
     if let Some(n) = page_size {
-        body += r#","page_size":"#;
-        body += &text::uint(n.into());
+        body.push_str(r#","page_size":"#);
+        body.push_str(&text::uint(n.into()));
     }
     body.push('}');
     body
