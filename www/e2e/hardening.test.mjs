@@ -746,6 +746,16 @@ describe('hardening: clerk-fauna/web in Chromium against the stand-ins', () => {
             // Some queries get a token and reach fetch before the switch, others still wait for one.
             if (i % 30 === 29) await H.sleep(Math.floor(Math.random() * 4));
           }
+          // This user's token arrives before the switch, so that some of the
+          // phase's queries are answered: a token takes a round trip to the
+          // Clerk stand-in, longer than a phase on a busy machine, and a query
+          // still waiting at the switch is rightly cleared (in 1 run of 8 under
+          // load, every one of Bob's five phases was, and no query succeeded as
+          // him). Then the token is dropped: the next queries wait for a new
+          // one, and may still wait when the switch clears them.
+          for (const until = Date.now() + 10_000; H.tokens2.peek() === undefined && Date.now() < until; ) await H.sleep(1);
+          H.tokens2.invalidate();
+          for (let i = 0; i < 10; i++) pending.push(H.tagged(n++));
           if (with401 && phase < SWITCHES) {
             // The next requests to reach Fauna (the current user's) get a 401 after
             // the switch below: their refresh happens under the other user. Sent to
