@@ -98,7 +98,11 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   // Numbers each token request, connection and wait: a report from one the
   // machine has moved on from is dropped.
   let attempt = 0;
-  let controller: AbortController | undefined;
+  // Ends the connection in flight. In Node, aborting its signal is not
+  // enough once fetch has answered: undici follows the signal through a weak
+  // reference the garbage collector may clear, and the socket then stays
+  // open (nodejs/undici#3644). Cancelling the body reaches the connection.
+  let stop: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   // The token last sent (the one a Replacing demand replaces), and the
   // cause of the last token failure (kept on the error it ends with).
@@ -132,8 +136,8 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     if (step === Step.Deliver || step === Step.Ignore) return;
     // Any other step: what was in flight is over.
     attempt++;
-    controller?.abort();
-    controller = undefined;
+    stop?.();
+    stop = undefined;
     clearTimeout(timer);
     const mine = attempt;
     if (step >= 0) timer = setTimeout(() => mine === attempt && on(Input.WaitOver), step);
@@ -162,9 +166,15 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   }
 
   async function connect(mine: number, body: string): Promise<void> {
-    const abort = (controller = new AbortController());
+    const abort = new AbortController();
+    let response: Response | undefined;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    stop = () => {
+      abort.abort();
+      // A body being read is locked: its reader cancels it.
+      (reader ?? response?.body)?.cancel().catch(() => {});
+    };
     const current = () => mine === attempt;
-    let response: Response;
     try {
       // Called in the tick the token came: the user was checked just before.
       response = await (c.fetch ?? globalThis.fetch)(`${c.endpoint}/${feed ? 'feed' : 'stream'}/1`, {
@@ -174,7 +184,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
         signal: abort.signal,
         redirect: 'error',
       });
-      if (!current()) return;
+      if (!current()) return void response.body?.cancel();
       if (response.status !== 200 || feed) {
         const text = await response.text();
         if (!current()) return;
@@ -185,7 +195,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
         return;
       }
       on(Input.Opened);
-      await read(response, current);
+      await read((reader = response.body!.getReader()), current);
     } catch {
       if (current()) on(Input.Dropped);
     }
@@ -201,8 +211,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
   }
 
   /** A stream's body, line by line (`\r\n`; a chunk may end mid-line). */
-  async function read(response: Response, current: () => boolean): Promise<void> {
-    const reader = response.body!.getReader();
+  async function read(reader: ReadableStreamDefaultReader<Uint8Array>, current: () => boolean): Promise<void> {
     const decoder = new TextDecoder();
     let rest = '';
     for (;;) {

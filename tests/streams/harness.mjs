@@ -4,6 +4,8 @@
 // stream's events without sleeping.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { api, deadline, launchStandIns, requestsTo, until as waitFor } from '../../devserver/launch.mjs';
 import { ClerkFaunaError } from '../../pkg/node.js';
 
@@ -140,3 +142,9 @@ export async function rest(iterator, what = 'the end') {
 
 /** The Fauna stand-in's log entries for `/stream/1` or `/feed/1`. */
 export const connections = (fauna, path = '/stream/1') => requestsTo(fauna, path);
+
+/** Runs a full garbage collection now (V8's `gc`, exposed for this process). */
+export function collectGarbage() {
+  setFlagsFromString('--expose-gc');
+  runInNewContext('gc')();
+}

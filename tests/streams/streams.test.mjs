@@ -12,6 +12,7 @@ import {
   BOB,
   ClerkFaunaError,
   FaunaClient,
+  collectGarbage,
   TokenCache,
   WAIT_MS,
   api,
@@ -145,6 +146,25 @@ test('close() ends the iteration cleanly and the connection with it; so does bre
   await until(async () => (await connections(env.fauna)).every((c) => c.ended !== 'open'), 'break closed it');
   const log = await connections(env.fauna);
   assert.equal(log.at(-1).ended, 'client_closed');
+});
+
+// Node's fetch (undici) follows the signal it is given through a weak
+// reference: once the garbage collector cleared it, aborting no longer
+// reaches the socket (nodejs/undici#3644), and the stand-in kept streaming
+// to a closed stream until its token expired. A collection between the
+// answer and close() made that happen every time.
+test('close() shuts the connection even after a garbage collection', async () => {
+  const { fauna } = await session();
+  const stream = fauna.stream('Todo.all().eventSource()', { statusEvents: true });
+  const iterator = await opened(stream);
+  collectGarbage();
+  stream.close();
+  assert.deepEqual(await rest(iterator), { events: [], error: undefined });
+  const log = await until(async () => {
+    const all = await connections(env.fauna);
+    return all.at(-1).ended !== 'open' && all;
+  }, 'the connection ended');
+  assert.equal(log.at(-1).ended, 'client_closed', 'ended by the client, not by its token expiring');
 });
 
 test('close() while the token is being fetched, or during a reconnection wait, ends cleanly', async () => {
