@@ -184,7 +184,7 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
         signal: abort.signal,
         redirect: 'error',
       });
-      if (!current()) return void response.body?.cancel();
+      if (!current()) return void response.body?.cancel().catch(() => {});
       if (response.status !== 200 || feed) {
         const text = await response.text();
         if (!current()) return;
