@@ -169,11 +169,11 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
     const abort = new AbortController();
     let response: Response | undefined;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    stop = () => {
+    const cancel = (stop = () => {
       abort.abort();
       // A body being read is locked: its reader cancels it.
       (reader ?? response?.body)?.cancel().catch(() => {});
-    };
+    });
     const current = () => mine === attempt;
     try {
       // Called in the tick the token came: the user was checked just before.
@@ -184,7 +184,8 @@ function run(c: Streamer, feed: boolean, source: string, o: EngineOptions, sink:
         signal: abort.signal,
         redirect: 'error',
       });
-      if (!current()) return void response.body?.cancel().catch(() => {});
+      // An answer for an attempt given up: its body is cancelled too.
+      if (!current()) return cancel();
       if (response.status !== 200 || feed) {
         const text = await response.text();
         if (!current()) return;
