@@ -62,3 +62,69 @@ test("every option in the README's API, as ts/options.ts defines it", () => {
   assert.deepEqual(named('fauna.stream<T>(source, {', /^}\)/m), [...sources, ...members(options, 'StreamOptions')]);
   assert.deepEqual(named('fauna.feed<T>(source, {', /^}\)/m), [...sources, ...members(options, 'FeedOptions')]);
 });
+
+/** The `Default ...` an option's doc comment in `interface name` gives, as a JS value. */
+function documentedDefault(source, name, option) {
+  const body = section(source, `export interface ${name} `, /^}/m);
+  const at = body.search(new RegExp(`^ {2}${option}\\?:`, 'm'));
+  assert.ok(at >= 0, `no ${name}.${option}`);
+  const doc = body.slice(body.lastIndexOf('/**', at), at);
+  const value = doc.match(/Default (`'[^']*'`|[\d_]+|false|true)(?!\w)/)?.[1];
+  assert.ok(value !== undefined, `${name}.${option} documents no default`);
+  return value.startsWith('`') ? value.slice(2, -2) : JSON.parse(value);
+}
+
+/** The number or string literal that `pattern`'s group 1 finds in `path`. */
+function rust(path, pattern) {
+  const found = read(path).match(pattern)?.[1];
+  assert.ok(found !== undefined, `${pattern} not in ${path}`);
+  return found.startsWith('"') ? JSON.parse(found) : Number(found.replaceAll('_', ''));
+}
+
+test("every default an option's doc gives is the value where it is defined (the core, or the typed layer's defaults)", async () => {
+  const options = read('ts/options.ts');
+  const { defaults } = await import('../../target/ts/options.js');
+  const freshness = (field) =>
+    rust('src/core/freshness.rs', new RegExp(`impl Default for FreshnessPolicy[^]*?${field}: ([\\d_.]+)`)) / 1000;
+  const query = (field) => rust('src/core/options.rs', new RegExp(`impl Default for QueryOptions[^]*?${field}: ([\\d_.]+)`));
+  const endpoint = rust('src/core/options.rs', /DEFAULT_ENDPOINT: &str = ("[^"]*")/);
+  const graphqlEndpoint = rust('src/core/options.rs', /DEFAULT_GRAPHQL_ENDPOINT: &str = ("[^"]*")/);
+  // [interface, option, the value where it is defined]
+  const defined = [
+    ['TokenCacheOptions', 'template', defaults.template],
+    ['TokenCacheOptions', 'refreshAheadSeconds', freshness('refresh_ahead_ms')],
+    ['TokenCacheOptions', 'minValiditySeconds', freshness('min_validity_ms')],
+    ['TokenCacheOptions', 'getTokenTimeoutMs', defaults.getTokenTimeoutMs],
+    ['QueryOptions', 'format', /format: Format::Simple,/.test(read('src/core/options.rs')) ? 'simple' : 'tagged'],
+    ['QueryOptions', 'queryTimeoutMs', query('query_timeout_ms')],
+    ['QueryOptions', 'maxAttempts', query('max_attempts')],
+    ['QueryOptions', 'maxBackoffMs', query('max_backoff_ms')],
+    ['FaunaClientOptions', 'endpoint', endpoint],
+    ['FaunaClientOptions', 'graphqlEndpoint', graphqlEndpoint],
+    ['EventSourceOptions', 'maxAttempts', rust('src/core/stream.rs', /DEFAULT_MAX_ATTEMPTS: u32 = ([\d_]+)/)],
+    ['EventSourceOptions', 'maxBackoffMs', rust('src/core/stream.rs', /DEFAULT_MAX_BACKOFF_MS: f64 = ([\d_.]+)/)],
+    ['StreamOptions', 'statusEvents', false],
+    ['DiagnoseOptions', 'minValiditySeconds', freshness('min_validity_ms')],
+  ];
+  for (const [name, option, value] of defined) {
+    assert.equal(documentedDefault(options, name, option), value, `${name}.${option}`);
+  }
+  // The typed layer's copies of the core's defaults (it needs them itself:
+  // the origins a token may go to, the hints that name minValiditySeconds).
+  assert.deepEqual(
+    [defaults.endpoint, defaults.graphqlEndpoint, defaults.minValiditySeconds],
+    [endpoint, graphqlEndpoint, freshness('min_validity_ms')],
+  );
+  // The README's API block gives the cache's defaults too.
+  const api = section(readme, '## API\n\n```ts', /^```/m);
+  /** @type {[string, string | number][]} */
+  const cacheDefaults = [
+    ['template', `'${defaults.template}'`],
+    ['refreshAheadSeconds', freshness('refresh_ahead_ms')],
+    ['minValiditySeconds', freshness('min_validity_ms')],
+    ['getTokenTimeoutMs', defaults.getTokenTimeoutMs],
+  ];
+  for (const [option, value] of cacheDefaults) {
+    assert.match(api, new RegExp(`${option}\\?: \\w+,\\s*// default ${value}(?!\\w)`), option);
+  }
+});
