@@ -234,10 +234,10 @@ export function unauthorizedHint(
   return hint;
 }
 
-/** `aud` as a list, whether the token carried a string or an array. */
 /** `claims`' own members, in an object with no prototype. */
 const ownClaims = (claims: Claims): Claims => Object.assign(Object.create(null), claims);
 
+/** `aud` as a list, whether the token carried a string or an array. */
 const audiences = (payload: Claims): string[] => (payload.aud === undefined ? [] : [].concat(payload.aud));
 
 const trimSlashes = (s: string) => s.replace(/\/+$/, '');
