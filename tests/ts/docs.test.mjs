@@ -18,9 +18,12 @@ function section(text, start, end) {
   return to < 0 ? rest : rest.slice(0, to);
 }
 
+/** The body of `interface name { ... }` in TypeScript source. */
+const interfaceBody = (source, name) => section(source, `export interface ${name} `, /^}/m);
+
 /** The members of `interface name { ... }` in TypeScript source. */
 function members(source, name) {
-  const body = section(source, `export interface ${name} `, /^}/m);
+  const body = interfaceBody(source, name);
   return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]);
 }
 
@@ -65,7 +68,7 @@ test("every option in the README's API, as ts/options.ts defines it", () => {
 
 /** The `Default ...` an option's doc comment in `interface name` gives, as a JS value. */
 function documentedDefault(source, name, option) {
-  const body = section(source, `export interface ${name} `, /^}/m);
+  const body = interfaceBody(source, name);
   const at = body.search(new RegExp(`^ {2}${option}\\?:`, 'm'));
   assert.ok(at >= 0, `no ${name}.${option}`);
   const doc = body.slice(body.lastIndexOf('/**', at), at);
@@ -89,11 +92,12 @@ test("every default an option's doc gives is the value where it is defined (the 
   const query = (field) => rust('src/core/options.rs', new RegExp(`impl Default for QueryOptions[^]*?${field}: ([\\d_.]+)`));
   const endpoint = rust('src/core/options.rs', /DEFAULT_ENDPOINT: &str = ("[^"]*")/);
   const graphqlEndpoint = rust('src/core/options.rs', /DEFAULT_GRAPHQL_ENDPOINT: &str = ("[^"]*")/);
+  const minValiditySeconds = freshness('min_validity_ms');
   // [interface, option, the value where it is defined]
   const defined = [
     ['TokenCacheOptions', 'template', defaults.template],
     ['TokenCacheOptions', 'refreshAheadSeconds', freshness('refresh_ahead_ms')],
-    ['TokenCacheOptions', 'minValiditySeconds', freshness('min_validity_ms')],
+    ['TokenCacheOptions', 'minValiditySeconds', minValiditySeconds],
     ['TokenCacheOptions', 'getTokenTimeoutMs', defaults.getTokenTimeoutMs],
     ['QueryOptions', 'format', /format: Format::Simple,/.test(read('src/core/options.rs')) ? 'simple' : 'tagged'],
     ['QueryOptions', 'queryTimeoutMs', query('query_timeout_ms')],
@@ -104,7 +108,7 @@ test("every default an option's doc gives is the value where it is defined (the 
     ['EventSourceOptions', 'maxAttempts', rust('src/core/stream.rs', /DEFAULT_MAX_ATTEMPTS: u32 = ([\d_]+)/)],
     ['EventSourceOptions', 'maxBackoffMs', rust('src/core/stream.rs', /DEFAULT_MAX_BACKOFF_MS: f64 = ([\d_.]+)/)],
     ['StreamOptions', 'statusEvents', false],
-    ['DiagnoseOptions', 'minValiditySeconds', freshness('min_validity_ms')],
+    ['DiagnoseOptions', 'minValiditySeconds', minValiditySeconds],
   ];
   for (const [name, option, value] of defined) {
     assert.equal(documentedDefault(options, name, option), value, `${name}.${option}`);
@@ -113,18 +117,12 @@ test("every default an option's doc gives is the value where it is defined (the 
   // the origins a token may go to, the hints that name minValiditySeconds).
   assert.deepEqual(
     [defaults.endpoint, defaults.graphqlEndpoint, defaults.minValiditySeconds],
-    [endpoint, graphqlEndpoint, freshness('min_validity_ms')],
+    [endpoint, graphqlEndpoint, minValiditySeconds],
   );
-  // The README's API block gives the cache's defaults too.
+  // The README's API block gives the cache's defaults too (a string quoted).
   const api = section(readme, '## API\n\n```ts', /^```/m);
-  /** @type {[string, string | number][]} */
-  const cacheDefaults = [
-    ['template', `'${defaults.template}'`],
-    ['refreshAheadSeconds', freshness('refresh_ahead_ms')],
-    ['minValiditySeconds', freshness('min_validity_ms')],
-    ['getTokenTimeoutMs', defaults.getTokenTimeoutMs],
-  ];
-  for (const [option, value] of cacheDefaults) {
-    assert.match(api, new RegExp(`${option}\\?: \\w+,\\s*// default ${value}(?!\\w)`), option);
+  for (const [, option, value] of defined.filter(([name]) => name === 'TokenCacheOptions')) {
+    const shown = typeof value === 'string' ? `'${value}'` : value;
+    assert.match(api, new RegExp(`${option}\\?: \\w+,\\s*// default ${shown}(?!\\w)`), option);
   }
 });
